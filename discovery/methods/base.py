@@ -1,0 +1,177 @@
+"""The methods registry: every discovery method is found here by name.
+
+A method turns trajectories into candidate systems of equations. The API, the command line and the app all
+read :data:`REGISTRY`; an unknown name raises :class:`~discovery.errors.DiscoveryError` listing the valid ones.
+Methods that need heavy optional dependencies (torch models, PySR) import them inside :meth:`Method.propose`,
+so that importing the registry stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+import numpy as np
+import sympy
+
+from discovery.errors import DiscoveryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.data import Trajectories
+    from discovery.prediction import OperatorPrediction
+
+ProgressFn = Callable[[str, float], None]
+"""``progress(message, fraction)`` with ``fraction`` in [0, 1]."""
+
+
+def expression_complexity(expr: sympy.Expr) -> int:
+    """Number of nodes in the expression tree (operators, symbols and numbers)."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+@dataclass
+class Candidate:
+    """One candidate system proposed by a method.
+
+    Attributes
+    ----------
+    method:
+        Name of the method that proposed it (``"sindy"``, ``"sr"``, ...).
+    equations:
+        Right-hand side of ``d v/dt`` for each state variable ``v``, as sympy expressions in the variables'
+        symbols (``sympy.Symbol(v)``).
+    info:
+        Method-specific details (backend, hyper-parameters, training loss, ...), JSON-serializable.
+    metrics:
+        Filled in by scoring (``r2``, ``complexity``, ``stable``, ...).
+    """
+
+    method: str
+    equations: dict[str, sympy.Expr]
+    info: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(self.equations)
+
+    @property
+    def complexity(self) -> int:
+        return sum(expression_complexity(e) for e in self.equations.values())
+
+
+@dataclass
+class MethodContext:
+    """What the pipeline hands every method besides the data.
+
+    Attributes
+    ----------
+    derivative_method:
+        Name of the derivative estimator (see :mod:`discovery.derivatives`); ``"auto"`` picks the default.
+    seed:
+        Seed for every random choice, so that runs are repeatable.
+    device:
+        Torch device for methods that train networks (``"auto"`` = CUDA when present).
+    progress:
+        Optional callback ``progress(message, fraction)``.
+    """
+
+    derivative_method: str = "auto"
+    seed: int = 0
+    device: str = "auto"
+    progress: ProgressFn | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    """Pipeline-wide options a method may read (e.g. ``known`` equations for ``pinn``, ``guess`` for ``prose``)."""
+    predictions: list["OperatorPrediction"] = field(default_factory=list)
+    """Operator predictions a method makes besides its candidates (PROSE's data decoder) are appended here."""
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def report(self, message: str, fraction: float) -> None:
+        if self.progress is not None:
+            self.progress(message, float(min(max(fraction, 0.0), 1.0)))
+
+    def derivatives(self, data: "Trajectories") -> list[tuple[np.ndarray, np.ndarray]]:
+        """Smoothed states and time derivatives, one ``(x, dxdt)`` pair of shape ``(N, D)`` per trajectory.
+
+        Computed once per context and data object, then cached.
+        """
+        from discovery.derivatives import differentiate
+
+        key = f"deriv:{self.derivative_method}:{id(data)}"
+        if key not in self._cache:
+            self._cache[key] = [differentiate(tr.t, tr.x, method=self.derivative_method) for tr in data]
+        return self._cache[key]
+
+
+class Method(ABC):
+    """Base class of a discovery method.
+
+    Subclasses set :attr:`name` and :attr:`description`, store their options in ``__init__`` without doing any
+    work, and implement :meth:`propose`. Options unknown to a method raise :class:`DiscoveryError`.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]] = ()
+    """Importable modules the method needs; :meth:`availability` checks them without importing."""
+    install_hint: ClassVar[str] = ""
+    """What to install when a requirement is missing, e.g. ``pip install 'eqdisco[pysr]'``."""
+    in_auto: ClassVar[bool] = True
+    """Whether ``method="auto"`` runs it when it suits the data."""
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        """``(True, "")`` when the method can run here, else ``(False, reason)``."""
+        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            hint = f"; install with {cls.install_hint}" if cls.install_hint else ""
+            return False, f"method {cls.name!r} needs {', '.join(missing)}, which is not installed{hint}"
+        return True, ""
+
+    def suits(self, data: "Trajectories") -> bool:
+        """Whether ``auto`` should run this method on ``data``."""
+        return True
+
+    @abstractmethod
+    def propose(self, data: "Trajectories", context: MethodContext) -> list[Candidate]:
+        """Return candidate systems for ``data`` (may be empty, never ``None``)."""
+
+
+REGISTRY: dict[str, type[Method]] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator that adds a method to :data:`REGISTRY` under ``cls.name``."""
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise DiscoveryError(f"a method named {cls.name!r} is already registered")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def method_names() -> list[str]:
+    """Names of every registered method, in registration order."""
+    return list(REGISTRY)
+
+
+def get_method(name: str, **options: Any) -> Method:
+    """Build the method registered as ``name`` with ``options``.
+
+    Raises
+    ------
+    DiscoveryError
+        If no method has that name (the message lists the valid ones) or the method cannot run here.
+    """
+    try:
+        cls = REGISTRY[name]
+    except KeyError:
+        valid = ", ".join(sorted(REGISTRY)) or "(none registered)"
+        raise DiscoveryError(f"unknown method {name!r}; valid methods: {valid}, or 'auto'") from None
+    ok, reason = cls.availability()
+    if not ok:
+        raise DiscoveryError(reason)
+    try:
+        return cls(**options)
+    except TypeError as exc:  # unknown keyword option
+        raise DiscoveryError(f"method {name!r}: {exc}") from None
