@@ -1,0 +1,219 @@
+"""The result of a discovery run, and its exports (JSON, LaTeX, numpy, torch, Python source)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import sympy
+
+from discovery.methods.base import Candidate
+from discovery.prediction import OperatorPrediction
+
+__all__ = ["DiscoveryResult", "equation_strings", "json_safe", "parse_equation_strings"]
+
+
+def _version() -> str:
+    from discovery import __version__
+
+    return __version__
+
+
+def equation_strings(equations: dict[str, sympy.Expr]) -> dict[str, str]:
+    """Right-hand sides as strings that ``sympy.sympify`` parses back, in the variable names."""
+    return {v: sympy.sstr(e) for v, e in equations.items()}
+
+
+def parse_equation_strings(equations: dict[str, str], variables: list[str]) -> dict[str, sympy.Expr]:
+    """Parse right-hand-side strings (from our own JSON) through the grammar's safe parser."""
+    from grammar import parse
+
+    return {v: parse(equations[v], variables=variables) for v in variables}
+
+
+def json_safe(value: Any) -> Any:
+    """Make metrics JSON-safe (numpy scalars to Python, non-finite floats to ``None``)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if np.isfinite(f) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+@dataclass
+class DiscoveryResult:
+    """Ranked candidate equations for one dataset.
+
+    Attributes
+    ----------
+    variables:
+        State variable names.
+    candidates:
+        Every scored candidate, best first (see :func:`discovery.scoring.select_best` for the rule).
+    front:
+        The Pareto front of complexity vs error among ``candidates``, by increasing complexity.
+    operator_predictions:
+        Neural-operator predictions (PROSE's data decoder, DeepONet) made during the run.
+    source:
+        Where the data came from (file name), if known.
+    elapsed_s:
+        Wall time of the run.
+    warnings:
+        Problems met on the way that did not stop the run (a method that failed, a candidate dropped), one line each.
+
+    Examples
+    --------
+    >>> from discovery import discover, simulate
+    >>> result = discover(simulate("lotka_volterra", noise=0.0), method="sindy")  # doctest: +SKIP
+    >>> result.equations["x"]  # doctest: +SKIP
+    1.0*x - 0.1*x*y
+    """
+
+    variables: tuple[str, ...]
+    candidates: list[Candidate]
+    front: list[Candidate] = field(default_factory=list)
+    operator_predictions: list[OperatorPrediction] = field(default_factory=list)
+    source: str | None = None
+    elapsed_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    # --- the best model -------------------------------------------------------------------------------
+    @property
+    def best(self) -> Candidate:
+        return self.candidates[0]
+
+    @property
+    def equations(self) -> dict[str, sympy.Expr]:
+        """Right-hand side of d v/dt for each variable ``v`` (sympy), of the best candidate."""
+        return dict(self.best.equations)
+
+    @property
+    def method(self) -> str:
+        return self.best.method
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.best.metrics)
+
+    def latex(self, candidate: Candidate | None = None) -> str:
+        """The system as LaTeX (an ``aligned`` block of ``\\dot{v} = ...`` lines)."""
+        cand = candidate or self.best
+        lines = [
+            rf"\dot{{{sympy.latex(sympy.Symbol(v))}}} &= {sympy.latex(cand.equations[v])}" for v in self.variables
+        ]
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+    # --- exports ------------------------------------------------------------------------------------------
+    def rhs_numpy(self, candidate: Candidate | None = None) -> Callable[[float, np.ndarray], np.ndarray]:
+        """``f(t, x) -> dx/dt`` as a numpy function (``x`` of shape ``(D,)``)."""
+        from discovery.simulation import lambdify_system
+
+        cand = candidate or self.best
+        return lambdify_system([cand.equations[v] for v in self.variables], list(self.variables))
+
+    def rhs_torch(self, candidate: Candidate | None = None, learn_constants: bool = False) -> Any:
+        """The right-hand side as a ``torch.nn.Module`` with ``forward(t, x)``, ``x`` of shape ``(B, D)``."""
+        from models.torch_system import SympySystem
+
+        cand = candidate or self.best
+        return SympySystem({v: cand.equations[v] for v in self.variables}, learn_constants=learn_constants)
+
+    def python_source(self, candidate: Candidate | None = None, name: str = "rhs") -> str:
+        """Source code of a standalone numpy function ``rhs(t, state)`` for the right-hand side."""
+        from sympy.printing.numpy import NumPyPrinter
+
+        cand = candidate or self.best
+        printer = NumPyPrinter({"fully_qualified_modules": True})
+        lines = [
+            "import numpy",
+            "",
+            "",
+            f"def {name}(t, state):",
+            f'    """d/dt of ({", ".join(self.variables)}), discovered by eqdisco ({cand.method})."""',
+            f"    {', '.join(self.variables)}{',' if len(self.variables) == 1 else ''} = state",
+        ]
+        for v in self.variables:
+            lines.append(f"    d_{v} = {printer.doprint(cand.equations[v])}")
+        lines.append(f"    return numpy.array([{', '.join('d_' + v for v in self.variables)}], dtype=float)")
+        return "\n".join(lines) + "\n"
+
+    def simulate(self, t: np.ndarray, x0: np.ndarray, candidate: Candidate | None = None) -> np.ndarray:
+        """Integrate the best (or the given) candidate from ``x0`` over times ``t``; returns ``(N, D)``."""
+        from discovery.scoring import simulate_candidate
+
+        cand = candidate or self.best
+        return simulate_candidate(cand.equations, self.variables, np.asarray(x0, float), np.asarray(t, float))
+
+    # --- serialization ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _candidate_dict(c: Candidate) -> dict[str, Any]:
+        return {
+            "method": c.method,
+            "equations": equation_strings(c.equations),
+            "metrics": json_safe({**c.metrics, "complexity": c.complexity}),
+            "info": json_safe(c.info),
+        }
+
+    def to_dict(self, include_predictions: bool = True) -> dict[str, Any]:
+        """The result contract of DESIGN.md (plus ``front``, ``warnings`` and ``operator_predictions``)."""
+        best = self._candidate_dict(self.best)
+        d: dict[str, Any] = {
+            "source": self.source,
+            "variables": list(self.variables),
+            "equations": best["equations"],
+            "method": best["method"],
+            "metrics": best["metrics"],
+            "candidates": [self._candidate_dict(c) for c in self.candidates],
+            "front": [self.candidates.index(c) for c in self.front if c in self.candidates],
+            "warnings": list(self.warnings),
+            "eqdisco_version": _version(),
+            "elapsed_s": round(float(self.elapsed_s), 3),
+        }
+        if include_predictions:
+            d["operator_predictions"] = [json_safe(p.to_dict()) for p in self.operator_predictions]
+        return d
+
+    def to_json(self, path: str | Path | None = None, *, indent: int = 2) -> str:
+        """The result as JSON text; also written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            from discovery.io import atomic_write_text
+
+            atomic_write_text(path, text + "\n")
+        return text
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DiscoveryResult":
+        """Rebuild a result from :meth:`to_dict` output (equations parsed by the grammar's safe parser)."""
+        variables = list(d["variables"])
+        cands = [
+            Candidate(
+                method=c["method"],
+                equations=parse_equation_strings(c["equations"], variables),
+                info=dict(c.get("info", {})),
+                metrics=dict(c.get("metrics", {})),
+            )
+            for c in d["candidates"]
+        ]
+        front = [cands[i] for i in d.get("front", []) if 0 <= i < len(cands)]
+        preds = [OperatorPrediction.from_dict(p) for p in d.get("operator_predictions", [])]
+        return cls(
+            variables=tuple(variables),
+            candidates=cands,
+            front=front,
+            operator_predictions=preds,
+            source=d.get("source"),
+            elapsed_s=float(d.get("elapsed_s", 0.0)),
+            warnings=list(d.get("warnings", [])),
+        )

@@ -1,0 +1,173 @@
+"""Scoring and selection: every candidate is re-simulated before it is ranked.
+
+Scores (``Candidate.metrics``)
+------------------------------
+``r2``
+    Variance-weighted R^2 of the candidate simulated from each trajectory's first observed state over the whole
+    observed window, averaged over trajectories (``None`` when the simulation blew up or timed out).
+``r2_window``
+    The same on short windows restarted from the smoothed data (see :mod:`discovery.shooting`). It measures the
+    vector field's local accuracy, and stays meaningful for chaotic systems, where any model, the true one
+    included, drifts away from the data after a few Lyapunov times.
+``complexity``
+    Node count of the right-hand sides.
+``stable``
+    Whether the full re-simulation stayed bounded (within ``blowup_factor`` times the data's range) and finished.
+
+Selection rule (documented in the README)
+-----------------------------------------
+Among stable candidates (all candidates if none is stable), let ``e = 1 - r2_window`` and ``e*`` the smallest.
+The best candidate is the *simplest* one with ``e <= e* * (1 + rel_tol) + abs_tol``; ties go to the lower ``e``.
+So an extra term must buy a real improvement to be kept, which is what recovers exact terms on noisy data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import sympy
+
+from discovery.data import Trajectories
+from discovery.errors import SimulationError
+from discovery.methods.base import Candidate
+from discovery.shooting import batch_rhs, make_windows, rk4_windows, window_r2
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """How candidates are re-simulated and selected."""
+
+    window_length: int = 20
+    max_windows: int = 256
+    time_limit_s: float = 10.0
+    blowup_factor: float = 100.0
+    rel_tol: float = 0.5
+    abs_tol: float = 2e-3
+
+
+def trajectory_r2(pred: np.ndarray, true: np.ndarray) -> float:
+    """Variance-weighted R^2 over variables: ``1 - sum(SSE_v) / sum(SST_v)`` for arrays ``(N, D)``."""
+    pred = np.asarray(pred, dtype=float)
+    true = np.asarray(true, dtype=float)
+    sse = float(((pred - true) ** 2).sum())
+    sst = float(((true - true.mean(axis=0)) ** 2).sum())
+    if sst <= 0.0:
+        return 1.0 if sse <= 1e-24 else -math.inf
+    return 1.0 - sse / sst
+
+
+def _scale(data: Trajectories) -> np.ndarray:
+    allx = np.concatenate([tr.x for tr in data], axis=0)
+    sd = allx.std(axis=0)
+    return np.where(sd > 0, sd, np.maximum(np.abs(allx).max(axis=0), 1.0))
+
+
+def simulate_candidate(
+    equations: dict[str, sympy.Expr],
+    variables: Sequence[str],
+    x0: np.ndarray,
+    t: np.ndarray,
+    *,
+    max_abs: float = 1e8,
+    time_limit: float = 10.0,
+) -> np.ndarray:
+    """Simulate ``equations`` from ``x0`` over ``t``; returns ``(N, D)`` or raises :class:`SimulationError`."""
+    from discovery.simulation import integrate, lambdify_system
+
+    f = lambdify_system([equations[v] for v in variables], list(variables))
+    return integrate(f, np.asarray(x0, dtype=float), np.asarray(t, dtype=float), max_abs=max_abs, time_limit=time_limit)
+
+
+def score_candidate(
+    candidate: Candidate,
+    data: Trajectories,
+    smoothed: Sequence[np.ndarray] | None = None,
+    config: ScoringConfig = ScoringConfig(),
+) -> Candidate:
+    """Fill ``candidate.metrics`` by re-simulating it against ``data``; returns the same candidate."""
+    variables = list(data.variables)
+    exprs = [candidate.equations[v] for v in variables]
+    scale = _scale(data)
+    bound = config.blowup_factor * float(max(np.abs(np.concatenate([tr.x for tr in data])).max(), scale.max(), 1.0))
+    smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
+
+    r2s: list[float] = []
+    stable = True
+    reason = ""
+    for k, tr in enumerate(data):
+        try:
+            pred = simulate_candidate(
+                candidate.equations, variables, smoothed[k][0], tr.t, max_abs=bound, time_limit=config.time_limit_s
+            )
+            r2s.append(trajectory_r2(pred, tr.x))
+        except SimulationError as exc:
+            stable = False
+            reason = str(exc)
+            break
+        except (ValueError, TypeError, ZeroDivisionError, OverflowError) as exc:  # e.g. log of a negative state
+            stable = False
+            reason = f"cannot evaluate: {exc}"
+            break
+
+    try:
+        windows = make_windows(
+            [tr.t for tr in data], smoothed, [tr.x for tr in data],
+            length=config.window_length, max_windows=config.max_windows,
+        )
+        f = batch_rhs(exprs, variables)
+        r2w = window_r2(rk4_windows(f, windows, max_abs=bound), windows.target, scale)
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+        r2w = -math.inf
+
+    candidate.metrics.update(
+        {
+            "r2": float(np.mean(r2s)) if stable and r2s else None,
+            "r2_window": r2w if math.isfinite(r2w) else None,
+            "complexity": candidate.complexity,
+            "stable": stable,
+        }
+    )
+    if not stable:
+        candidate.metrics["failure"] = reason.splitlines()[0] if reason else "simulation failed"
+    return candidate
+
+
+def selection_error(candidate: Candidate) -> float:
+    """``1 - r2_window`` (``inf`` when unknown)."""
+    r2w = candidate.metrics.get("r2_window")
+    return math.inf if r2w is None else 1.0 - r2w
+
+
+def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates not beaten in both complexity and selection error, sorted by complexity."""
+    ordered = sorted(candidates, key=lambda c: (c.complexity, selection_error(c)))
+    front: list[Candidate] = []
+    best = math.inf
+    for c in ordered:
+        e = selection_error(c)
+        if e < best:
+            front.append(c)
+            best = e
+    return front
+
+
+def select_best(candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig()) -> Candidate:
+    """Apply the selection rule of this module's docstring."""
+    if not candidates:
+        raise ValueError("no candidates to select from")
+    pool = [c for c in candidates if c.metrics.get("stable")] or list(candidates)
+    e_best = min(selection_error(c) for c in pool)
+    if not math.isfinite(e_best):
+        return min(pool, key=lambda c: c.complexity)
+    limit = e_best * (1.0 + config.rel_tol) + config.abs_tol
+    ok = [c for c in pool if selection_error(c) <= limit]
+    return min(ok, key=lambda c: (c.complexity, selection_error(c)))
+
+
+def rank(candidates: Sequence[Candidate], best: Candidate) -> list[Candidate]:
+    """``best`` first, then the rest by selection error and complexity."""
+    rest = sorted((c for c in candidates if c is not best), key=lambda c: (selection_error(c), c.complexity))
+    return [best, *rest]

@@ -1,0 +1,141 @@
+"""Short-window re-simulation (multiple shooting) shared by constant refinement and scoring.
+
+Re-simulating a candidate over a whole trajectory is the honest test, but for chaotic systems two correct models
+drift apart after a few Lyapunov times, and on noisy data one bad initial point spoils everything. Windows that
+restart from the (smoothed) data every few samples measure how well the vector field reproduces the local flow,
+and they are cheap: all windows of all trajectories are integrated together as one batch with a fixed-step RK4
+scheme on the data's own time grid (irregular grids included: the step varies per window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy
+
+BatchRHS = Callable[[np.ndarray], np.ndarray]
+"""``f(x) -> dx/dt`` for a batch of states ``x`` of shape ``(B, D)`` (autonomous systems)."""
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Start states and time grids of a set of short windows.
+
+    Attributes
+    ----------
+    x0:
+        Start states, shape ``(B, D)``.
+    dt:
+        Step sizes along each window, shape ``(B, L)``.
+    target:
+        Observed states at the ``L`` steps after each start, shape ``(B, L, D)``.
+    """
+
+    x0: np.ndarray
+    dt: np.ndarray
+    target: np.ndarray
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.x0.shape[0])
+
+
+def make_windows(
+    ts: Sequence[np.ndarray],
+    xs_start: Sequence[np.ndarray],
+    xs_target: Sequence[np.ndarray],
+    *,
+    length: int = 20,
+    max_windows: int = 64,
+    rng: np.random.Generator | None = None,
+) -> Windows:
+    """Cut trajectories into windows of ``length`` steps.
+
+    Parameters
+    ----------
+    ts:
+        Time grids, one ``(N,)`` array per trajectory.
+    xs_start:
+        States to start each window from (usually smoothed data), ``(N, D)`` per trajectory.
+    xs_target:
+        States to compare against (the observed data), ``(N, D)`` per trajectory.
+    length:
+        Steps per window (shortened for short trajectories).
+    max_windows:
+        Upper bound on the number of windows, spread evenly over all trajectories (or drawn by ``rng``).
+    """
+    starts: list[tuple[int, int]] = []
+    length = int(max(1, length))
+    min_n = min(len(t) for t in ts)
+    length = min(length, max(1, min_n - 1))
+    for k, t in enumerate(ts):
+        n = len(t)
+        for i in range(0, n - length, max(1, length // 2)):
+            starts.append((k, i))
+    if not starts:
+        raise ValueError("trajectories are too short to cut into windows (need at least 2 points)")
+    if len(starts) > max_windows:
+        if rng is None:
+            pick = np.linspace(0, len(starts) - 1, max_windows).round().astype(int)
+        else:
+            pick = np.sort(rng.choice(len(starts), size=max_windows, replace=False))
+        starts = [starts[j] for j in pick]
+    x0 = np.stack([xs_start[k][i] for k, i in starts])
+    dt = np.stack([np.diff(ts[k][i : i + length + 1]) for k, i in starts])
+    target = np.stack([xs_target[k][i + 1 : i + length + 1] for k, i in starts])
+    return Windows(x0=x0.astype(float), dt=dt.astype(float), target=target.astype(float))
+
+
+def rk4_windows(f: BatchRHS, windows: Windows, *, substeps: int = 2, max_abs: float = 1e6) -> np.ndarray:
+    """Integrate every window with fixed-step RK4; returns states of shape ``(B, L, D)``.
+
+    Windows whose state leaves ``[-max_abs, max_abs]`` or turns non-finite are frozen at ``nan`` from then on.
+    """
+    x = windows.x0.copy()  # (B, D)
+    B, L = windows.dt.shape
+    out = np.empty((B, L, x.shape[1]))
+    alive = np.ones(B, dtype=bool)
+    with np.errstate(all="ignore"):
+        for j in range(L):
+            h = (windows.dt[:, j] / substeps)[:, None]  # (B, 1)
+            for _ in range(substeps):
+                k1 = f(x)
+                k2 = f(x + 0.5 * h * k1)
+                k3 = f(x + 0.5 * h * k2)
+                k4 = f(x + h * k3)
+                x = x + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+            bad = ~np.isfinite(x).all(axis=1) | (np.abs(x) > max_abs).any(axis=1)
+            if bad.any():
+                alive &= ~bad
+                x[bad] = 0.0
+            out[:, j] = np.where(alive[:, None], x, np.nan)
+    return out
+
+
+def batch_rhs(
+    exprs: Sequence[sympy.Expr],
+    variables: Sequence[str],
+    params: Sequence[sympy.Symbol] = (),
+) -> Callable[..., np.ndarray]:
+    """Lambdify a system for batches: returns ``f(x (B, D), *param_values) -> (B, D)``."""
+    from grammar.operators import numpy_namespace
+
+    syms = [sympy.Symbol(v) for v in variables]
+    fn = sympy.lambdify([*syms, *params], list(exprs), modules=[numpy_namespace(), "numpy"])
+
+    def f(x: np.ndarray, *p: float) -> np.ndarray:
+        cols = fn(*x.T, *p)
+        return np.stack([np.broadcast_to(np.asarray(c, dtype=float), x.shape[:1]) for c in cols], axis=1)
+
+    return f
+
+
+def window_r2(pred: np.ndarray, target: np.ndarray, scale: np.ndarray) -> float:
+    """Variance-weighted R^2 of window predictions ``(B, L, D)``; blown-up windows count as total misses."""
+    var = np.maximum(scale, 1e-12) ** 2  # (D,)
+    err = np.where(np.isfinite(pred), (pred - target) ** 2, 4.0 * var)  # a blown-up window misses by 2 std
+    sse = err.reshape(-1, err.shape[-1]).sum(axis=0)  # (D,)
+    sst = var * err.shape[0] * err.shape[1]
+    return float(1.0 - sse.sum() / sst.sum())

@@ -1,0 +1,92 @@
+"""The Python API: discover() end to end on small data, the result object and its exports."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from discovery import DiscoveryError, discover
+from discovery.benchmarks.terms import same_terms
+from discovery.result import DiscoveryResult
+
+
+@pytest.fixture(scope="module")
+def lv_result(lotka_volterra):
+    return discover(lotka_volterra, method="sindy")
+
+
+def test_sindy_recovers_lotka_volterra(lv_result, lotka_volterra_truth):
+    assert same_terms(lv_result.equations, lotka_volterra_truth)
+    assert lv_result.metrics["r2"] > 0.99
+    assert lv_result.method == "sindy"
+    assert lv_result.front and lv_result.front[0] in lv_result.candidates
+
+
+def test_result_contract(lv_result):
+    d = json.loads(lv_result.to_json())
+    for key in ("source", "variables", "equations", "method", "metrics", "candidates", "eqdisco_version", "elapsed_s"):
+        assert key in d
+    assert d["variables"] == ["x", "y"]
+    assert set(d["metrics"]) >= {"r2", "complexity"}
+    for v, text in d["equations"].items():
+        expr = sympy.sympify(text)  # our own output: the contract says sympify parses it
+        assert expr.free_symbols <= {sympy.Symbol("x"), sympy.Symbol("y")}
+    back = DiscoveryResult.from_dict(d)
+    assert back.equations == {v: sympy.sympify(e) for v, e in d["equations"].items()} or all(
+        sympy.simplify(back.equations[v] - lv_result.equations[v]) == 0 for v in d["variables"]
+    )
+
+
+def test_exports_agree(lv_result, lotka_volterra, close):
+    tr = lotka_volterra[0]
+    f_np = lv_result.rhs_numpy()
+    namespace: dict = {}
+    exec(lv_result.python_source(), namespace)  # our own generated source, not user text
+    f_src = namespace["rhs"]
+    import torch
+
+    f_torch = lv_result.rhs_torch()
+    state = tr.x[5]
+    expected = f_np(0.0, state)
+    close(f_src(0.0, state), expected, rtol=1e-10)
+    got = f_torch(torch.tensor(0.0), torch.tensor(state[None, :], dtype=torch.float64)).detach().numpy()[0]
+    close(got, expected, rtol=1e-6)
+    sim = lv_result.simulate(tr.t, tr.x[0])
+    assert sim.shape == tr.x.shape
+    assert "\\dot{x}" in lv_result.latex() and "aligned" in lv_result.latex()
+
+
+def test_auto_runs_and_ranks(lotka_volterra, lotka_volterra_truth):
+    messages = []
+    result = discover(lotka_volterra, progress=lambda m, f: messages.append((m, f)))
+    assert same_terms(result.equations, lotka_volterra_truth)
+    methods = {c.method for c in result.candidates}
+    assert "sindy" in methods
+    fractions = [f for _, f in messages]
+    assert fractions[-1] == 1.0 and all(0 <= f <= 1 for f in fractions)
+
+
+def test_unknown_method_lists_valid_ones(lotka_volterra):
+    with pytest.raises(DiscoveryError, match="valid methods: .*sindy"):
+        discover(lotka_volterra, method="magic")
+
+
+def test_unknown_option_is_reported(lotka_volterra):
+    with pytest.raises(DiscoveryError, match="sindy"):
+        discover(lotka_volterra, method="sindy", sindy={"no_such_option": 1})
+    with pytest.raises(DiscoveryError, match="keyed by a method name"):
+        discover(lotka_volterra, method="sindy", bogus={"a": 1})
+
+
+def test_accepts_arrays_frames_and_paths(lotka_volterra, lv_csv):
+    tr = lotka_volterra[0]
+    r1 = discover((tr.t, tr.x), method="sindy")
+    r2 = discover(lotka_volterra.to_frame(), method="sindy")
+    r3 = discover(str(lv_csv), method="sindy")
+    assert r3.source == "lv.csv"
+    assert r2.variables == ("x", "y") == r3.variables
+    assert len(r1.variables) == 2
+    assert np.isclose(r2.metrics["r2"], r3.metrics["r2"], atol=1e-6)

@@ -1,0 +1,59 @@
+"""Batch discovery: one JSON per input, bad files reported, resumable, local pool or Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from discovery.batch import output_paths, run_batch
+
+
+@pytest.fixture
+def batch_files(tmp_path: Path, lotka_volterra) -> list[Path]:
+    good = tmp_path / "in" / "good.csv"
+    good.parent.mkdir()
+    lotka_volterra.to_csv(good)
+    bad = tmp_path / "in" / "bad.csv"
+    bad.write_text("t,x\n0,1\n1,oops\n")
+    return [good, bad]
+
+
+def test_batch_reports_bad_file_and_goes_on(tmp_path, batch_files):
+    out = tmp_path / "out"
+    messages: list[str] = []
+    report = run_batch(batch_files, out, method="sindy", show_progress=False, echo=messages.append)
+    assert [i.status for i in sorted(report.items, key=lambda i: i.source)] == ["error", "ok"]
+    good = json.loads((out / "good.json").read_text())
+    bad = json.loads((out / "bad.json").read_text())
+    assert good["source"] == "good.csv" and set(good["equations"]) == {"x", "y"}
+    assert bad["source"] == "bad.csv" and "oops" in bad["error"] and "\n" not in bad["error"]
+    assert len(messages) == 1 and messages[0].startswith("error: bad.csv")
+    assert not list(out.glob("*.tmp*")), "no temporary files may be left behind"
+
+
+def test_batch_resumes_and_overwrites(tmp_path, batch_files):
+    out = tmp_path / "out"
+    run_batch(batch_files[:1], out, method="sindy", show_progress=False)
+    stamp = (out / "good.json").stat().st_mtime_ns
+    report = run_batch(batch_files[:1], out, method="sindy", show_progress=False)
+    assert [i.status for i in report.items] == ["skipped"]
+    assert (out / "good.json").stat().st_mtime_ns == stamp
+    report = run_batch(batch_files[:1], out, method="sindy", show_progress=False, overwrite=True)
+    assert [i.status for i in report.items] == ["ok"]
+
+
+def test_output_names_do_not_collide(tmp_path):
+    paths = output_paths([tmp_path / "a" / "x.csv", tmp_path / "b" / "x.csv", tmp_path / "y.csv"], tmp_path / "o")
+    assert len(set(paths)) == 3
+    assert paths[2].name == "y.json"
+
+
+def test_batch_on_a_dask_local_cluster(tmp_path, batch_files):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        report = run_batch(batch_files, tmp_path / "out", method="sindy", scheduler=cl.scheduler_address,
+                           show_progress=False, echo=lambda s: None)
+    assert sorted(i.status for i in report.items) == ["error", "ok"]
+    assert (tmp_path / "out" / "good.json").exists()
