@@ -16,9 +16,13 @@ Scores (``Candidate.metrics``)
 
 Selection rule (documented in the README)
 -----------------------------------------
-Among stable candidates (all candidates if none is stable), let ``e = 1 - r2_window`` and ``e*`` the smallest.
-The best candidate is the *simplest* one with ``e <= e* * (1 + rel_tol) + abs_tol``; ties go to the lower ``e``.
-So an extra term must buy a real improvement to be kept, which is what recovers exact terms on noisy data.
+Among stable candidates (all candidates if none is stable), let ``e = 1 - r2_window`` and ``e*`` the smallest,
+and ``E = 1 - r2`` (whole-trajectory error) and ``E*`` the smallest. A candidate is *acceptable* when
+``e <= e* (1 + rel_tol) + abs_tol`` and, unless the data cannot be followed over its whole window by any candidate
+(``E* > chaotic_error``, as for chaotic systems), ``E <= E* (1 + rel_tol) + full_abs_tol``. The best candidate is
+the *simplest* acceptable one; ties go to the lower ``e``. So an extra term must buy a real improvement to be
+kept (which recovers exact terms on noisy data), and a term that is needed over the long run (a small damping)
+is not dropped for looking negligible on short windows.
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ class ScoringConfig:
     time_limit_s: float = 10.0
     blowup_factor: float = 100.0
     rel_tol: float = 0.5
-    abs_tol: float = 2e-3
+    abs_tol: float = 1e-5
+    full_abs_tol: float = 0.02
+    chaotic_error: float = 0.5
 
 
 def trajectory_r2(pred: np.ndarray, true: np.ndarray) -> float:
@@ -141,6 +147,12 @@ def selection_error(candidate: Candidate) -> float:
     return math.inf if r2w is None else 1.0 - r2w
 
 
+def trajectory_error(candidate: Candidate) -> float:
+    """``1 - r2`` over whole trajectories, capped at 2 (``inf`` when the simulation failed)."""
+    r2 = candidate.metrics.get("r2")
+    return math.inf if r2 is None else min(1.0 - r2, 2.0)
+
+
 def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
     """Candidates not beaten in both complexity and selection error, sorted by complexity."""
     ordered = sorted(candidates, key=lambda c: (c.complexity, selection_error(c)))
@@ -164,6 +176,10 @@ def select_best(candidates: Sequence[Candidate], config: ScoringConfig = Scoring
         return min(pool, key=lambda c: c.complexity)
     limit = e_best * (1.0 + config.rel_tol) + config.abs_tol
     ok = [c for c in pool if selection_error(c) <= limit]
+    full_best = min(trajectory_error(c) for c in pool)
+    if full_best <= config.chaotic_error:
+        full_limit = full_best * (1.0 + config.rel_tol) + config.full_abs_tol
+        ok = [c for c in ok if trajectory_error(c) <= full_limit] or ok
     return min(ok, key=lambda c: (c.complexity, selection_error(c)))
 
 
