@@ -323,7 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"] and argv[1:2] not in (["-h"], ["--help"]):
+        # 'eqdisco bench [TARGET] OPTIONS...': the options belong to the target's own parser
+        has_target = argv[1:2] != [] and argv[1] in BENCH_TARGETS
+        target = argv[1] if has_target else "discovery"
+        args = argparse.Namespace(command="bench", target=target, rest=argv[2 if has_target else 1 :], func=cmd_bench)
+    else:
+        args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

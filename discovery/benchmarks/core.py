@@ -13,6 +13,12 @@ compared with the clean true trajectories. Contenders:
 ``pyoperon``
     The default SR engine alone: pyoperon per variable on finite-difference derivatives, its most accurate model.
 
+Chaotic systems are predictable only for a while: a perturbation of the initial condition by 0.1% of each
+variable's spread makes even the true model leave the data after a few Lyapunov times. The R^2 columns are
+therefore computed over each trajectory's *predictability horizon*: the time until the true model started from
+that perturbed initial condition departs from the true trajectory by more than 10% of the spread (the whole span
+for systems that are not chaotic). The horizon is recorded per system in the JSON.
+
 Each run goes to a fresh worker process, which reports its own peak memory. The table is printed and the JSON
 written atomically. A folder of CSVs with known equations can be added with ``--data-dir`` (each ``NAME.csv``
 beside a ``NAME.truth.json`` holding ``{"equations": {"x": "..."}}``; when the CSV holds several trajectories,
@@ -49,6 +55,8 @@ class Case:
     held_t: list[float] | None
     held_x: list[list[float]] | None
     noise: float
+    fit_horizon: int | None = None
+    held_horizon: int | None = None
 
 
 @dataclass
@@ -63,6 +71,21 @@ class Outcome:
     peak_mb: float
     equations: dict[str, str]
     error: str | None = None
+
+
+def predictability_horizon(system: Any, x0: np.ndarray, t: np.ndarray, reference: np.ndarray,
+                           perturbation: float = 1e-3, tolerance: float = 0.1) -> int:
+    """Number of samples for which the true model, started 0.1% off, stays within 10% of the spread."""
+    from discovery.errors import SimulationError
+    from discovery.simulation import simulate
+
+    spread = np.maximum(reference.std(axis=0), 1e-12)
+    try:
+        other = simulate(system, t=t, x0=np.asarray(x0) + perturbation * spread)[0].x
+    except SimulationError:
+        return len(t)
+    off = (np.abs(other - reference) / spread).max(axis=1) > tolerance
+    return int(np.argmax(off)) if off.any() else len(t)
 
 
 def zoo_cases(names: Sequence[str], noise: float, seed: int) -> list[Case]:
@@ -88,6 +111,8 @@ def zoo_cases(names: Sequence[str], noise: float, seed: int) -> list[Case]:
                 held_t=held.t.tolist(),
                 held_x=held.x.tolist(),
                 noise=noise,
+                fit_horizon=predictability_horizon(system, clean.x[0], t, clean.x),
+                held_horizon=predictability_horizon(system, held.x[0], t, held.x),
             )
         )
     return cases
@@ -165,6 +190,11 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
 
     t = np.asarray(case.fit_t)
     x = np.asarray(case.fit_x)
+    import pyoperon.sklearn  # noqa: F401 -- imports are not part of the timed work
+    import pysindy  # noqa: F401
+
+    import discovery.api  # noqa: F401
+
     started = time.monotonic()
     equations: dict[str, Any] = {}
     error = None
@@ -184,10 +214,11 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
     seconds = time.monotonic() - started
 
-    def r2_on(tt: Sequence[float] | None, xx: Sequence[Sequence[float]] | None) -> float | None:
+    def r2_on(tt: Sequence[float] | None, xx: Sequence[Sequence[float]] | None, horizon: int | None) -> float | None:
         if tt is None or xx is None or not equations:
             return None
-        xx = np.asarray(xx)
+        n = max(int(horizon or len(tt)), 10)
+        tt, xx = np.asarray(tt)[:n], np.asarray(xx)[:n]
         try:
             pred = simulate_candidate(equations, case.variables, xx[0], np.asarray(tt), max_abs=1e6, time_limit=20.0)
         except (SimulationError, ValueError, TypeError, ZeroDivisionError, OverflowError):
@@ -199,7 +230,8 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return Outcome(
         system=case.name, noise=case.noise, contender=contender,
-        r2_fit=r2_on(case.fit_t, case.fit_clean), r2_heldout=r2_on(case.held_t, case.held_x),
+        r2_fit=r2_on(case.fit_t, case.fit_clean, case.fit_horizon),
+        r2_heldout=r2_on(case.held_t, case.held_x, case.held_horizon),
         exact_terms=exact, seconds=round(seconds, 3), peak_mb=round(peak_mb, 1),
         equations={v: sympy.sstr(e) for v, e in equations.items()}, error=error,
     )
