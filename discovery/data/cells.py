@@ -1,0 +1,78 @@
+"""Cell values: which are valid (finite numbers; integers for trajectory ids), and the error for one that is not."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from discovery.errors import DataError
+
+
+def valid(values: np.ndarray, integer: bool = False) -> np.ndarray:
+    """Mask of the cells of ``values`` that are finite (and integral when ``integer``), same shape."""
+    ok = np.isfinite(values)
+    if integer:
+        ok &= np.equal(values, np.round(np.where(ok, values, 0.0)))
+    return ok
+
+
+def first_bad(values: np.ndarray, integer_last: bool) -> tuple[int, int] | None:
+    """Row-major position of the first non-finite cell of ``values (R, U)`` (or non-integer id in the last column)."""
+    ok = valid(values)  # (R, U)
+    if integer_last and values.shape[0]:
+        ok[:, -1] = valid(values[:, -1], integer=True)
+    if ok.all():
+        return None
+    row, col = np.argwhere(~ok)[0]
+    return int(row), int(col)
+
+
+def numeric_column(a: np.ndarray, integer: bool) -> tuple[np.ndarray, int | None]:
+    """``a`` as float64 and the index of its first bad cell (non-numeric, empty, non-finite), if any."""
+    if a.dtype.kind in "iub":
+        return a.astype(np.float64), None
+    if a.dtype.kind == "f":
+        col = a.astype(np.float64)
+    else:  # strings or objects: the same conversion as a CSV cell
+        col = np.array([_try_float(v) for v in a.tolist()], dtype=np.float64)
+    ok = valid(col, integer)
+    if not ok.all():
+        return col, int(np.argmin(ok))
+    return col, None
+
+
+def cell(text: Any, column: str, integer: bool, file: str | None, row: int) -> float:
+    """One cell as a float; raise the DataError that says what is wrong with it."""
+    if text is None:
+        text = ""
+    if isinstance(text, str):
+        stripped = text.strip()
+        if not stripped:
+            raise DataError("empty cell; expected a number (fill it in or delete the row)", file=file, row=row,
+                            column=column)
+        shown = stripped if len(stripped) <= 40 else stripped[:37] + "..."
+    else:
+        stripped, shown = text, str(text)
+    try:
+        value = float(stripped)
+    except (TypeError, ValueError):
+        value = None
+    if integer and (value is None or not math.isfinite(value) or value != round(value)):
+        raise DataError(f"trajectory id {shown!r} is not an integer; expected integer ids such as 0, 1, 2",
+                        file=file, row=row, column=column)
+    if value is None:
+        raise DataError(f"non-numeric value {shown!r}; expected a number such as 1.5 or -2e-3",
+                        file=file, row=row, column=column)
+    if not math.isfinite(value):
+        raise DataError(f"value {shown!r} is not finite; expected a finite number (no NaN or infinity)",
+                        file=file, row=row, column=column)
+    return value
+
+
+def _try_float(v: Any) -> float:
+    try:
+        return float(v.strip() if isinstance(v, str) else v)
+    except (TypeError, ValueError):
+        return math.nan
