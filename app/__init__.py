@@ -1,0 +1,14 @@
+"""eqdisco's Streamlit app: upload trajectories, run discovery, compare and export the equations.
+
+The entry file is ``app/streamlit_app.py`` (``eqdisco app`` or ``streamlit run app/streamlit_app.py``). The
+app holds no science code: it calls :func:`discovery.discover` and the result's own exports. Modules:
+
+- :mod:`app.loading`: uploaded bytes or a bundled example -> validated trajectories (size limit, temp folder);
+- :mod:`app.options`: the registry's methods and their main options in plain words;
+- :mod:`app.runner`: a discovery run in a background thread, with progress and a cancel flag;
+- :mod:`app.plots`: plotly figures (data, phase portrait, Pareto front, overlays, residuals);
+- :mod:`app.exports`: JSON, CSV, Python and LaTeX downloads;
+- :mod:`app.views`: the Streamlit sections of the page.
+
+``import app`` imports neither streamlit nor the discovery layer.
+"""

@@ -1,0 +1,131 @@
+"""Cached computations behind the page: discovery runs and candidate simulations.
+
+Results are cached with ``st.cache_data`` keyed by the data's bytes hash and the run settings, so a widget
+change after a run, or running the same settings again, never recomputes discovery. Simulations for the
+overlays are cached by the run key, the candidate, the trajectory and the horizon.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import streamlit as st
+
+from app.settings import RunSettings
+
+__all__ = ["MAX_HORIZON", "cached_build", "cached_discover", "cached_simulation", "extended_time"]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_discover(
+    data_digest: str,
+    settings_json: str,
+    _trajectories: Any,
+    _settings: RunSettings,
+    _progress: Callable[[str, float], None] | None = None,
+) -> Any:
+    """Run :func:`discovery.discover` on ``_trajectories`` (the data hashed to ``data_digest``).
+
+    Only ``data_digest`` and ``settings_json`` key the cache; the underscored arguments are the values they
+    stand for and the progress callback.
+    """
+    from discovery import discover
+
+    return discover(_trajectories, progress=_progress, **_settings.discover_kwargs())
+
+
+def extended_time(t: np.ndarray, horizon: float, max_points: int = 20_000) -> np.ndarray:
+    """The observed times ``t`` (N,) followed by steps of the median spacing up to ``horizon`` times the window.
+
+    Returns shape ``(N + K,)``; ``K = 0`` when ``horizon <= 0``.
+    """
+    t = np.asarray(t, dtype=float)
+    if horizon <= 0 or t.size < 2:
+        return t
+    span = float(t[-1] - t[0])
+    dt = float(np.median(np.diff(t)))
+    k = int(min(np.ceil(horizon * span / dt), max(max_points - t.size, 0)))
+    if k <= 0:
+        return t
+    step = horizon * span / k
+    return np.concatenate([t, t[-1] + step * np.arange(1, k + 1)])
+
+
+MAX_HORIZON = 2.0
+"""Longest extrapolation offered, as a multiple of the observed window's length."""
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _simulate(
+    run_key: str, candidate_index: int, trajectory: int, horizon: float, _result: Any, _trajectories: Any
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    tr = _trajectories[trajectory]
+    t_ext = extended_time(tr.t, horizon)
+    candidate = _result.candidates[candidate_index]
+    try:
+        x = _result.simulate(t_ext, tr.x[0], candidate)  # (M, D)
+    except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be simulated is shown as such
+        return t_ext, None, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+    x = np.asarray(x, dtype=float)
+    if x.shape != (t_ext.size, len(_result.variables)) or not np.all(np.isfinite(x)):
+        return t_ext, None, "the simulation did not stay finite"
+    return t_ext, x, ""
+
+
+def cached_simulation(
+    run_key: str, candidate_index: int, trajectory: int, horizon: float, result: Any, trajectories: Any
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Simulate candidate ``candidate_index`` of ``result`` from trajectory ``trajectory``'s first state.
+
+    Covers the observed times and ``horizon`` times the window beyond. Any positive horizon is cut from one
+    cached simulation over :data:`MAX_HORIZON`, so moving the horizon slider never integrates again.
+
+    Returns
+    -------
+    tuple
+        ``(t (M,), x (M, D) or None, problem)``: ``x`` is ``None`` and ``problem`` one line when the candidate
+        cannot be integrated (it blows up, or is too stiff).
+    """
+    if horizon <= 0:
+        return _simulate(run_key, candidate_index, trajectory, 0.0, result, trajectories)
+    t, x, problem = _simulate(run_key, candidate_index, trajectory, MAX_HORIZON, result, trajectories)
+    if x is None:  # it may still hold over a shorter horizon
+        return _simulate(run_key, candidate_index, trajectory, float(horizon), result, trajectories)
+    t_obs = trajectories[trajectory].t
+    end = float(t_obs[-1]) + min(float(horizon), MAX_HORIZON) * float(t_obs[-1] - t_obs[0])
+    n = int(np.searchsorted(t, end + 1e-9 * max(abs(end), 1.0), side="right"))
+    return t[:n], x[:n], problem
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cached_build(kind: str, key: str, _build: Callable[[], Any]) -> Any:
+    """What ``_build()`` makes (a figure, a table), built once per ``(kind, key)``; ``key`` must name every input.
+
+    Building a plotly figure costs far more than drawing it again, so a rerun after a widget change rebuilds
+    only the figures whose inputs changed. The values are shared read-only (``st.plotly_chart`` copies them).
+    """
+    return _build()
+
+
+def warm_simulations(run_key: str, result: Any, trajectories: Any, *, first: int = 8, delay_s: float = 1.0) -> Any:
+    """Fill the simulation cache in a background thread for the candidates a user is likely to pick next.
+
+    Covers the Pareto front and the ``first`` best-ranked candidates, on the first trajectory, over
+    :data:`MAX_HORIZON`, after ``delay_s`` (so that the results' own first drawing goes first). Returns the
+    thread.
+    """
+    import threading
+    import time
+
+    front = {id(c) for c in result.front}
+    order = [i for i, c in enumerate(result.candidates) if i < first or id(c) in front]
+
+    def work() -> None:
+        time.sleep(delay_s)
+        for i in order:
+            _simulate(run_key, i, 0, MAX_HORIZON, result, trajectories)
+
+    thread = threading.Thread(target=work, name=f"eqdisco-warm-{run_key[:8]}", daemon=True)
+    thread.start()
+    return thread

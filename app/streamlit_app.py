@@ -1,0 +1,40 @@
+"""eqdisco's Streamlit app: upload trajectories, discover their equations, compare, export.
+
+Run with ``eqdisco app`` or ``streamlit run app/streamlit_app.py``. The page calls the discovery API only
+(:func:`discovery.discover` and the result's exports); see :mod:`app` for the modules behind it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run app/streamlit_app.py` puts app/ on sys.path, not the repository root: add the root so that
+# `app`, `discovery` and `grammar` import the same way as from an installed package.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app.views.data_view import render_data_section  # noqa: E402
+from app.views.results_view import render_results_section  # noqa: E402
+from app.views.run_view import render_run_section  # noqa: E402
+from app.views.setup_view import render_setup_section  # noqa: E402
+
+
+def main() -> None:
+    """Draw the page: data, methods, run, results."""
+    st.set_page_config(page_title="eqdisco: equations from data", page_icon=":material/functions:", layout="wide")
+    st.title("eqdisco")
+    st.markdown("Find the differential equations behind measured trajectories: upload the data, pick the methods, "
+                "and compare the ranked equations against the data and neural-operator predictions.")
+    loaded = render_data_section()
+    if loaded is None:
+        return
+    settings, problems = render_setup_section(loaded)
+    render_run_section(loaded, settings, problems)
+    render_results_section(loaded)
+
+
+main()

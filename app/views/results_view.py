@@ -1,0 +1,244 @@
+"""Section 4 of the page: ranked equations, the Pareto front, overlays, residuals, comparison, downloads."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from app import state
+from app.compute import MAX_HORIZON, cached_build, cached_simulation
+from app.exports import file_stem, latex_document, python_module, result_json, simulation_csv
+from app.loading import LoadedData
+from app.plots import MODEL_COLOR, OPERATOR_COLORS, PALETTE, Curve, error_of, overlay_figure, pareto_figure, residual_figure
+
+__all__ = ["render_results_section"]
+
+MAX_COMPARED = 30
+"""Candidates whose trajectory error is computed for the comparison table (best first)."""
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{f:.{digits}f}" if math.isfinite(f) else "—"
+
+
+def _plain(result: Any, candidate: Any) -> str:
+    import sympy
+
+    return "\n".join(f"d{v}/dt = {sympy.sstr(candidate.equations[v])}" for v in result.variables)
+
+
+def _dedupe(note: str) -> str:
+    """``"prose: prose: no checkpoint"`` -> ``"prose: no checkpoint"``."""
+    import re
+
+    return re.sub(r"^(\w+): \1: ", r"\1: ", note)
+
+
+def _candidate_label(i: int, c: Any) -> str:
+    return f"#{i + 1} · {c.method} · R² {_fmt(c.metrics.get('r2'))} · complexity {c.complexity}"
+
+
+def _on_pareto_select() -> None:
+    event = st.session_state.get("pareto_chart")
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        points = getattr(getattr(event, "selection", None), "points", None) or []
+    for p in points:
+        data = p.get("customdata") if isinstance(p, dict) else None
+        if data:
+            st.session_state[state.CANDIDATE] = int(data[0])
+            return
+
+
+def _best_block(result: Any) -> None:
+    best = result.best
+    st.markdown(f"**Best model** · found by `{best.method}` from `{result.source or 'the data'}` "
+                f"in {result.elapsed_s:.1f} s")
+    st.latex(result.latex(best))
+    m = best.metrics
+    cols = st.columns(4)
+    cols[0].metric("R² (re-simulated)", _fmt(m.get("r2")))
+    cols[1].metric("R² (short windows)", _fmt(m.get("r2_window")))
+    cols[2].metric("Complexity", best.complexity)
+    cols[3].metric("Stable", "yes" if m.get("stable") else "no")
+    st.code(_plain(result, best), language=None)
+
+
+def _simulations(run_key: str, result: Any, data: Any, index: int, horizon: float) -> list[tuple[int, Any, Any, str]]:
+    return [(k, *cached_simulation(run_key, index, k, horizon, result, data)) for k in range(len(data))]
+
+
+def _downloads(run_key: str, result: Any, data: Any, index: int, horizon: float) -> None:
+    cand = result.candidates[index]
+    stem = file_stem(result.source)
+
+    def csv_text() -> str:
+        sims = _simulations(run_key, result, data, index, horizon)
+        return simulation_csv(result.variables, [(k, t, x) for k, t, x, _ in sims], [float(tr.t[-1]) for tr in data])
+
+    cols = st.columns(4)
+    cols[0].download_button("Result (JSON)", cached_build("json", run_key, lambda: result_json(result)), f"{stem}.eqdisco.json", "application/json",
+                            key="dl_json", icon=":material/data_object:", width="stretch")
+    cols[1].download_button("Simulated trajectories (CSV)", cached_build("csv", f"{run_key}:{index}:{horizon}", csv_text), f"{stem}.simulated.csv", "text/csv",
+                            key="dl_csv", icon=":material/table:", width="stretch")
+    cols[2].download_button("Right-hand side (Python)", python_module(result, cand), f"{stem}_rhs.py",
+                            "text/x-python", key="dl_py", icon=":material/code:", width="stretch")
+    cols[3].download_button("Equations (LaTeX)", latex_document(result, cand), f"{stem}.tex", "application/x-tex",
+                            key="dl_tex", icon=":material/function:", width="stretch")
+    st.caption(f"CSV, Python and LaTeX are for the picked candidate (#{index + 1}); the CSV covers the "
+               "extrapolation horizon set above. The JSON holds every candidate.")
+
+
+def _interp(t_from: np.ndarray, x_from: np.ndarray, t_to: np.ndarray) -> np.ndarray:
+    """Values of ``x_from`` (M, D) at ``t_to`` (N,); ``nan`` outside ``t_from``'s range."""
+    out = np.full((t_to.size, x_from.shape[1]), np.nan)
+    inside = (t_to >= t_from[0]) & (t_to <= t_from[-1])
+    for j in range(x_from.shape[1]):
+        out[inside, j] = np.interp(t_to[inside], t_from, x_from[:, j])
+    return out
+
+
+def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
+    c1, c2 = st.columns([2, 1])
+    horizon_pct = c1.slider("Extrapolate beyond the observed window (% of its length)", 0, int(MAX_HORIZON * 100), 50,
+                            step=10,
+                            key="horizon")
+    k = 0
+    if len(data) > 1:
+        k = c2.selectbox("Trajectory", list(range(len(data))), key="trajectory", format_func=lambda i: f"trajectory {i}")
+    horizon = horizon_pct / 100.0
+    tr = data[k]
+    curves: list[Curve] = []
+    residuals: list[tuple[str, np.ndarray, str]] = []
+    t_sim, x_sim, problem = cached_simulation(run_key, index, k, horizon, result, data)
+    name = f"candidate #{index + 1} ({result.candidates[index].method})"
+    if x_sim is not None:
+        curves.append(Curve(name, t_sim, x_sim, MODEL_COLOR))
+        residuals.append((name, tr.x - x_sim[: len(tr.t)], MODEL_COLOR))
+    else:
+        st.warning(f"Candidate #{index + 1} cannot be simulated from this trajectory's start: {problem}")
+    if index != 0:
+        tb, xb, _ = cached_simulation(run_key, 0, k, horizon, result, data)
+        if xb is not None:
+            curves.append(Curve("best (#1)", tb, xb, "#555555", dash="dot"))
+    for p in result.operator_predictions:
+        if int(p.trajectory) != k:
+            continue
+        color = OPERATOR_COLORS.get(p.model, PALETTE[len(curves) % len(PALETTE)])
+        t_p, x_p = np.asarray(p.t, float), np.asarray(p.x, float)
+        curves.append(Curve(f"{p.model} (operator)", t_p, x_p, color, dash="dash"))
+        residuals.append((f"{p.model} (operator)", tr.x - _interp(t_p, x_p, tr.t), color))
+    view = f"{run_key}:{index}:{k}:{horizon}"
+    overlay = cached_build("overlay", view, lambda: overlay_figure(result.variables, tr.t, tr.x, curves, float(tr.t[-1])))
+    st.plotly_chart(overlay, key="overlay_plot", width="stretch")
+    if residuals:
+        st.markdown("**Residuals** (data − prediction) on the observed window")
+        residual = cached_build("residual", f"{run_key}:{index}:{k}",
+                                lambda: residual_figure(result.variables, tr.t, residuals))
+        st.plotly_chart(residual, key="residual_plot", width="stretch")
+    return horizon
+
+
+def _comparison_frame(run_key: str, result: Any, data: Any) -> Any:
+    """One row per candidate (ranked) and per operator prediction, with their errors."""
+    import pandas as pd
+    from discovery.prediction import relative_l2
+
+    rows = []
+    front = {id(c) for c in result.front}
+    for i, c in enumerate(result.candidates):
+        rel = float("nan")
+        if i < MAX_COMPARED:
+            sims = _simulations(run_key, result, data, i, 0.0)
+            if all(x is not None for _, _, x, _ in sims):
+                rel = relative_l2(np.concatenate([x for _, _, x, _ in sims]), np.concatenate([tr.x for tr in data]))
+        rows.append({
+            "rank": i + 1, "kind": "equations", "model": c.method, "complexity": c.complexity,
+            "R²": c.metrics.get("r2"), "R² (windows)": c.metrics.get("r2_window"), "relative L2 error": rel,
+            "stable": bool(c.metrics.get("stable")), "Pareto front": id(c) in front,
+            "equations": "; ".join(f"d{v}/dt = {c.equations[v]}" for v in result.variables),
+        })
+    for p in result.operator_predictions:
+        rows.append({
+            "rank": None, "kind": "operator", "model": f"{p.model} (trajectory {p.trajectory})", "complexity": None,
+            "R²": None, "R² (windows)": None, "relative L2 error": p.rel_l2, "stable": None, "Pareto front": None,
+            "equations": "(neural operator: a predicted trajectory, no formula)",
+        })
+    return pd.DataFrame(rows)
+
+
+def _comparison(run_key: str, result: Any, data: Any) -> None:
+    frame = cached_build("comparison", run_key, lambda: _comparison_frame(run_key, result, data))
+    st.dataframe(
+        frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(frame)),
+        column_config={
+            "R²": st.column_config.NumberColumn(format="%.5f"),
+            "R² (windows)": st.column_config.NumberColumn(format="%.5f"),
+            "relative L2 error": st.column_config.NumberColumn(format="%.3e",
+                                                               help="‖prediction − data‖ / ‖data‖ on the observed window"),
+            "equations": st.column_config.TextColumn(width="large"),
+        },
+    )
+
+
+def render_results_section(loaded: LoadedData) -> None:
+    """Draw section 4 for the result in the session (nothing when there is none)."""
+    session = st.session_state
+    result = session.get(state.RESULT)
+    if result is None:
+        return
+    run_key = str(session.get(state.RESULT_KEY, ""))
+    data = loaded.trajectories
+    st.divider()
+    st.subheader("3 · Discovered equations")
+    if tuple(result.variables) != tuple(data.variables):
+        st.warning("These results are for other data; run discovery again.")
+        return
+    _best_block(result)
+    if result.warnings:
+        st.warning("**Notes from the run**\n" + "\n".join(f"- {_dedupe(w)}" for w in result.warnings),
+                   icon=":material/info:")
+
+    n = len(result.candidates)
+    if session.get(state.CANDIDATE, 0) not in range(n):
+        session[state.CANDIDATE] = 0
+    st.markdown("#### Candidates: complexity against error")
+    left, right = st.columns([3, 2])
+    with left:
+        picked = session.get(state.CANDIDATE, 0)
+        pareto = cached_build("pareto", f"{run_key}:{picked}",
+                              lambda: pareto_figure(result.candidates, result.front, picked))
+        st.plotly_chart(pareto, key="pareto_chart", on_select=_on_pareto_select, selection_mode=("points", "box"),
+                        width="stretch")
+        st.caption("Click a point (or draw a box) to pick a candidate. Error = 1 − R² of the re-simulation on short "
+                   "windows; the dotted line joins the Pareto front.")
+    with right:
+        index = st.selectbox("Picked candidate", list(range(n)), key=state.CANDIDATE,
+                             format_func=lambda i: _candidate_label(i, result.candidates[i]))
+        cand = result.candidates[index]
+        st.latex(result.latex(cand))
+        st.caption(f"R² {_fmt(cand.metrics.get('r2'))} · windowed R² {_fmt(cand.metrics.get('r2_window'))} · "
+                   f"error {error_of(cand):.3g} · complexity {cand.complexity} · "
+                   f"{'stable' if cand.metrics.get('stable') else 'unstable: ' + str(cand.metrics.get('failure', ''))}")
+
+    st.markdown("#### Simulation against the data")
+    horizon = _overlays(run_key, result, data, index)
+
+    st.markdown("#### Every candidate and operator prediction")
+    _comparison(run_key, result, data)
+
+    with st.expander(f"All {n} candidates in LaTeX", expanded=False):
+        for i, c in enumerate(result.candidates):
+            st.markdown(_candidate_label(i, c))
+            st.latex(result.latex(c))
+
+    st.markdown("#### Export")
+    _downloads(run_key, result, data, index, horizon)

@@ -1,0 +1,237 @@
+"""The ``prose`` method: the pretrained PROSE transformer reads the data (and an optional equation guess) and
+writes candidate equations and an operator prediction of the trajectory.
+
+The shipped checkpoint (``models/checkpoints/prose-small``) is loaded once per process and cached. The user's
+variables are mapped to the canonical ``x_0 .. x_{D-1}`` the model knows (at most 5), every trajectory is read
+(subsampled to the model's input length), the symbol decoder runs a beam search, and each hypothesis that decodes
+to a valid system becomes a candidate in the user's variable names. The data decoder's prediction over the observed
+window and beyond (``extrapolate`` times the observed span) is appended to ``context.predictions``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import sympy
+
+from discovery.errors import DiscoveryError
+from discovery.methods.base import Candidate, Method, MethodContext, register
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.data import Trajectories
+    from models.prose.inference import ProsePredictor
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "checkpoints" / "prose-small"
+MAX_VARS = 5
+_PREDICTORS: dict[tuple[str, str], "ProsePredictor"] = {}
+
+
+def load_predictor(checkpoint: str | Path | None = None, device: str = "auto") -> "ProsePredictor":
+    """The PROSE predictor of ``checkpoint`` (default: the shipped one) on ``device``, cached per process.
+
+    Raises
+    ------
+    DiscoveryError
+        When the folder holds no checkpoint.
+    """
+    from models.device import resolve_device
+    from models.prose.inference import ProsePredictor
+
+    folder = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    dev = resolve_device(device)
+    key = (str(folder.resolve()), str(dev))
+    if key not in _PREDICTORS:
+        if not (folder / "model.safetensors").is_file() or not (folder / "config.json").is_file():
+            raise DiscoveryError(
+                f"prose: no PROSE checkpoint in {str(folder)!r} (expected config.json and model.safetensors); "
+                f"train one with 'eqdisco train prose --out {folder}'"
+            )
+        _PREDICTORS[key] = ProsePredictor.from_pretrained(folder, device=dev)
+    return _PREDICTORS[key]
+
+
+def clear_cache() -> None:
+    """Forget the loaded checkpoints (tests, or after retraining in the same process)."""
+    _PREDICTORS.clear()
+
+
+@register
+class ProseMethod(Method):
+    """PROSE: a multimodal transformer that reads trajectories and an optional guess and writes equations.
+
+    Parameters
+    ----------
+    checkpoint:
+        Checkpoint folder; ``None`` uses the shipped ``models/checkpoints/prose-small``.
+    beam_size:
+        Beam width of the symbol decoder.
+    max_candidates:
+        Most candidate systems returned (best beam scores first, duplicates removed).
+    extrapolate:
+        The operator prediction covers ``[t0, t0 + extrapolate * (t_end - t0)]`` of each trajectory.
+    max_trajectories:
+        Most trajectories read (the first ones).
+
+    The equation guess, if any, comes from ``context.options["guess"]``: a mapping variable -> formula text
+    (parsed safely with :func:`grammar.parser.parse`) or sympy expression, for every state variable.
+
+    Examples
+    --------
+    >>> from discovery.simulation import simulate
+    >>> data = simulate("lotka_volterra")
+    >>> context = MethodContext(options={"guess": {"x": "x - 0.1*x*y", "y": "0.07*x*y - 1.5*y"}})
+    >>> candidates = ProseMethod().propose(data, context)  # doctest: +SKIP
+    >>> context.predictions[0].model  # doctest: +SKIP
+    'prose'
+    """
+
+    name = "prose"
+    description = "pretrained PROSE transformer: data and an optional guess in, equations and a trajectory out"
+    requires = ("torch",)
+    install_hint = "pip install torch"
+
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        beam_size: int = 5,
+        max_candidates: int = 5,
+        extrapolate: float = 1.5,
+        max_trajectories: int = 8,
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.beam_size = beam_size
+        self.max_candidates = max_candidates
+        self.extrapolate = extrapolate
+        self.max_trajectories = max_trajectories
+
+    def suits(self, data: "Trajectories") -> bool:
+        folder = Path(self.checkpoint) if self.checkpoint is not None else DEFAULT_CHECKPOINT
+        return len(data.variables) <= MAX_VARS and (folder / "model.safetensors").is_file()
+
+    def _check_options(self) -> None:
+        if not isinstance(self.beam_size, int) or self.beam_size < 1:
+            raise DiscoveryError(f"prose: beam_size must be a positive integer, got {self.beam_size!r}")
+        if not isinstance(self.max_candidates, int) or self.max_candidates < 1:
+            raise DiscoveryError(f"prose: max_candidates must be a positive integer, got {self.max_candidates!r}")
+        if not (isinstance(self.extrapolate, (int, float)) and self.extrapolate >= 1.0):
+            raise DiscoveryError(f"prose: extrapolate must be a number >= 1, got {self.extrapolate!r}")
+
+    def _guess(self, data: "Trajectories", context: MethodContext) -> list[sympy.Expr] | None:
+        from grammar.errors import GrammarError
+        from grammar.parser import parse
+        from grammar.tokenizer import canonicalize
+
+        guess = context.options.get("guess")
+        if guess is None:
+            return None
+        if not isinstance(guess, dict):
+            raise DiscoveryError(f"prose: the guess must map each variable to a formula, got {type(guess).__name__}")
+        variables = list(data.variables)
+        missing = [v for v in variables if v not in guess]
+        unknown = [v for v in guess if v not in variables]
+        if missing or unknown:
+            raise DiscoveryError(
+                f"prose: the guess must give one formula per state variable {variables}; "
+                f"missing {missing}, unknown {unknown}"
+            )
+        exprs = {}
+        for v in variables:
+            value = guess[v]
+            try:
+                exprs[v] = parse(value, variables, hidden=False) if isinstance(value, str) else sympy.sympify(value)
+            except GrammarError as exc:
+                raise DiscoveryError(f"prose: cannot read the guess for d{v}/dt: {exc}") from None
+        try:
+            canonical, _ = canonicalize(exprs)
+        except GrammarError as exc:
+            raise DiscoveryError(f"prose: {exc}") from None
+        return canonical
+
+    def propose(self, data: "Trajectories", context: MethodContext) -> list[Candidate]:
+        from discovery.prediction import OperatorPrediction, relative_l2
+        from grammar.errors import GrammarError
+        from grammar.tokenizer import canonical_name, decanonicalize
+
+        self._check_options()
+        variables = list(data.variables)
+        if len(variables) > MAX_VARS:
+            raise DiscoveryError(
+                f"prose: the PROSE model reads at most {MAX_VARS} state variables, the data has {len(variables)} "
+                f"({', '.join(variables)}); use another method or fewer variables"
+            )
+        start = time.perf_counter()
+        context.report("prose: loading the model", 0.0)
+        predictor = load_predictor(self.checkpoint, context.device)
+        guess = self._guess(data, context)
+        trajectories = list(data)[: self.max_trajectories]
+        mapping = {v: canonical_name(i) for i, v in enumerate(variables)}
+        context.report("prose: reading the data", 0.2)
+        try:
+            batch = predictor.make_batch([(tr.t, tr.x) for tr in trajectories], [guess] * len(trajectories))
+        except GrammarError as exc:
+            raise DiscoveryError(f"prose: the guess cannot be tokenized: {exc}") from None
+        context.report("prose: beam search", 0.4)
+        decoded = predictor.decode(batch, beam_size=self.beam_size)
+
+        # Operator predictions: the observed times, then beyond up to `extrapolate` times the span.
+        queries = []
+        for tr in trajectories:
+            span = tr.t[-1] - tr.t[0]
+            n_extra = max(int(round((self.extrapolate - 1.0) * tr.n_points)), 0)
+            extra = np.linspace(tr.t[-1], tr.t[0] + self.extrapolate * span, n_extra + 1)[1:] if n_extra else []
+            queries.append(np.concatenate([tr.t, extra]))
+        context.report("prose: operator prediction", 0.8)
+        states = predictor.predict_states(batch, queries)
+        checkpoint_name = Path(self.checkpoint).name if self.checkpoint is not None else DEFAULT_CHECKPOINT.name
+        for k, (tr, tq, xq) in enumerate(zip(trajectories, queries, states)):
+            context.predictions.append(
+                OperatorPrediction(
+                    model="prose",
+                    variables=tuple(variables),
+                    t=tq,
+                    x=xq,
+                    trajectory=k,
+                    rel_l2=relative_l2(xq[: tr.n_points], tr.x),
+                    info={"checkpoint": checkpoint_name, "guess": guess is not None,
+                          "extrapolate": float(self.extrapolate)},
+                )
+            )
+
+        # Candidates: every valid hypothesis of every trajectory, best beam score first, without duplicates.
+        pool: list[tuple[float, int, int, list[sympy.Expr]]] = []
+        n_valid = 0
+        for k, hyps in enumerate(decoded):
+            for rank, h in enumerate(hyps):
+                if h.valid:
+                    n_valid += 1
+                    pool.append((h.score, k, rank, h.equations))
+        pool.sort(key=lambda item: -item[0])
+        candidates: list[Candidate] = []
+        seen: set[str] = set()
+        for score, k, rank, exprs in pool:
+            equations = decanonicalize(exprs, mapping)
+            key = repr(sorted((v, sympy.srepr(e)) for v, e in equations.items()))
+            if key in seen:
+                continue
+            seen.add(key)
+            candidates.append(
+                Candidate(
+                    method="prose",
+                    equations=equations,
+                    info={"beam_score": float(score), "beam_rank": rank, "trajectory": k,
+                          "checkpoint": checkpoint_name, "guess": guess is not None},
+                )
+            )
+            if len(candidates) >= self.max_candidates:
+                break
+        elapsed = time.perf_counter() - start
+        for c in candidates:
+            c.info["valid_hypotheses"] = n_valid
+            c.info["hypotheses"] = sum(len(h) for h in decoded)
+            c.info["elapsed_s"] = round(elapsed, 3)
+        context.report("prose: done", 1.0)
+        return candidates
+

@@ -1,0 +1,319 @@
+"""``eqdisco bench prose``: how well a PROSE checkpoint predicts trajectories and recovers equations.
+
+On held-out samples (seeds never used in training) of three test sets -- ``zoo`` (the training families, new
+parameters and initial states: in distribution), ``holdout`` (zoo families the model never saw) and ``random``
+(new random grammar systems) -- at several noise levels, with and without the symbol input, it measures:
+
+* ``rel_l2``: relative L2 error of the data decoder on the prediction window (mean and median over samples);
+* ``valid``: share of samples whose best beam hypothesis decodes to a valid system with the right number of
+  equations over the right variables;
+* ``r2``: the best *valid* hypothesis re-simulated from the true initial state, scored by R^2 against the clean
+  trajectory on the observed window (as the discovery pipeline scores candidates) and on the whole window;
+  ``r2>=0.9`` is the share of samples that reach 0.9 on the observed window (no valid hypothesis counts as a miss);
+* ``terms``: share of samples whose best valid hypothesis has exactly the true terms;
+* ``s/system``: wall time of one system on its own (encode, beam search, decode, data-decoder query).
+
+It prints a markdown table and writes JSON (and the table as markdown) next to the checkpoint by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import sympy
+
+from discovery.prose.data import DEFAULT_CACHE, DEFAULT_HOLDOUT, DataConfig, generate_dataset, with_noise
+
+if TYPE_CHECKING:  # pragma: no cover
+    from models.prose.inference import ProsePredictor
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "checkpoints" / "prose-small"
+TEST_SEED = 20_000
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What ``eqdisco bench prose`` measures.
+
+    Attributes
+    ----------
+    samples:
+        Samples per test set.
+    noises:
+        Noise levels of the observed states.
+    beam_size:
+        Beam width of the symbol decoder.
+    sets:
+        Test sets among ``"zoo"``, ``"holdout"``, ``"random"``.
+    batch_size:
+        Samples per forward pass.
+    timing_samples:
+        Systems timed one at a time.
+    seed:
+        Seed of the test samples and of the noise.
+    """
+
+    samples: int = 100
+    noises: tuple[float, ...] = (0.0, 0.02, 0.05)
+    beam_size: int = 5
+    sets: tuple[str, ...] = ("zoo", "holdout", "random")
+    batch_size: int = 32
+    timing_samples: int = 10
+    seed: int = TEST_SEED
+
+
+def bench_data_configs(
+    samples: int, holdout: Sequence[str], seed: int = TEST_SEED, base: DataConfig | None = None
+) -> dict[str, DataConfig]:
+    """The data configurations of the three test sets (window and grid settings as in training, via ``base``)."""
+    base = (base or DataConfig()).replace(n_samples=samples, holdout=tuple(holdout), systems=None)
+    return {
+        "zoo": base.replace(random_fraction=0.0, seed=seed),
+        "holdout": base.replace(random_fraction=0.0, systems=tuple(holdout), seed=seed + 1),
+        "random": base.replace(random_fraction=1.0, seed=seed + 2),
+    }
+
+
+def _symbols(n: int) -> list[sympy.Symbol]:
+    return [sympy.Symbol(f"x_{i}") for i in range(n)]
+
+
+def _truth(meta: dict[str, Any]) -> list[sympy.Expr]:
+    n = len(meta["variables"])
+    local = {f"x_{i}": s for i, s in enumerate(_symbols(n))}
+    return [sympy.sympify(e, locals=local) for e in meta["equations"]]  # our own generated strings
+
+
+def _resimulate(exprs: list[sympy.Expr], x0: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+    from discovery.errors import SimulationError
+    from discovery.simulation import integrate, lambdify_system
+
+    try:
+        f = lambdify_system(exprs, [f"x_{i}" for i in range(len(exprs))])
+        return integrate(f, x0, t, rtol=1e-6, atol=1e-8, time_limit=2.0, max_abs=1e6)
+    except (SimulationError, ValueError, ArithmeticError, TypeError):
+        return None
+
+
+def _batches(arrays: dict[str, np.ndarray], batch_size: int):
+    n = arrays["x_in"].shape[0]
+    for start in range(0, n, batch_size):
+        yield start, {k: v[start : start + batch_size] for k, v in arrays.items()}
+
+
+def evaluate_setting(
+    predictor: "ProsePredictor",
+    arrays: dict[str, np.ndarray],
+    meta: list[dict[str, Any]],
+    noise: float,
+    use_guess: bool,
+    beam_size: int = 5,
+    batch_size: int = 32,
+    seed: int = TEST_SEED,
+) -> dict[str, Any]:
+    """Metrics of one (test set, noise, symbol input) setting; see the module docstring."""
+    import torch
+
+    from discovery.benchmarks.terms import same_terms
+    from discovery.prediction import relative_l2
+    from discovery.scoring import trajectory_r2
+
+    noisy = with_noise(arrays, noise, seed)
+    model = predictor.model
+    pad_id = model.config.pad_id
+    rel, valid, r2_in, r2_full, terms = [], [], [], [], []
+    for start, part in _batches(noisy, batch_size):
+        batch = {k: torch.from_numpy(np.ascontiguousarray(v)).to(predictor.device) for k, v in part.items()
+                 if k not in ("x_query", "query_pad", "target")}
+        if not use_guess:
+            batch["guess"] = torch.full_like(batch["guess"], pad_id)
+        with torch.no_grad():
+            memory, mem_pad, scales = model.encode(batch)
+            x_hat, _ = model.decode_data(batch["t_query"], memory, mem_pad, scales)
+        x_hat = x_hat.double().cpu().numpy()
+        decoded = predictor.decode(batch, beam_size=beam_size)
+        for j in range(x_hat.shape[0]):
+            m = meta[start + j]
+            d = len(m["variables"])
+            t_q = part["t_query"][j][~part["query_pad"][j]].astype(np.float64)
+            x_q = part["x_query"][j][~part["query_pad"][j], :d].astype(np.float64)
+            pred_window = t_q > m["t_input_end"] + 1e-9
+            rel.append(relative_l2(x_hat[j][: t_q.size, :d][pred_window], x_q[pred_window]))
+            hyps = decoded[j]
+            valid.append(bool(hyps) and hyps[0].valid)
+            best = next((h for h in hyps if h.valid), None)
+            if best is None:
+                r2_in.append(-math.inf)
+                r2_full.append(-math.inf)
+                terms.append(False)
+                continue
+            truth = _truth(m)
+            names = [f"x_{i}" for i in range(d)]
+            terms.append(same_terms(dict(zip(names, best.equations)), dict(zip(names, truth))))
+            sim = _resimulate(best.equations, np.asarray(m["x0"], dtype=float), t_q)
+            if sim is None:
+                r2_in.append(-math.inf)
+                r2_full.append(-math.inf)
+                continue
+            r2_in.append(trajectory_r2(sim[~pred_window], x_q[~pred_window]))
+            r2_full.append(trajectory_r2(sim, x_q))
+    rel_a, r2_a, r2f_a = np.asarray(rel), np.asarray(r2_in), np.asarray(r2_full)
+    return {
+        "noise": noise,
+        "guess": use_guess,
+        "n": int(rel_a.size),
+        "rel_l2_mean": float(np.mean(np.minimum(rel_a, 10.0))),
+        "rel_l2_median": float(np.median(rel_a)),
+        "valid": float(np.mean(valid)),
+        "r2_median": float(np.median(r2_a)),
+        "r2_ge_0.9": float(np.mean(r2_a >= 0.9)),
+        "r2_full_median": float(np.median(r2f_a)),
+        "r2_full_ge_0.9": float(np.mean(r2f_a >= 0.9)),
+        "terms": float(np.mean(terms)),
+    }
+
+
+def time_per_system(predictor: "ProsePredictor", arrays: dict[str, np.ndarray], meta: list[dict[str, Any]],
+                    n: int, beam_size: int) -> float:
+    """Mean wall time of one system alone: batch building, beam search + decoding, and a data-decoder query."""
+    times = []
+    for j in range(min(n, arrays["x_in"].shape[0])):
+        d = len(meta[j]["variables"])
+        valid = ~arrays["in_pad"][j]
+        t, x = arrays["t_in"][j][valid], arrays["x_in"][j][valid, :d]
+        start = time.perf_counter()
+        batch = predictor.make_batch([(t, x)])
+        predictor.decode(batch, beam_size=beam_size)
+        predictor.predict_states(batch, [np.linspace(t[0], t[0] + 1.5 * (t[-1] - t[0]), 100)])
+        times.append(time.perf_counter() - start)
+    return float(np.mean(times)) if times else float("nan")
+
+
+def run_benchmark(
+    predictor: "ProsePredictor",
+    config: BenchConfig = BenchConfig(),
+    holdout: Sequence[str] = DEFAULT_HOLDOUT,
+    data_base: DataConfig | None = None,
+    workers: int | None = None,
+    cache_dir: str | Path | None = DEFAULT_CACHE,
+    log=None,
+) -> dict[str, Any]:
+    """Run every setting of ``config``; returns the JSON-ready report.
+
+    Examples
+    --------
+    >>> predictor = ProsePredictor.from_pretrained(DEFAULT_CHECKPOINT)  # doctest: +SKIP
+    >>> report = run_benchmark(predictor, BenchConfig(samples=20))  # doctest: +SKIP
+    >>> print(markdown_table(report))  # doctest: +SKIP
+    """
+    unknown = sorted(set(config.sets) - {"zoo", "holdout", "random"})
+    if unknown:
+        raise ValueError(f"unknown test sets {unknown}; valid: zoo, holdout, random")
+    configs = bench_data_configs(config.samples, holdout, config.seed, data_base)
+    rows = []
+    timing = None
+    started = time.time()
+    for name in config.sets:
+        if name == "holdout" and not holdout:
+            continue
+        arrays, meta = generate_dataset(configs[name], workers=workers, cache_dir=cache_dir)
+        if name == "zoo":
+            timing = time_per_system(predictor, arrays, meta, config.timing_samples, config.beam_size)
+        for noise in config.noises:
+            for use_guess in (True, False):
+                row = {"set": name, **evaluate_setting(predictor, arrays, meta, noise, use_guess,
+                                                       config.beam_size, config.batch_size, config.seed)}
+                rows.append(row)
+                if log is not None:
+                    log(format_row(row))
+    return {
+        "config": {**asdict(config), "holdout": list(holdout)},
+        "results": rows,
+        "seconds_per_system": timing,
+        "elapsed_s": time.time() - started,
+        "targets": {"valid (zoo, 2% noise)": ">= 0.95", "rel_l2 (prediction window)": "<= 0.05",
+                    "r2>=0.9 share": ">= 0.80", "s/system (beam 5)": "<= 1.0"},
+    }
+
+
+COLUMNS = [("set", "set"), ("noise", "noise"), ("guess", "guess"), ("n", "n"), ("rel_l2_mean", "rel L2 mean"),
+           ("rel_l2_median", "rel L2 median"), ("valid", "valid"), ("r2_median", "R2 median (obs.)"),
+           ("r2_ge_0.9", "R2>=0.9 (obs.)"), ("r2_full_ge_0.9", "R2>=0.9 (full)"), ("terms", "exact terms")]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "-inf" if value == -math.inf else f"{value:.3f}"
+    return str(value)
+
+
+def format_row(row: dict[str, Any]) -> str:
+    return "| " + " | ".join(_fmt(row[k]) for k, _ in COLUMNS) + " |"
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The report's results as a markdown table, with the timing below it."""
+    lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += [format_row(r) for r in report["results"]]
+    if report.get("seconds_per_system") is not None:
+        lines.append("")
+        lines.append(f"Inference time per system (beam {report['config']['beam_size']}, CPU): "
+                     f"{report['seconds_per_system']:.3f} s")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``eqdisco bench prose``."""
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="PROSE checkpoint folder")
+    parser.add_argument("--samples", type=int, default=100, help="samples per test set")
+    parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.02, 0.05], help="noise levels")
+    parser.add_argument("--beam", type=int, default=5, help="beam width")
+    parser.add_argument("--sets", nargs="+", default=["zoo", "holdout", "random"], help="test sets")
+    parser.add_argument("--out", type=Path, default=None, help="JSON report (default CHECKPOINT/eval_report.json)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=None, help="data-generation processes")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``eqdisco bench prose``; prints the table and writes ``--out`` (JSON) and the same name ``.md``."""
+    import torch
+
+    from models.prose.inference import ProsePredictor
+    from models.prose.io import METADATA_NAME
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    predictor = ProsePredictor.from_pretrained(args.checkpoint, device=args.device)
+    holdout, base = DEFAULT_HOLDOUT, None
+    info_path = Path(args.checkpoint) / METADATA_NAME
+    if info_path.is_file():
+        data_cfg = json.loads(info_path.read_text()).get("data_config", {})
+        holdout = tuple(data_cfg.get("holdout", holdout))
+        keep = {k: data_cfg[k] for k in ("n_input", "n_query", "input_fraction", "window_fraction",
+                                         "random_window", "irregular_fraction", "term_prob", "coef_noise",
+                                         "max_tokens", "max_random_vars") if k in data_cfg}
+        base = DataConfig(**keep)
+    config = BenchConfig(samples=args.samples, noises=tuple(args.noise), beam_size=args.beam, sets=tuple(args.sets))
+    print("| " + " | ".join(title for _, title in COLUMNS) + " |", file=sys.stderr)
+    report = run_benchmark(predictor, config, holdout, base, args.workers, args.cache_dir,
+                           log=lambda line: print(line, file=sys.stderr, flush=True))
+    report["checkpoint"] = str(args.checkpoint)
+    table = markdown_table(report)
+    print(table)
+    out = args.out or Path(args.checkpoint) / "eval_report.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    out.with_suffix(".md").write_text(f"# PROSE benchmark: {Path(args.checkpoint).name}\n\n{table}\n")
+    return 0

@@ -1,0 +1,137 @@
+"""Transformer building blocks shared by the PROSE encoders and decoders (pre-norm, nanoGPT style).
+
+Masks follow one convention throughout: a boolean ``key_padding`` tensor of shape ``(B, S)`` is ``True`` where a
+key is padding and must be ignored.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Attention(nn.Module):
+    """Multi-head attention of queries ``(B, T, C)`` over keys/values ``(B, S, C)``."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.q = nn.Linear(d_model, d_model)
+        self.kv = nn.Linear(d_model, 2 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.dropout = dropout
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        key_padding: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        B, T, C = x.shape
+        S = memory.shape[1]
+        h = self.n_heads
+        q = self.q(x).view(B, T, h, C // h).transpose(1, 2)  # (B, h, T, C/h)
+        k, v = self.kv(memory).split(C, dim=-1)
+        k = k.view(B, S, h, C // h).transpose(1, 2)  # (B, h, S, C/h)
+        v = v.view(B, S, h, C // h).transpose(1, 2)  # (B, h, S, C/h)
+        mask = None
+        if key_padding is not None:
+            mask = ~key_padding[:, None, None, :]  # (B, 1, 1, S), True = may attend
+        if causal:
+            tri = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)  # (T, S)
+            mask = tri if mask is None else mask & tri
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+        )  # (B, h, T, C/h)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
+        return self.out(y)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class EncoderBlock(nn.Module):
+    """Self-attention + feed-forward, pre-norm residual."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.attn = Attention(d_model, n_heads, dropout)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.ff = FeedForward(d_model, d_ff, dropout)
+
+    def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.ln1(x)
+        x = x + self.attn(h, h, key_padding)  # (B, T, C)
+        return x + self.ff(self.ln2(x))
+
+
+class CrossBlock(nn.Module):
+    """Cross-attention to a memory + feed-forward (the operator decoder's layer: queries never see each other)."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.ln_mem = nn.LayerNorm(d_model)
+        self.attn = Attention(d_model, n_heads, dropout)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.ff = FeedForward(d_model, d_ff, dropout)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_padding: torch.Tensor | None) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), self.ln_mem(memory), memory_padding)  # (B, Q, C)
+        return x + self.ff(self.ln2(x))
+
+
+class DecoderBlock(nn.Module):
+    """Causal self-attention, cross-attention to a memory, feed-forward (the symbol decoder's layer)."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.self_attn = Attention(d_model, n_heads, dropout)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.ln_mem = nn.LayerNorm(d_model)
+        self.cross_attn = Attention(d_model, n_heads, dropout)
+        self.ln3 = nn.LayerNorm(d_model)
+        self.ff = FeedForward(d_model, d_ff, dropout)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        memory_padding: torch.Tensor | None,
+        self_padding: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        h = self.ln1(x)
+        x = x + self.self_attn(h, h, self_padding, causal=True)  # (B, L, C)
+        x = x + self.cross_attn(self.ln2(x), self.ln_mem(memory), memory_padding)
+        return x + self.ff(self.ln3(x))
+
+
+class TimeEmbedding(nn.Module):
+    """Fourier features of a scalar time ``(B, T)`` -> ``(B, T, C)``.
+
+    Frequencies are geometric between 1/4 and 64 cycles per unit of normalized time, so both the slow trend
+    over the input window and fast oscillations are representable.
+    """
+
+    def __init__(self, d_model: int, n_frequencies: int) -> None:
+        super().__init__()
+        freqs = 2 * math.pi * torch.logspace(math.log10(0.25), math.log10(64.0), n_frequencies)
+        self.register_buffer("freqs", freqs, persistent=False)  # (F,)
+        self.proj = nn.Linear(2 * n_frequencies + 1, d_model)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        angles = t[..., None] * self.freqs  # (B, T, F)
+        feats = torch.cat([angles.sin(), angles.cos(), t[..., None]], dim=-1)  # (B, T, 2F+1)
+        return self.proj(feats)  # (B, T, C)

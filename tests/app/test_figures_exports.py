@@ -1,0 +1,88 @@
+"""Figures and downloads built from a real discovery result on a small Lotka–Volterra data set."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from app.compute import extended_time
+from app.exports import file_stem, latex_document, python_module, result_json, simulation_csv
+from app.plots import data_figure, overlay_figure, Curve, pareto_figure, phase_figure, residual_figure
+
+
+@pytest.fixture(scope="module")
+def lv_result(lv_csv_bytes: bytes):
+    from app.loading import load_bytes
+    from discovery import discover
+
+    data = load_bytes("lotka_volterra.csv", lv_csv_bytes).trajectories
+    return data, discover(data, method="sindy", refine=False)
+
+
+def test_extended_time() -> None:
+    t = np.linspace(0.0, 10.0, 101)
+    assert extended_time(t, 0.0) is t or np.array_equal(extended_time(t, 0.0), t)
+    ext = extended_time(t, 0.5)
+    assert ext[:101].tolist() == t.tolist()
+    assert ext[-1] == pytest.approx(15.0) and np.all(np.diff(ext) > 0)
+    assert extended_time(t, 100.0, max_points=300).size == 300
+
+
+def test_data_and_phase_figures(lv_result) -> None:
+    data, _ = lv_result
+    fig = data_figure(data, data.variables)
+    assert len(fig.data) == 2  # one trace per variable and trajectory
+    phase = phase_figure(data, data.variables)
+    assert phase is not None and phase.data[0].x.size == data[0].t.size
+    assert phase_figure(data, ("x",)) is None
+
+
+def test_pareto_points_carry_their_candidate_index(lv_result) -> None:
+    _, result = lv_result
+    fig = pareto_figure(result.candidates, result.front, selected=0)
+    indices = sorted({int(cd[0]) for tr in fig.data for cd in tr.customdata})
+    assert indices == list(range(len(result.candidates)))
+    assert fig.layout.yaxis.type == "log"
+    assert any(tr.name == "Pareto front" for tr in fig.data)
+
+
+def test_overlay_and_residual(lv_result) -> None:
+    data, result = lv_result
+    tr = data[0]
+    t = extended_time(tr.t, 0.5)
+    x = result.simulate(t, tr.x[0])
+    fig = overlay_figure(result.variables, tr.t, tr.x, [Curve("model", t, x, "red")], float(tr.t[-1]))
+    assert [d.name for d in fig.data] == ["data", "model", "data", "model"]
+    res = residual_figure(result.variables, tr.t, [("model", tr.x - x[: tr.t.size], "red")])
+    assert len(res.data) == 2
+
+
+def test_exports_round_trip(lv_result, tmp_path) -> None:
+    data, result = lv_result
+    best = result.best
+    payload = json.loads(result_json(result))
+    assert payload["variables"] == ["x", "y"] and set(payload["equations"]) == {"x", "y"}
+    assert payload["candidates"] and payload["source"] == "lotka_volterra.csv"
+    for v, text in payload["equations"].items():
+        assert sympy.simplify(sympy.sympify(text) - best.equations[v]) == 0
+
+    source = python_module(result, best)
+    namespace: dict = {}
+    exec(compile(source, "rhs.py", "exec"), namespace)  # our own generated code, checked to run
+    x0 = data[0].x[0]
+    expected = [float(best.equations[v].subs({sympy.Symbol("x"): x0[0], sympy.Symbol("y"): x0[1]})) for v in "xy"]
+    assert np.allclose(namespace["rhs"](0.0, x0), expected)
+
+    tex = latex_document(result, best)
+    assert tex.startswith("\\documentclass") and "\\dot{x}" in tex and tex.rstrip().endswith("\\end{document}")
+
+    tr = data[0]
+    t = extended_time(tr.t, 0.2)
+    csv_text = simulation_csv(result.variables, [(0, t, result.simulate(t, tr.x[0])), (1, t, None)], [float(tr.t[-1])])
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == "trajectory,t,extrapolated,x,y" and len(lines) == 1 + t.size
+    assert lines[-1].split(",")[2] == "1" and lines[1].split(",")[2] == "0"
+    assert file_stem("/a/b/lotka volterra.csv") == "lotka_volterra"

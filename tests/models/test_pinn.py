@@ -1,0 +1,96 @@
+"""PINN with hidden-term networks (models/pinn.py) on toy problems with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.pinn import EnsembleMLP, HiddenPINN, PINNModelConfig, PINNTrainConfig, fit_pinn, mlp
+
+torch.set_num_threads(1)
+
+TOY = PINNTrainConfig(n_collocation=64, warmup_steps=300, hidden_steps=300, adam_steps=700, lbfgs_steps=50)
+
+
+def _decay_data(rates=(0.7,), n: int = 25, noise: float = 0.0):
+    """x(t) = x0 exp(-r t) for one trajectory per rate: dx/dt = h1(x) with h1 = -r x."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0.0, 2.0, n)
+    xs = []
+    for i, r in enumerate(rates):
+        x = (1.0 + i) * np.exp(-r * t)[:, None]
+        xs.append(x + noise * x.std() * rng.standard_normal(x.shape))
+    return [t] * len(rates), xs
+
+
+def test_ensemble_members_are_independent() -> None:
+    torch.manual_seed(0)
+    net = EnsembleMLP(3, 1, 2, width=8, depth=2)
+    x = torch.randn(3, 5, 1)
+    y = net(x)
+    assert y.shape == (3, 5, 2)
+    x2 = x.clone()
+    x2[0] += 1.0
+    y2 = net(x2)
+    assert not torch.allclose(y2[0], y[0])
+    assert torch.equal(y2[1:], y[1:])
+
+
+def test_mlp_shapes() -> None:
+    assert mlp(3, 2, 16, 2)(torch.zeros(7, 3)).shape == (7, 2)
+
+
+def test_hidden_values_use_only_their_arguments() -> None:
+    torch.manual_seed(0)
+    model = HiddenPINN(1, 3, [(0, 2), (1,)], [1.0, 2.0], PINNModelConfig(hidden_width=8))
+    z = torch.randn(4, 3)
+    h = model.hidden_values(z)
+    assert h.shape == (4, 2)
+    z2 = z.clone()
+    z2[:, 1] += 1.0  # h1 takes columns 0 and 2 only
+    assert torch.equal(model.hidden_values(z2)[:, 0], h[:, 0])
+    assert not torch.allclose(model.hidden_values(z2)[:, 1], h[:, 1])
+
+
+def test_learns_linear_hidden_term() -> None:
+    t, x = _decay_data(rates=(0.7, 0.7), noise=0.01)
+    fit = fit_pinn(t, x, lambda u, h: h, [(0,)], train_config=TOY, device="cpu", seed=0)
+    grid = np.linspace(0.4, 1.8, 20)[:, None]
+    np.testing.assert_allclose(fit.hidden(0, grid), -0.7 * grid[:, 0], rtol=0.05, atol=0.02)
+    # the surrogate follows the data
+    np.testing.assert_allclose(fit.states(1, t[1]), 2.0 * np.exp(-0.7 * t[1])[:, None], atol=0.05)
+
+
+def test_known_part_is_respected() -> None:
+    """dx/dt = -0.5 x + h1(x) with the data decaying at rate 0.7: h1 must supply the remaining -0.2 x."""
+    t, x = _decay_data(rates=(0.7,))
+    fit = fit_pinn(t, x, lambda u, h: -0.5 * u + h, [(0,)], train_config=TOY, device="cpu", seed=0)
+    grid = np.linspace(0.3, 0.9, 10)[:, None]
+    np.testing.assert_allclose(fit.hidden(0, grid), -0.2 * grid[:, 0], atol=0.02)
+
+
+def test_non_finite_loss_raises() -> None:
+    t, x = _decay_data()
+    cfg = PINNTrainConfig(warmup_steps=1, hidden_steps=1, adam_steps=1, lbfgs_steps=0)
+    with pytest.raises(FloatingPointError, match="PINN loss"):
+        fit_pinn(t, x, lambda u, h: h * float("nan"), [(0,)], train_config=cfg, device="cpu")
+
+
+def test_seeded_training_is_repeatable() -> None:
+    t, x = _decay_data()
+    cfg = PINNTrainConfig(n_collocation=16, warmup_steps=20, hidden_steps=20, adam_steps=20, lbfgs_steps=0)
+    a = fit_pinn(t, x, lambda u, h: h, [(0,)], train_config=cfg, device="cpu", seed=3)
+    b = fit_pinn(t, x, lambda u, h: h, [(0,)], train_config=cfg, device="cpu", seed=3)
+    grid = np.array([[0.5], [1.0]])
+    np.testing.assert_array_equal(a.hidden(0, grid), b.hidden(0, grid))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_trains_on_cuda() -> None:
+    t, x = _decay_data(rates=(0.7,))
+    fit = fit_pinn(t, x, lambda u, h: h, [(0,)], train_config=TOY, device="cuda", seed=0)
+    assert next(fit.model.parameters()).is_cuda
+    grid = np.linspace(0.4, 0.9, 10)[:, None]
+    np.testing.assert_allclose(fit.hidden(0, grid), -0.7 * grid[:, 0], rtol=0.05, atol=0.02)
