@@ -131,7 +131,11 @@ def differentiate(
     if noise is None:
         noise_arr = noise_std(t_arr, x_arr)
     else:
-        noise_arr = np.broadcast_to(np.asarray(noise, dtype=np.float64), (d,)).copy()
+        try:
+            noise_arr = np.broadcast_to(np.asarray(noise, dtype=np.float64), (d,)).copy()
+        except (TypeError, ValueError):
+            expected = f"expected noise as a number or {d} numbers (one per variable)"
+            raise DiscoveryError(f"{expected}, found {noise!r}") from None
         if not np.all(np.isfinite(noise_arr)) or np.any(noise_arr < 0):
             raise DiscoveryError(f"expected noise levels that are finite and >= 0, found {noise!r}")
     x_smooth, dxdt = x_arr.copy(), np.zeros_like(x_arr)

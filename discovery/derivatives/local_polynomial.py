@@ -119,7 +119,8 @@ def local_polynomial_fit(
 
 
 def candidate_windows(n: int, degree: int, max_window: int) -> list[int]:
-    """Odd windows from the narrowest that over-determines a degree-``degree`` fit up to ``min(n, max_window)``."""
+    """Odd windows growing by ``WINDOW_GROWTH``, from the smallest with more samples than ``degree`` up to
+    ``min(n, max_window)``."""
     top = min(n, max_window)
     top -= 1 - top % 2  # largest odd window that fits
     w = degree + 2 if degree % 2 else degree + 1  # smallest odd window > degree

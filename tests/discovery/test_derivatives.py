@@ -294,6 +294,8 @@ def test_unknown_or_invalid_options_are_rejected():
         differentiate(t, t, "auto", lam=1.0)
     with pytest.raises(DiscoveryError, match="noise"):
         differentiate(t, t, "spline", noise=-1.0)
+    with pytest.raises(DiscoveryError, match="one per variable"):
+        differentiate(t, np.stack([t, t], axis=1), "spline", noise=[0.1, 0.2, 0.3])
 
 
 @pytest.mark.parametrize(
