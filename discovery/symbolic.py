@@ -106,19 +106,20 @@ def _term_magnitudes(
     terms: tuple[sympy.Expr, ...], data: Mapping[str, np.ndarray] | None
 ) -> np.ndarray:
     """Size of each term of a sum: its RMS over ``data`` when given, else the size of its numeric factor."""
-    if data is not None:
+    used = sorted({str(s) for t in terms for s in t.free_symbols})
+    if data is not None and all(n in data for n in used):
+        from grammar.operators import numpy_namespace
+
+        shape = np.shape(next(iter(data.values())))
+        with np.errstate(all="ignore"):  # one lambdify for all terms: it is the slow part
+            values = sympy.lambdify(used, list(terms), modules=[numpy_namespace(), "numpy"])(
+                *(data[n] for n in used)
+            )
         mags = []
-        for term in terms:
-            names = sorted(str(s) for s in term.free_symbols)
-            if any(n not in data for n in names):
-                mags.append(np.nan)
-                continue
-            with np.errstate(all="ignore"):
-                value = sympy.lambdify(names, term, modules="numpy")(*(data[n] for n in names))
-            value = np.broadcast_to(np.asarray(value, dtype=float), np.shape(next(iter(data.values()))))
+        for value in values:
+            value = np.broadcast_to(np.asarray(value, dtype=float), shape)
             mags.append(float(np.sqrt(np.mean(value**2))) if np.all(np.isfinite(value)) else np.inf)
-        if not any(np.isnan(m) for m in mags):
-            return np.asarray(mags)
+        return np.asarray(mags)
     return np.asarray([abs(float(t.as_coeff_Mul()[0])) for t in terms])
 
 

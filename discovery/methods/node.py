@@ -102,7 +102,7 @@ class NODEMethod(Method):
             )
             if not found:
                 raise DiscoveryError(f"method 'node': symbolic regression found no formula for d{var}/dt")
-            formulas.append([(var, e) for e, _ in found])
+            formulas.append([(var, e) for e in found])
 
         candidates = []
         last = fit.history[-1]["loss"] if fit.history else float("nan")

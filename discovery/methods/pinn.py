@@ -42,45 +42,55 @@ def make_config(cls: type, value: Any, option: str) -> Any:
     raise DiscoveryError(f"option {option!r}: expected a {cls.__name__} or a dict of its fields, found {value!r}")
 
 
-def pick_from_front(front: Sequence[Any], n: int, rel_tol: float = 0.05) -> list[Any]:
+POLYNOMIAL_OPERATORS = ("add", "sub", "mul", "pow")
+"""Operators of the first, polynomial search of :func:`distill` (most hidden terms of the zoo are polynomials)."""
+
+
+def pick_from_front(front: Sequence[Any], n: int, scale: float, knee: int | None = None) -> list[Any]:
     """Choose up to ``n`` fits from a Pareto front sorted by complexity, best bets first.
 
-    The choices are: the fit with the sharpest drop in log error per unit of complexity (PySR's score), the
-    simplest fit whose error is within ``(1 + rel_tol)`` of the front's smallest error plus 1% of the smallest
-    non-zero error scale, and then the remaining fits from simplest to most complex among those whose error is
-    within a factor 10 of the best one.
+    Eligible fits have a mean squared error within 4 times the front's smallest one, or within ``(0.01 *
+    scale)**2`` of it (``scale``: the target's RMS). The first choice is the front's knee (index ``knee``, the
+    shared rule of :func:`discovery.methods.sr.knee_index`) when eligible, then the eligible fits from simplest
+    to most complex: the pipeline re-simulates every candidate and keeps the simplest one that fits.
 
     Examples
     --------
     >>> from types import SimpleNamespace as F
-    >>> front = [F(expr="a", complexity=1, mse=1.0), F(expr="b", complexity=3, mse=0.01),
-    ...          F(expr="c", complexity=9, mse=0.0099)]
-    >>> [f.expr for f in pick_from_front(front, 2)]
-    ['b', 'c']
+    >>> front = [F(expr="a", complexity=1, mse=1.0), F(expr="b", complexity=3, mse=0.011),
+    ...          F(expr="c", complexity=9, mse=0.01), F(expr="d", complexity=15, mse=0.0099)]
+    >>> [f.expr for f in pick_from_front(front, 2, scale=1.0, knee=2)]
+    ['c', 'b']
     """
-    front = [f for f in front if math.isfinite(float(f.mse))]
+    front = sorted((f for f in front if math.isfinite(float(f.mse))), key=lambda f: f.complexity)
     if not front or n <= 0:
         return []
-    front = sorted(front, key=lambda f: f.complexity)
-    best_mse = min(float(f.mse) for f in front)
-    floor = 1e-12 + 1e-2 * max(best_mse, 1e-12)
-    chosen: list[Any] = []
-    # sharpest drop of log(mse) per unit of complexity
-    if len(front) > 1:
-        scores = []
-        for a, b in zip(front[:-1], front[1:]):
-            drop = math.log(max(float(a.mse), floor)) - math.log(max(float(b.mse), floor))
-            scores.append(drop / max(b.complexity - a.complexity, 1))
-        chosen.append(front[int(np.argmax(scores)) + 1])
-    else:
-        chosen.append(front[0])
-    good = next(f for f in front if float(f.mse) <= (1.0 + rel_tol) * best_mse + floor)
-    for f in [good] + [f for f in front if float(f.mse) <= 10.0 * best_mse + floor]:
-        if len(chosen) >= n:
-            break
-        if all(f is not c for c in chosen):
-            chosen.append(f)
+    best = min(float(f.mse) for f in front)
+    limit = max(4.0 * best, best + (0.01 * scale) ** 2)
+    eligible = [f for f in front if float(f.mse) <= limit]
+    chosen = [front[knee]] if knee is not None and 0 <= knee < len(front) and front[knee] in eligible else []
+    chosen += [f for f in eligible if all(f is not c for c in chosen)]
     return chosen[:n]
+
+
+def snap_inner_constants(expr: sympy.Expr, rel_tol: float = 0.02) -> sympy.Expr:
+    """Replace floats inside function arguments that are within ``rel_tol`` of a non-zero integer by it.
+
+    ``-5.02*sin(0.9952*theta)`` becomes ``-5.02*sin(theta)``; outer coefficients stay (refinement fits them).
+
+    Examples
+    --------
+    >>> theta = sympy.Symbol("theta")
+    >>> snap_inner_constants(-5.02 * sympy.sin(0.9952 * theta))
+    -5.02*sin(theta)
+    """
+    repl = {}
+    for fn in expr.atoms(sympy.Function):
+        for f in fn.atoms(sympy.Float):
+            r = round(float(f))
+            if r != 0 and abs(float(f) - r) <= rel_tol * abs(r):
+                repl[f] = sympy.Integer(r)
+    return expr.xreplace(repl) if repl else expr
 
 
 def distill(
@@ -93,30 +103,39 @@ def distill(
     max_complexity: int,
     time_budget_s: float,
     seed: int,
-) -> list[tuple[sympy.Expr, float]]:
-    """Fit formulas ``y ~ g(X)`` by symbolic regression and return up to ``n_formulas`` ``(expr, mse)`` pairs.
+) -> list[sympy.Expr]:
+    """Fit formulas ``y ~ g(X)`` by symbolic regression and return up to ``n_formulas`` of them, best bets first.
 
-    ``X`` is ``(N, k)`` with columns named ``names``, ``y`` is ``(N,)``. The expressions are cleaned by
-    :func:`discovery.symbolic.to_candidate_expr` (terms measured on ``X``); duplicates after cleaning are dropped.
+    Two searches share ``time_budget_s``: one over polynomials (:data:`POLYNOMIAL_OPERATORS`, 40% of the time),
+    one over the default operators; their fronts are merged. Formulas picked by :func:`pick_from_front` are
+    followed by their :func:`snap_inner_constants` variant when it differs. ``X`` is ``(N, k)`` with columns
+    named ``names``, ``y`` is ``(N,)``.
     """
-    from discovery.methods.sr import fit_symbolic
+    from discovery.methods.sr import fit_symbolic, knee_index, pareto_front
     from discovery.symbolic import to_candidate_expr
     from grammar.errors import GrammarError
 
-    front = fit_symbolic(
-        X, y, list(names), backend=backend, max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed
-    )
+    fits = []
+    for operators, share in ((POLYNOMIAL_OPERATORS, 0.4), (None, 0.6)):
+        extra = {} if operators is None else {"operators": operators}
+        fits += fit_symbolic(
+            X, y, list(names), backend=backend, max_complexity=max_complexity,
+            time_budget_s=time_budget_s * share, seed=seed, **extra,
+        )
+    front = pareto_front(fits)
+    if not front:
+        return []
+    scale = float(np.sqrt(np.mean(np.asarray(y, dtype=float) ** 2))) or 1.0
     columns = {name: X[:, j] for j, name in enumerate(names)}
-    out: list[tuple[sympy.Expr, float]] = []
-    for fit in pick_from_front(front, max(n_formulas * 2, n_formulas + 2)):
-        try:
-            expr = to_candidate_expr(fit.expr, data=columns)
-        except GrammarError:
-            continue
-        if all(expr != e for e, _ in out):
-            out.append((expr, float(fit.mse)))
-        if len(out) >= n_formulas:
-            break
+    out: list[sympy.Expr] = []
+    for fit in pick_from_front(front, n_formulas, scale, knee=knee_index(front, scale)):
+        for expr in (fit.expr, snap_inner_constants(fit.expr)):
+            try:
+                expr = to_candidate_expr(expr, data=columns)
+            except GrammarError:
+                continue
+            if all(expr != e for e in out):
+                out.append(expr)
     return out
 
 
@@ -164,7 +183,7 @@ class PINNMethod(Method):
         n_samples: int = 400,
         sr_backend: str = "auto",
         max_complexity: int = 15,
-        sr_time_budget_s: float = 15.0,
+        sr_time_budget_s: float = 12.0,
         model: Any = None,
         training: Any = None,
     ) -> None:
@@ -217,7 +236,7 @@ class PINNMethod(Method):
             )
             if not found:
                 raise DiscoveryError(f"method 'pinn': symbolic regression found no formula for hidden term {name}")
-            formulas.append([(name, e) for e, _ in found])
+            formulas.append([(name, e) for e in found])
 
         last = fit.history[-1] if fit.history else {}
         candidates = []

@@ -1,21 +1,17 @@
 """The ``sindy`` method: sparse regression of time derivatives on libraries of candidate terms (pysindy).
 
-For each candidate library (polynomials, polynomials with sin/cos of the states, polynomials with saturating
-rational terms when the states stay positive) the library matrix is built once by pysindy's feature libraries,
-its columns are scaled to unit RMS and each derivative to unit RMS, and pysindy's :class:`~pysindy.STLSQ` is run
-along a path of thresholds. In these units a threshold of 0.05 drops terms whose coefficient is under 5% of the
-derivative's size, so one path suits systems of any coefficient scale. Every distinct support met on the path is
-refitted by least squares and scored by its error under cross-validation across contiguous time blocks; the
-support picked for each variable is the sparsest whose block-CV error is within a tolerance of the best (see
-:func:`select_support`). The picked supports, their neighbours on the path and the best of each library are
-returned as candidates; re-simulation downstream decides among them.
+For each candidate library (:mod:`discovery.methods.sindy_library`: polynomials up to degree 3, the same with
+sin/cos of the states that span a few radians, and opt-in saturating rational terms) the library matrix is built
+once; supports are collected along a sparsity path and scored by block cross-validation
+(:mod:`discovery.methods.sindy_path`). No threshold is fixed: for each variable the support with the lowest
+:func:`~discovery.methods.sindy_path.support_score` over all libraries is picked (each extra term must cut the
+cross-validated error by about 16%). That pick, its sparser and denser neighbours, the best of each library and,
+with ``ensemble=True``, a bagged (E-SINDy) support, are returned as candidates; re-simulation downstream decides.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,365 +21,26 @@ import sympy
 
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, register
+from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Library, build_library
+from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
 
-LIBRARIES = ("poly", "poly_trig", "rational")
-"""Names of the candidate libraries :class:`SINDyMethod` knows."""
-DEFAULT_LIBRARIES = ("poly", "poly_trig")
-"""Libraries searched by default. ``rational`` is opt-in: on the zoo it only ever added false terms (with
-``x ~ 10``, ``x*y/(1 + x)`` is nearly ``y``), and no zoo system needs it."""
+__all__ = [
+    "DEFAULT_LIBRARIES",
+    "LIBRARIES",
+    "SINDyConfig",
+    "SINDyMethod",
+    "SparseModel",
+    "build_library",
+    "fit_sindy",
+    "sparsity_path",
+    "support_score",
+    "term_set",
+]
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Libraries: a pysindy feature library together with the sympy expression of each of its columns.
-
-
-def _rational_single(a):
-    return a / (1 + a)
-
-
-def _rational_pair_left(a, b):
-    return a * b / (1 + a)
-
-
-def _rational_pair_right(a, b):
-    return a * b / (1 + b)
-
-
-@dataclass
-class Library:
-    """A fitted pysindy feature library and the sympy expression of each column of its matrix."""
-
-    name: str
-    library: Any  # a fitted pysindy BaseFeatureLibrary
-    features: list[sympy.Expr]
-    labels: list[str] = field(default_factory=list)
-    costs: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    """Cost of each column in model selection: 1 for a monomial, more for other terms (see SINDyConfig)."""
-
-    def __post_init__(self) -> None:
-        self.labels = [str(f) for f in self.features]
-        if len(self.costs) != len(self.features):
-            self.costs = np.ones(len(self.features))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Library matrix, shape ``(N, P)``, of states ``x`` of shape ``(N, D)``."""
-        return np.asarray(self.library.transform(x), dtype=float)
-
-
-def _polynomial_features(lib: Any, syms: Sequence[sympy.Symbol]) -> list[sympy.Expr]:
-    return [sympy.Mul(*(s**int(p) for s, p in zip(syms, row))) for row in lib.powers_]
-
-
-def _fourier_features(lib: Any, syms: Sequence[sympy.Symbol]) -> list[sympy.Expr]:
-    out: list[sympy.Expr] = []
-    for k in range(1, lib.n_frequencies + 1):  # same order as FourierLibrary.transform
-        for s in syms:
-            if lib.include_sin:
-                out.append(sympy.sin(k * s))
-            if lib.include_cos:
-                out.append(sympy.cos(k * s))
-    return out
-
-
-def _custom_features(lib: Any, syms: Sequence[sympy.Symbol]) -> list[sympy.Expr]:
-    out: list[sympy.Expr] = [sympy.Integer(1)] if lib.include_bias else []
-    combine = itertools.combinations if lib.interaction_only else itertools.combinations_with_replacement
-    for f in lib.functions:  # same order as CustomLibrary.transform; the functions also work on symbols
-        for c in combine(range(len(syms)), f.__code__.co_argcount):
-            out.append(sympy.sympify(f(*(syms[j] for j in c))))
-    return out
-
-
-def build_library(
-    name: str, x: np.ndarray, names: Sequence[str], degree: int = 3, trig_vars: Sequence[int] | None = None
-) -> Library:
-    """Build and fit the candidate library ``name`` on states ``x`` (N, D) named ``names``.
-
-    Parameters
-    ----------
-    name:
-        ``"poly"`` (monomials up to ``degree``), ``"poly_trig"`` (the same plus ``sin`` and ``cos`` of the states
-        in ``trig_vars``) or ``"rational"`` (monomials up to ``min(degree, 2)`` plus ``x_i/(1 + x_i)`` and
-        ``x_i*x_j/(1 + x_i)``; only sensible when the states stay well above -1).
-    x:
-        States, shape ``(N, D)``, used to fit the library.
-    names:
-        Variable names, one per column of ``x``.
-    degree:
-        Highest polynomial degree.
-    trig_vars:
-        Columns that get ``sin`` and ``cos`` terms in ``"poly_trig"`` (default: all).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lib = build_library("poly", np.ones((5, 2)), ["x", "y"], degree=2)
-    >>> lib.features
-    [1, x, y, x**2, x*y, y**2]
-    """
-    import pysindy as ps
-
-    syms = [sympy.Symbol(n) for n in names]
-    poly_degree = degree if name != "rational" else min(degree, 2)
-    poly = ps.PolynomialLibrary(degree=poly_degree, include_bias=True)
-    features = None
-    if name == "poly":
-        lib, features = poly, lambda: _polynomial_features(poly, syms)
-    elif name == "poly_trig":
-        chosen = list(range(len(names))) if trig_vars is None else sorted(set(int(j) for j in trig_vars))
-        if not chosen:
-            raise DiscoveryError(f"library 'poly_trig' needs at least one variable for sin/cos, found {trig_vars}")
-        fourier = ps.FourierLibrary(n_frequencies=1)
-        lib = ps.GeneralizedLibrary([poly, fourier], inputs_per_library=[list(range(len(names))), chosen])
-        features = lambda: _polynomial_features(poly, syms) + _fourier_features(fourier, [syms[j] for j in chosen])
-    elif name == "rational":
-        functions = [_rational_single, _rational_pair_left, _rational_pair_right]
-        custom = ps.CustomLibrary(library_functions=functions, interaction_only=True)
-        lib = ps.ConcatLibrary([poly, custom])
-        features = lambda: _polynomial_features(poly, syms) + _custom_features(custom, syms)
-    else:
-        raise DiscoveryError(f"unknown SINDy library {name!r}; valid libraries: {', '.join(LIBRARIES)}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lib.fit(x)
-    exprs = features()
-    n_out = lib.n_output_features_
-    if n_out != len(exprs):  # pysindy changed its column order or count: never pair wrong names silently
-        raise DiscoveryError(f"library {name!r}: pysindy made {n_out} columns, expected {len(exprs)}")
-    return Library(name, lib, exprs)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The sparsity path and the choice of support.
-
-
-@dataclass(frozen=True)
-class PathPoint:
-    """One distinct support met on the sparsity path for one variable.
-
-    ``coef`` holds the least-squares coefficients refitted on the support, in the original units of the
-    library columns, shape ``(P,)``; ``rel_err`` is the relative RMS residual on all rows, ``cv_err`` the
-    relative RMS residual under cross-validation across time blocks; ``threshold`` the smallest STLSQ threshold
-    that gave the support (``nan`` for supports found only by stepwise elimination).
-    """
-
-    support: tuple[int, ...]
-    coef: np.ndarray
-    rel_err: float
-    cv_err: float
-    threshold: float
-
-    @property
-    def n_terms(self) -> int:
-        return len(self.support)
-
-
-@dataclass
-class _Normalized:
-    """A regression problem with library columns and targets scaled to unit RMS, kept as Gram matrices."""
-
-    col_scale: np.ndarray  # (P,)
-    y_scale: np.ndarray  # (D,)
-    r: np.ndarray  # (P, P): R of the QR decomposition of the scaled library
-    qty: np.ndarray  # (P, D): Q^T y, so that ||theta c - y|| = ||r c - qty|| + const
-    gram_blocks: np.ndarray  # (K, P, P): theta_k^T theta_k for each time block k
-    cross_blocks: np.ndarray  # (K, P, D): theta_k^T y_k
-    yy_blocks: np.ndarray  # (K, D): y_k^T y_k
-
-    @classmethod
-    def build(cls, theta: np.ndarray, y: np.ndarray, n_blocks: int) -> "_Normalized":
-        col_scale = np.sqrt(np.mean(theta**2, axis=0))  # (P,)
-        col_scale = np.where(np.isfinite(col_scale) & (col_scale > 0), col_scale, 1.0)
-        y_scale = np.sqrt(np.mean(y**2, axis=0))  # (D,)
-        y_scale = np.where(y_scale > 0, y_scale, 1.0)
-        theta_n = theta / col_scale  # (N, P)
-        y_n = y / y_scale  # (N, D)
-        q, r = np.linalg.qr(theta_n)  # q (N, P), r (P, P)
-        edges = np.linspace(0, len(y), n_blocks + 1).astype(int)
-        blocks = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
-        gram = np.stack([theta_n[b].T @ theta_n[b] for b in blocks])
-        cross = np.stack([theta_n[b].T @ y_n[b] for b in blocks])
-        yy = np.stack([np.sum(y_n[b] ** 2, axis=0) for b in blocks])
-        return cls(col_scale, y_scale, r, q.T @ y_n, gram, cross, yy)
-
-    def backward_elimination(self, d: int) -> list[tuple[int, ...]]:
-        """Supports of every size for target ``d``, from all columns down to one, each step dropping the column
-        whose removal raises the residual least (``c_j**2 / inv(G)_jj``)."""
-        gram = self.gram_blocks.sum(axis=0)  # (P, P)
-        b = self.cross_blocks.sum(axis=0)[:, d]  # (P,)
-        support = [j for j in range(len(b)) if gram[j, j] > 0]
-        jitter = 1e-10 * float(np.max(np.diag(gram)))
-        out = []
-        while support:
-            out.append(tuple(support))
-            g_inv = np.linalg.inv(gram[np.ix_(support, support)] + jitter * np.eye(len(support)))
-            c = g_inv @ b[support]
-            cost = c**2 / np.maximum(np.diag(g_inv), 1e-300)
-            support.pop(int(np.argmin(cost)))
-        return out
-
-    def forward_beam(self, d: int, width: int, max_terms: int, keep: int = 2) -> list[tuple[int, ...]]:
-        """Supports of every size up to ``max_terms`` for target ``d`` by beam search: from the ``width`` best
-        supports of size ``k`` (least residual), try adding each other column and keep the ``width`` best of
-        size ``k + 1``. Returns the ``keep`` best of each size. Finds small supports whose terms are collinear
-        with the rest of the library, which elimination from the full library drops early."""
-        gram = self.gram_blocks.sum(axis=0)  # (P, P)
-        b = self.cross_blocks.sum(axis=0)[:, d]  # (P,)
-        n_feat = len(b)
-        usable = [j for j in range(n_feat) if gram[j, j] > 0]
-        jitter = 1e-10 * float(np.max(np.diag(gram)))
-        beam: list[tuple[int, ...]] = [()]
-        out: list[tuple[int, ...]] = []
-        for _ in range(min(max_terms, len(usable))):
-            grown = sorted({tuple(sorted(s + (j,))) for s in beam for j in usable if j not in s})
-            idx = np.asarray(grown)  # (M, k)
-            g = gram[idx[:, :, None], idx[:, None, :]] + jitter * np.eye(idx.shape[1])  # (M, k, k)
-            rhs = b[idx]  # (M, k)
-            fit = np.einsum("mk,mk->m", rhs, np.linalg.solve(g, rhs[:, :, None])[:, :, 0])  # explained energy
-            order = np.argsort(-fit)
-            beam = [grown[i] for i in order[:width]]
-            out.extend(beam[:keep])
-        return out
-
-    def errors(
-        self, supports: Sequence[tuple[int, ...]], d: int
-    ) -> list[tuple[np.ndarray, float, float]]:
-        """For each support: least-squares coefficients (scaled units), relative error and block-CV relative
-        error on target ``d``. Supports of equal size are solved together as one batch."""
-        gram = self.gram_blocks.sum(axis=0)  # (P, P)
-        cross = self.cross_blocks.sum(axis=0)[:, d]  # (P,)
-        yy = float(self.yy_blocks[:, d].sum())
-        jitter = 1e-10 * float(np.max(np.diag(gram)))
-        out: list[tuple[np.ndarray, float, float] | None] = [None] * len(supports)
-        by_size: dict[int, list[int]] = {}
-        for i, s in enumerate(supports):
-            by_size.setdefault(len(s), []).append(i)
-        for k, members in by_size.items():
-            idx = np.asarray([supports[i] for i in members])  # (M, k)
-            eye = jitter * np.eye(k)
-            g = gram[idx[:, :, None], idx[:, None, :]]  # (M, k, k)
-            b = cross[idx]  # (M, k)
-            c = np.linalg.solve(g + eye, b[:, :, None])[:, :, 0]  # (M, k)
-            rss = yy - 2 * np.einsum("mk,mk->m", c, b) + np.einsum("mk,mkl,ml->m", c, g, c)
-            gk = self.gram_blocks[:, idx[:, :, None], idx[:, None, :]]  # (K, M, k, k)
-            bk = self.cross_blocks[:, idx, d]  # (K, M, k)
-            ck = np.linalg.solve(g - gk + eye, (b - bk)[..., None])[..., 0]  # (K, M, k): fit without block
-            held = (self.yy_blocks[:, d, None] - 2 * np.einsum("jmk,jmk->jm", ck, bk)
-                    + np.einsum("jmk,jmkl,jml->jm", ck, gk, ck))  # (K, M) squared error on each held-out block
-            cv = np.maximum(held, 0.0).sum(axis=0)  # (M,)
-            for row, i in enumerate(members):
-                if yy <= 0:
-                    out[i] = (c[row], 0.0, 0.0)
-                else:
-                    out[i] = (c[row], float(np.sqrt(max(rss[row], 0.0) / yy)), float(np.sqrt(cv[row] / yy)))
-        return out  # type: ignore[return-value]
-
-
-def sparsity_path(
-    theta: np.ndarray,
-    y: np.ndarray,
-    thresholds: Sequence[float],
-    *,
-    alpha: float = 1e-3,
-    n_blocks: int = 5,
-    stepwise: bool = True,
-    beam_width: int = 8,
-    beam_terms: int = 10,
-) -> list[list[PathPoint]]:
-    """Distinct sparse supports of ``y ~ theta @ c`` found along a threshold path, scored, for every target.
-
-    Columns of ``theta`` and of ``y`` are scaled to unit RMS, so a threshold is the size of a term relative to
-    the derivative it explains, whatever the system's coefficient scale. pysindy's :class:`~pysindy.STLSQ` runs
-    at each threshold on the ``(P, P)`` triangular factor of the library (the same solutions as the ``(N, P)``
-    problem at a fraction of the cost). When ``stepwise``, backward elimination (drop the term whose removal
-    raises the residual least, refit, repeat) and a forward beam search (:meth:`_Normalized.forward_beam`) add
-    supports of each size: they recover supports that thresholding misses when library columns are nearly
-    collinear (``x*z`` and ``x*z**2`` with ``z`` far from 0, ``x*y`` and ``x**2*y`` with ``x`` far from 0).
-
-    Parameters
-    ----------
-    theta:
-        Library matrix, shape ``(N, P)``, rows in time order (trajectories one after another).
-    y:
-        Time derivatives, shape ``(N, D)``.
-    thresholds:
-        STLSQ thresholds in scaled units.
-    alpha:
-        Ridge strength of STLSQ per row (the ridge penalty is ``alpha * N``).
-    n_blocks:
-        Number of contiguous row blocks for cross-validation.
-    stepwise:
-        Also run backward elimination and a forward beam search.
-    beam_width, beam_terms:
-        Width of the forward beam search, and the largest support it builds.
-
-    Returns
-    -------
-    list of list of PathPoint
-        For each target (column of ``y``), its distinct supports, sparsest first.
-    """
-    import pysindy as ps
-
-    n_rows, n_feat = theta.shape
-    if n_rows < max(n_feat + 1, 2 * n_blocks):
-        raise DiscoveryError(
-            f"SINDy needs more rows than library terms: {n_rows} rows for {n_feat} terms; "
-            "use more points or a smaller library"
-        )
-    prob = _Normalized.build(theta, y, n_blocks)
-    n_targets = y.shape[1]
-    found: list[dict[tuple[int, ...], float]] = [{} for _ in range(n_targets)]
-    active = [d for d in range(n_targets) if np.any(y[:, d] != 0)]  # a constant variable has nothing to fit
-    ridge = alpha * n_rows
-
-    def collect(coef: np.ndarray, tau: float) -> None:
-        for d, row in zip(active, np.atleast_2d(coef)):  # coef (D_active, P)
-            s = tuple(int(j) for j in np.flatnonzero(row))
-            if s and s not in found[d]:
-                found[d][s] = tau
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # STLSQ warns when a threshold removes every term
-        for tau in sorted(thresholds) if active else ():
-            opt = ps.STLSQ(threshold=float(tau), alpha=ridge, max_iter=20)
-            collect(opt.fit(prob.r, prob.qty[:, active]).coef_, float(tau))
-    if stepwise:
-        for d in active:
-            for s in prob.backward_elimination(d) + prob.forward_beam(d, beam_width, max_terms=beam_terms):
-                found[d].setdefault(s, float("nan"))
-
-    out: list[list[PathPoint]] = []
-    for d in range(n_targets):
-        points = []
-        supports = list(found[d])
-        for s, (c_n, rel, cv) in zip(supports, prob.errors(supports, d)):
-            tau = found[d][s]
-            coef = np.zeros(n_feat)
-            coef[list(s)] = c_n * prob.y_scale[d] / prob.col_scale[list(s)]
-            points.append(PathPoint(s, coef, rel, cv, tau))
-        points.sort(key=lambda p: (p.n_terms, p.cv_err))
-        out.append(points)
-    return out
-
-
-def support_score(point: PathPoint, penalty: float = 0.15, floor: float = 3e-3, cost: float | None = None) -> float:
-    """Model-selection score of a support (lower is better): ``log(max(cv_err, floor)) + penalty * cost``.
-
-    ``cost`` is the number of terms unless given (terms may cost more than one, see :class:`SINDyConfig`).
-    Each extra term must cut the block-CV error by a factor ``exp(penalty)`` (16% by default) to pay for itself,
-    and errors under ``floor`` count as equal. Derivative errors are smooth in time and correlated with the
-    library, so extra terms keep lowering the error a little and a likelihood criterion (AIC or BIC with the
-    number of rows as sample size) keeps adding them; this relative rule does not.
-    """
-    n = point.n_terms if cost is None else cost
-    return float(np.log(max(point.cv_err, floor)) + penalty * n)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# From paths to candidate systems.
 
 
 @dataclass(frozen=True)
@@ -520,8 +177,9 @@ def _bagged_inclusion(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """E-SINDy inclusion probabilities, shape ``(len(targets), P)``: how often each term is in the support picked
-    for each target when the selection (stepwise supports, then :func:`support_score`) is rerun on bags of rows. Rows are bagged by contiguous time blocks (drawn with replacement), since neighbouring rows of a
-    trajectory are nearly copies of each other and bagging single rows would hardly change anything."""
+    for each target when the selection (stepwise supports, then :func:`support_score`) is rerun on bags of rows.
+    Rows are bagged by contiguous time blocks (drawn with replacement): neighbouring rows of a trajectory are
+    nearly copies of each other, and bagging single rows would hardly change anything."""
     n_rows = len(y)
     n_chunks = max(4 * config.n_blocks, 10)
     chunks = np.array_split(np.arange(n_rows), n_chunks)
@@ -597,115 +255,138 @@ def _fit_sindy(
     if x_all.ndim != 2 or x_all.shape[1] != len(names) or dx_all.shape != x_all.shape:
         raise DiscoveryError(f"sindy: expected states and derivatives of shape (N, {len(names)}), "
                              f"found {x_all.shape} and {dx_all.shape}")
-    lo, hi, count = config.thresholds
-    thresholds = np.geomspace(lo, hi, int(count))
-    trig_vars = [j for j in range(x_all.shape[1]) if np.ptp(x_all[:, j]) >= config.trig_min_range]
-    libraries = [
-        name
-        for name in config.libraries
-        if (name != "rational" or float(np.min(x_all)) > -0.5)  # x/(1+x) has a pole at -1
-        and (name != "poly_trig" or trig_vars)
-    ]
-    n_vars = len(names)
-
-    def score(pick: _Pick) -> float:
-        return support_score(pick.point, config.penalty, config.floor, pick.cost)
-
-    picks: list[dict[frozenset[str], _Pick]] = [{} for _ in range(n_vars)]
-    per_library: dict[str, list[_Pick]] = {}
-    thetas: dict[str, np.ndarray] = {}
-    for lib_name in libraries:
-        lib = build_library(lib_name, x_all, names, degree=config.degree, trig_vars=trig_vars)
-        lib.costs = np.asarray([1.0 if f.is_polynomial() else config.other_cost for f in lib.features])
-        theta = lib.transform(x_all)  # (N, P)
-        if not np.all(np.isfinite(theta)):
-            continue
-        thetas[lib_name] = theta
-        paths = sparsity_path(theta, dx_all, thresholds, alpha=config.alpha, n_blocks=config.n_blocks)
-        best_here = []
-        for d, points in enumerate(paths):
-            if not points:  # a constant variable
-                points = [PathPoint((), np.zeros(theta.shape[1]), 0.0, 0.0, float("nan"))]
-            for p in points:
-                pick = _Pick(lib, p)
-                old = picks[d].get(pick.key())
-                if old is None or p.cv_err < old.point.cv_err:
-                    picks[d][pick.key()] = pick
-            best_here.append(min((_Pick(lib, p) for p in points), key=score))
-        per_library[lib_name] = best_here
-    if not per_library:
-        raise DiscoveryError("sindy: every candidate library gave non-finite values on these states")
-
-    fronts, chosen_idx = [], []
-    for d in range(n_vars):
-        pool = list(picks[d].values())
-        front = sorted(pool, key=lambda q: (q.cost, q.point.cv_err))
-        front = [q for i, q in enumerate(front) if all(q.point.cv_err < r.point.cv_err for r in front[:i])]
-        fronts.append(front)
-        chosen_idx.append(min(range(len(front)), key=lambda i: score(front[i])))
-
-    y_rms = np.sqrt(np.mean(dx_all**2, axis=0))  # (D,)
-
-    def expression(d: int, q: _Pick) -> sympy.Expr:
-        """Sum of the support's terms, without those under ``config.prune`` of the derivative's RMS."""
-        size = np.abs(q.point.coef) * np.sqrt(np.mean(thetas[q.library.name] ** 2, axis=0))  # (P,)
-        keep = [j for j in q.point.support if size[j] >= config.prune * y_rms[d]]
-        return sympy.Add(*(sympy.Float(q.point.coef[j]) * q.library.features[j] for j in keep))
-
-    def model(label: str, choice: Sequence[_Pick], extra: dict[str, Any] | None = None) -> SparseModel:
-        equations = {name: expression(d, q) for d, (name, q) in enumerate(zip(names, choice))}
-        info: dict[str, Any] = {
-            "label": label,
-            "libraries": {name: q.library.name for name, q in zip(names, choice)},
-            "n_terms": {name: q.point.n_terms for name, q in zip(names, choice)},
-            "cv_error": {name: round(q.point.cv_err, 6) for name, q in zip(names, choice)},
-            "fit_error": {name: round(q.point.rel_err, 6) for name, q in zip(names, choice)},
-        }
-        info.update(extra or {})
-        return SparseModel(label, equations, info)
-
-    best = [fronts[d][chosen_idx[d]] for d in range(n_vars)]
-    sparser = []  # one step sparser where that costs little: a much worse model is not worth re-simulating
-    for d in range(n_vars):
-        q = fronts[d][max(chosen_idx[d] - 1, 0)]
-        sparser.append(q if score(q) - score(best[d]) < config.sparser_margin else best[d])
-    denser = [fronts[d][min(chosen_idx[d] + 1, len(fronts[d]) - 1)] for d in range(n_vars)]
+    search = _Search(config, names, dx_all)
+    search.run(x_all)
+    best = search.best()
     proposals: list[tuple[str, Sequence[_Pick], dict[str, Any] | None]] = []
     if config.ensemble:
-        rng = np.random.default_rng(seed)
-        ens, probs = list(best), {}
+        proposals.append(("ensemble", *search.ensemble(best, seed)))
+    proposals += [
+        ("best", best, None),
+        ("sparser", search.neighbours(best, -1), None),
+        ("denser", search.neighbours(best, +1), None),
+    ]
+    proposals += [(f"library:{name}", choice, None) for name, choice in search.per_library.items()]
+    out: list[SparseModel] = []
+    seen: set[tuple[tuple[str, ...], ...]] = set()
+    for label, choice, extra in proposals:
+        m = search.model(label, choice, extra)
+        key = tuple(tuple(sorted(map(str, term_set(e)))) for e in m.equations.values())  # same terms: same model
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+        if len(out) >= config.max_candidates:
+            break
+    return out
+
+
+class _Search:
+    """State of one :func:`fit_sindy` run: every scored support per variable, pooled over the libraries."""
+
+    def __init__(self, config: SINDyConfig, names: Sequence[str], dx_all: np.ndarray) -> None:
+        self.config = config
+        self.names = list(names)
+        self.dx_all = dx_all  # (N, D)
+        self.pool: list[dict[frozenset[str], _Pick]] = [{} for _ in names]  # per variable, by term set
+        self.per_library: dict[str, list[_Pick]] = {}  # per library, its best support for each variable
+        self.thetas: dict[str, np.ndarray] = {}  # per library, its matrix (N, P)
+        self.fronts: list[list[_Pick]] = []
+
+    def score(self, pick: _Pick) -> float:
+        return support_score(pick.point, self.config.penalty, self.config.floor, pick.cost)
+
+    def run(self, x_all: np.ndarray) -> None:
+        config = self.config
+        lo, hi, count = config.thresholds
+        thresholds = np.geomspace(lo, hi, int(count))
+        trig_vars = [j for j in range(x_all.shape[1]) if np.ptp(x_all[:, j]) >= config.trig_min_range]
+        for lib_name in config.libraries:
+            if lib_name == "rational" and float(np.min(x_all)) <= -0.5:  # x/(1+x) has a pole at -1
+                continue
+            if lib_name == "poly_trig" and not trig_vars:  # it would be the poly library again
+                continue
+            lib = build_library(lib_name, x_all, self.names, degree=config.degree, trig_vars=trig_vars)
+            lib.costs = np.asarray([1.0 if f.is_polynomial() else config.other_cost for f in lib.features])
+            theta = lib.transform(x_all)  # (N, P)
+            if not np.all(np.isfinite(theta)):
+                continue
+            self.thetas[lib_name] = theta
+            paths = sparsity_path(theta, self.dx_all, thresholds, alpha=config.alpha, n_blocks=config.n_blocks)
+            best_here = []
+            for d, points in enumerate(paths):
+                if not points:  # a constant variable
+                    points = [PathPoint((), np.zeros(theta.shape[1]), 0.0, 0.0, float("nan"))]
+                for p in points:
+                    pick = _Pick(lib, p)
+                    old = self.pool[d].get(pick.key())
+                    if old is None or p.cv_err < old.point.cv_err:
+                        self.pool[d][pick.key()] = pick
+                best_here.append(min((_Pick(lib, p) for p in points), key=self.score))
+            self.per_library[lib_name] = best_here
+        if not self.per_library:
+            raise DiscoveryError("sindy: every candidate library gave non-finite values on these states")
+        for d in range(len(self.names)):  # Pareto front of cost vs block-CV error, cheapest first
+            ranked = sorted(self.pool[d].values(), key=lambda q: (q.cost, q.point.cv_err))
+            self.fronts.append([q for i, q in enumerate(ranked)
+                                if all(q.point.cv_err < r.point.cv_err for r in ranked[:i])])
+
+    def best(self) -> list[_Pick]:
+        """For each variable, the support with the lowest score over all libraries."""
+        return [min(front, key=self.score) for front in self.fronts]
+
+    def neighbours(self, best: Sequence[_Pick], step: int) -> list[_Pick]:
+        """Each variable's neighbour on its front, ``step`` = -1 (sparser) or +1 (denser). A sparser one is
+        taken only where it costs little (``config.sparser_margin``): a much worse model is not worth
+        re-simulating."""
+        out = []
+        for front, q in zip(self.fronts, best):
+            i = front.index(q) + step
+            other = front[i] if 0 <= i < len(front) else q
+            if step < 0 and self.score(other) - self.score(q) >= self.config.sparser_margin:
+                other = q
+            out.append(other)
+        return out
+
+    def ensemble(self, best: Sequence[_Pick], seed: int) -> tuple[list[_Pick], dict[str, Any]]:
+        """E-SINDy: for each variable, the terms of its library included in at least ``config.inclusion`` of the
+        bags, refitted on all rows; and the inclusion probabilities, for ``info``."""
+        config, rng = self.config, np.random.default_rng(seed)
+        picks, probs = list(best), {}
         for lib_name in dict.fromkeys(q.library.name for q in best):
-            targets = [d for d in range(n_vars) if best[d].library.name == lib_name and best[d].point.support]
+            targets = [d for d, q in enumerate(best) if q.library.name == lib_name and q.point.support]
             if not targets:
                 continue
-            lib, theta = best[targets[0]].library, thetas[lib_name]
-            inclusion = _bagged_inclusion(lib, theta, dx_all, targets, config, rng)  # (len(targets), P)
-            prob = _Normalized.build(theta, dx_all, config.n_blocks)
+            lib, theta = best[targets[0]].library, self.thetas[lib_name]
+            inclusion = _bagged_inclusion(lib, theta, self.dx_all, targets, config, rng)  # (len(targets), P)
+            prob = ScaledProblem.build(theta, self.dx_all, config.n_blocks)
             for k, d in enumerate(targets):
                 support = tuple(int(j) for j in np.flatnonzero(inclusion[k] >= config.inclusion))
                 support = support or best[d].point.support
                 c_n, rel, cv = prob.errors([support], d)[0]
                 coef = np.zeros(theta.shape[1])
                 coef[list(support)] = c_n * prob.y_scale[d] / prob.col_scale[list(support)]
-                ens[d] = _Pick(lib, PathPoint(support, coef, rel, cv, float("nan")))
-                probs[names[d]] = {lib.labels[j]: round(float(inclusion[k, j]), 3)
-                                   for j in np.flatnonzero(inclusion[k] > 0)}
-        proposals.append(("ensemble", ens, {"inclusion": probs}))
-    proposals += [("best", best, None), ("sparser", sparser, None), ("denser", denser, None)]
-    proposals += [(f"library:{name}", choice, None) for name, choice in per_library.items()]
+                picks[d] = _Pick(lib, PathPoint(support, coef, rel, cv, float("nan")))
+                probs[self.names[d]] = {lib.labels[j]: round(float(inclusion[k, j]), 3)
+                                        for j in np.flatnonzero(inclusion[k] > 0)}
+        return picks, {"inclusion": probs}
 
-    out: list[SparseModel] = []
-    seen: set[tuple[str, ...]] = set()
-    for label, choice, extra in proposals:
-        m = model(label, choice, extra)
-        key = tuple(str(term_set(e)) for e in m.equations.values())  # same terms after pruning: same model
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(m)
-        if len(out) >= config.max_candidates:
-            break
-    return out
+    def model(self, label: str, choice: Sequence[_Pick], extra: dict[str, Any] | None) -> SparseModel:
+        """The system of one support per variable, terms under ``config.prune`` of the derivative's RMS dropped."""
+        y_rms = np.sqrt(np.mean(self.dx_all**2, axis=0))  # (D,)
+        equations = {}
+        for d, (name, q) in enumerate(zip(self.names, choice)):
+            size = np.abs(q.point.coef) * np.sqrt(np.mean(self.thetas[q.library.name] ** 2, axis=0))  # (P,)
+            keep = [j for j in q.point.support if size[j] >= self.config.prune * y_rms[d]]
+            equations[name] = sympy.Add(*(sympy.Float(q.point.coef[j]) * q.library.features[j] for j in keep))
+        info: dict[str, Any] = {
+            "label": label,
+            "libraries": {name: q.library.name for name, q in zip(self.names, choice)},
+            "n_terms": {name: q.point.n_terms for name, q in zip(self.names, choice)},
+            "cv_error": {name: round(q.point.cv_err, 6) for name, q in zip(self.names, choice)},
+            "fit_error": {name: round(q.point.rel_err, 6) for name, q in zip(self.names, choice)},
+        }
+        info.update(extra or {})
+        return SparseModel(label, equations, info)
 
 
 @register

@@ -26,8 +26,9 @@ import sympy
 
 from discovery.errors import DiscoveryError
 
-DEFAULT_OPERATORS = ("add", "sub", "mul", "div", "sin", "cos")
-"""Grammar operators symbolic regression searches with by default (the zoo needs no more)."""
+DEFAULT_OPERATORS = ("add", "sub", "mul", "div", "pow", "sin", "cos")
+"""Grammar operators symbolic regression searches with by default (the zoo needs no more). ``pow`` is Operon's
+``square`` (one node for ``x**2``, which made Van der Pol's ``x**2*y`` term easy to find) and PySR's ``^``."""
 
 _OPERON_SYMBOLS = {
     "add": "add",

@@ -161,3 +161,15 @@ def test_damped_pendulum_needs_and_finds_the_sine():
     models = fit_sindy([x], [_exact_derivatives(rhs, x)], ["theta", "omega"])
     th, om = sympy.symbols("theta omega")
     _assert_recovered(models[0].equations, {"theta": om, "omega": -b * om - c * sympy.sin(th)}, rtol=1e-3)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import discovery.methods.sindy as sindy
+    import discovery.methods.sindy_library as sindy_library
+    import discovery.methods.sindy_path as sindy_path
+
+    for module in (sindy, sindy_library, sindy_path):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__

@@ -10,7 +10,7 @@ from discovery.errors import DiscoveryError
 from discovery.methods import get_method
 from discovery.methods.base import MethodContext
 from discovery.methods.sindy import term_set
-from discovery.methods.sr import SRMethod, SymbolicFit, fit_symbolic, knee_index, pareto_front
+from discovery.methods.sr import SRMethod, SymbolicFit, drop_weak_terms, fit_symbolic, knee_index, pareto_front
 from discovery.methods.sr_backends import operon_symbols, pysr_available, resolve_backend
 from discovery.simulation import simulate
 from grammar.prefix import to_prefix
@@ -74,6 +74,22 @@ def test_fit_symbolic_refuses_bad_input():
         fit_symbolic(X, y, ["a", "b"], backend="pyoperon", time_budget_s=1, no_such_option=3)
 
 
+def test_constant_target_needs_no_search():
+    X = np.random.default_rng(1).uniform(size=(30, 2))
+    assert fit_symbolic(X, np.zeros(30), ["a", "b"], backend="pyoperon") == [SymbolicFit(sympy.Integer(0), 1, 0.0)]
+    (fit,) = fit_symbolic(X, np.full(30, 2.5), ["a", "b"], backend="pyoperon")
+    assert float(fit.expr) == 2.5 and fit.mse == 0.0
+
+
+def test_drop_weak_terms_removes_an_intercept_fitted_to_noise():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-3, 3, size=(200, 2))
+    y = 1.0 * X[:, 1] + 0.05 * rng.standard_normal(200)
+    a, b = sympy.symbols("a b")
+    assert drop_weak_terms(1.003 * b + 0.0017, X, y, ["a", "b"]) == 1.003 * b
+    assert drop_weak_terms(1.003 * b + 0.5 * a, X, y + 0.5 * X[:, 0], ["a", "b"]) is None  # both terms matter
+
+
 def test_unknown_backend_lists_the_valid_ones():
     with pytest.raises(DiscoveryError, match="valid backends: pyoperon, pysr"):
         resolve_backend("gplearn")
@@ -135,3 +151,15 @@ def test_pysr_recovers_a_product():
     _assert_front(front)
     u, v = sympy.symbols("u v")
     assert term_set(front[-1].expr) == {u * v, v}
+
+
+@pytest.mark.slow
+def test_docstring_examples():
+    import doctest
+
+    import discovery.methods.sr as sr
+    import discovery.methods.sr_backends as sr_backends
+
+    for module in (sr, sr_backends):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
