@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
+# Each module registers its method on import, in this order (the order the API, CLI and app list them in);
+# none of them imports torch or PySR at import time.
+# isort: off
+from discovery.methods import sindy  # noqa: F401
+from discovery.methods import sr  # noqa: F401
+from discovery.methods import prose  # noqa: F401
+from discovery.methods import pinn  # noqa: F401
+from discovery.methods import node  # noqa: F401
 
+# isort: on
 from discovery.methods.base import (
     REGISTRY,
     Candidate,
@@ -14,14 +22,6 @@ from discovery.methods.base import (
     method_names,
     register,
 )
-
-# Each module registers its method on import; none of them imports torch or PySR at import time.
-for _module in ("sindy", "sr", "prose", "pinn", "node"):
-    try:
-        importlib.import_module(f"discovery.methods.{_module}")
-    except ModuleNotFoundError as exc:  # a method module not written yet, never a missing dependency
-        if exc.name != f"discovery.methods.{_module}":
-            raise
 
 __all__ = [
     "REGISTRY",
