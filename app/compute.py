@@ -1,8 +1,10 @@
-"""Cached computations behind the page: discovery runs and candidate simulations.
+"""Cached computations behind the page: discovery runs, simulations, figures and pretrained models.
 
 Results are cached with ``st.cache_data`` keyed by the data's bytes hash and the run settings, so a widget
 change after a run, or running the same settings again, never recomputes discovery. Simulations for the
-overlays are cached by the run key, the candidate, the trajectory and the horizon.
+overlays are cached by the run key, the candidate and the trajectory (one simulation over the longest horizon
+serves every horizon); figures and tables with ``st.cache_resource`` by what they show; the pretrained models
+(PROSE) with ``st.cache_resource``, loaded in the background as soon as their method is picked.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ import streamlit as st
 
 from app.settings import RunSettings
 
-__all__ = ["MAX_HORIZON", "cached_build", "cached_discover", "cached_simulation", "extended_time"]
+__all__ = [
+    "MAX_HORIZON",
+    "cacheable",
+    "cached_build",
+    "cached_discover",
+    "cached_simulation",
+    "extended_time",
+    "preload_models",
+    "pretrained_model",
+    "warm_simulations",
+]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -32,7 +44,30 @@ def cached_discover(
     """
     from discovery import discover
 
-    return discover(_trajectories, progress=_progress, **_settings.discover_kwargs())
+    return cacheable(discover(_trajectories, progress=_progress, **_settings.discover_kwargs()))
+
+
+def cacheable(result: Any) -> Any:
+    """``result`` itself when it pickles (``st.cache_data`` stores pickles); else with its methods' free-form
+    ``info`` made JSON-safe (anything else written as its ``repr``), which is what the page and the JSON show."""
+    import json
+    import pickle
+
+    try:
+        pickle.dumps(result)
+        return result
+    except Exception:  # noqa: BLE001 -- any pickling failure: fall back to plain info
+        pass
+
+    def plain(info: Any) -> Any:
+        return json.loads(json.dumps(info, default=repr))
+
+    for c in result.candidates:
+        c.info = plain(c.info)
+    for p in result.operator_predictions:
+        p.info = plain(p.info)
+    result.options = plain(result.options)
+    return result
 
 
 def extended_time(t: np.ndarray, horizon: float, max_points: int = 20_000) -> np.ndarray:
@@ -129,3 +164,43 @@ def warm_simulations(run_key: str, result: Any, trajectories: Any, *, first: int
     thread = threading.Thread(target=work, name=f"eqdisco-warm-{run_key[:8]}", daemon=True)
     thread.start()
     return thread
+
+
+PRETRAINED = {"prose": ("discovery.methods.prose", "load_predictor")}
+"""Methods that read a pretrained model, and the discovery-layer function that loads (and caches) it."""
+
+
+@st.cache_resource(show_spinner=False)
+def pretrained_model(method: str) -> Any:
+    """The pretrained model ``method`` uses, loaded once per server process and shared by every session.
+
+    The loader is the discovery layer's own (:data:`PRETRAINED`), which keeps the model for its runs too.
+    """
+    import importlib
+
+    module, function = PRETRAINED[method]
+    return getattr(importlib.import_module(module), function)()
+
+
+_PRELOADING: set[str] = set()
+
+
+def preload_models(methods: Any) -> None:
+    """Start loading the pretrained models of ``methods`` in the background (once per process), so that a run
+    does not wait for them. A model that cannot load is left to the run, which reports why in one line."""
+    import logging
+    import threading
+
+    for name in methods:
+        if name not in PRETRAINED or name in _PRELOADING:
+            continue
+        _PRELOADING.add(name)
+
+        def load(name: str = name) -> None:
+            try:
+                pretrained_model(name)
+            except Exception as exc:  # noqa: BLE001 -- the run itself reports the problem to the user
+                _PRELOADING.discard(name)
+                logging.getLogger("eqdisco.app").info("preloading %s failed: %s", name, exc)
+
+        threading.Thread(target=load, name=f"eqdisco-preload-{name}", daemon=True).start()

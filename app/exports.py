@@ -25,7 +25,9 @@ def result_json(result: Any) -> str:
 
 
 def simulation_csv(
-    variables: Sequence[str], simulations: Sequence[tuple[int, np.ndarray, np.ndarray | None]], t_observed_end: Sequence[float]
+    variables: Sequence[str],
+    simulations: Sequence[tuple[int, np.ndarray, np.ndarray | None]],
+    t_observed_end: Sequence[float],
 ) -> str:
     """CSV of simulated trajectories: ``trajectory, t, extrapolated, <variables...>``.
 

@@ -12,7 +12,9 @@ from typing import Sequence
 
 __all__ = ["SystemText", "read_system"]
 
-_LHS = re.compile(r"^\s*(?:d\s*(?P<d>[A-Za-z_]\w*)\s*/\s*dt|(?P<v>[A-Za-z_]\w*)\s*'|(?P<p>[A-Za-z_]\w*))\s*=\s*(?P<rhs>.+)$")
+_NAME = r"[A-Za-z_]\w*"
+_LHS = re.compile(rf"^\s*(?:d\s*(?P<d>{_NAME})\s*/\s*dt|(?P<v>{_NAME})\s*'|(?P<p>{_NAME}))\s*=\s*(?P<rhs>.+)$")
+"""``dx/dt = rhs``, ``x' = rhs`` or ``x = rhs``."""
 
 
 @dataclass
@@ -91,7 +93,8 @@ def read_system(text: str, variables: Sequence[str], *, hidden: bool, require_al
     if require_all and (out.formulas or out.errors):
         missing = [v for v in names if v not in out.formulas]
         if missing:
-            out.errors.append("no equation for " + ", ".join(f"d{v}/dt" for v in missing) + "; give one line per variable")
+            wanted = ", ".join(f"d{v}/dt" for v in missing)
+            out.errors.append(f"no equation for {wanted}; give one line per variable")
     if out.ok and out.formulas and len(out.formulas) == len(names):
         try:  # checks across lines, e.g. a hidden term used with different arguments in two equations
             out.expressions = dict(parse_system(out.formulas, names, hidden=hidden))

@@ -164,7 +164,6 @@ def pareto_figure(candidates: Sequence[Any], front: Sequence[Any], selected: int
     decades = np.log10(max(float(shown.max()), floor) / floor) if shown.size else 0.0
     fig.update_yaxes(title_text="error (1 − windowed R²)", type="log", exponentformat="power",
                      dtick=1 if decades > 3 else None)  # whole decades only when the range is wide
-    fig.update_layout(clickmode="event+select", dragmode="select")
     return _layout(fig, 420)
 
 

@@ -15,6 +15,8 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+import logging  # noqa: E402
+
 import streamlit as st  # noqa: E402
 
 from app.views.data_view import render_data_section  # noqa: E402
@@ -23,9 +25,7 @@ from app.views.run_view import render_run_section  # noqa: E402
 from app.views.setup_view import render_setup_section  # noqa: E402
 
 
-def main() -> None:
-    """Draw the page: data, methods, run, results."""
-    st.set_page_config(page_title="eqdisco: equations from data", page_icon=":material/functions:", layout="wide")
+def _page() -> None:
     st.title("eqdisco")
     st.markdown("Find the differential equations behind measured trajectories: upload the data, pick the methods, "
                 "and compare the ranked equations against the data and neural-operator predictions.")
@@ -35,6 +35,19 @@ def main() -> None:
     settings, problems = render_setup_section(loaded)
     render_run_section(loaded, settings, problems)
     render_results_section(loaded)
+
+
+def main() -> None:
+    """Draw the page: data, methods, run, results. An unexpected failure is one line, its details in the log."""
+    st.set_page_config(page_title="eqdisco: equations from data", page_icon=":material/functions:", layout="wide")
+    st.set_option("client.toolbarMode", "minimal")
+    try:
+        _page()
+    except Exception as exc:  # noqa: BLE001 -- the page shows one line, never a traceback
+        logging.getLogger("eqdisco.app").exception("the page failed")
+        first = (str(exc).strip().splitlines() or [""])[0]
+        st.error(f"Something went wrong: {type(exc).__name__}: {first}. The details are in the server's log; "
+                 "please report them with the data file if you can.", icon=":material/bug_report:")
 
 
 main()

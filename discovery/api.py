@@ -170,7 +170,8 @@ def discover(
         except DiscoveryError as exc:
             if not is_auto and n == 1:
                 raise
-            warnings.append(f"{name}: {exc}")
+            text = str(exc)
+            warnings.append(text if text.startswith(f"{name}") else f"{name}: {text}")
             continue
         except Exception as exc:  # noqa: BLE001 -- one method failing must not sink an 'auto' run
             if not is_auto and n == 1:

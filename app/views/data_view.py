@@ -19,8 +19,6 @@ UPLOAD = "Upload a file"
 EXAMPLE = "Bundled example"
 
 CONTRACT_HELP = """
-**What the file should look like**
-
 - a header row, then one row per time point;
 - a time column named `t` (or `time`), strictly increasing within each trajectory (spacing may be irregular);
 - one numeric column per state variable, the column name being the variable's name (`x`, `prey`, `theta`, ...);

@@ -12,7 +12,16 @@ from app import state
 from app.compute import MAX_HORIZON, cached_build, cached_simulation
 from app.exports import file_stem, latex_document, python_module, result_json, simulation_csv
 from app.loading import LoadedData
-from app.plots import MODEL_COLOR, OPERATOR_COLORS, PALETTE, Curve, error_of, overlay_figure, pareto_figure, residual_figure
+from app.plots import (
+    MODEL_COLOR,
+    OPERATOR_COLORS,
+    PALETTE,
+    Curve,
+    error_of,
+    overlay_figure,
+    pareto_figure,
+    residual_figure,
+)
 
 __all__ = ["render_results_section"]
 
@@ -65,8 +74,12 @@ def _best_block(result: Any) -> None:
     st.latex(result.latex(best))
     m = best.metrics
     cols = st.columns(4)
-    cols[0].metric("R² (re-simulated)", _fmt(m.get("r2")))
-    cols[1].metric("R² (short windows)", _fmt(m.get("r2_window")))
+    cols[0].metric("R² (re-simulated)", _fmt(m.get("r2")),
+                   help="The model integrated from the first data point over the whole record. In chaotic systems "
+                        "even the right equations drift apart after a few oscillations, so this can be low.")
+    cols[1].metric("R² (short windows)", _fmt(m.get("r2_window")),
+                   help="The model integrated over many short windows, each from the data; the error the ranking "
+                        "and the Pareto front use.")
     cols[2].metric("Complexity", best.complexity)
     cols[3].metric("Stable", "yes" if m.get("stable") else "no")
     st.code(_plain(result, best), language=None)
@@ -85,9 +98,11 @@ def _downloads(run_key: str, result: Any, data: Any, index: int, horizon: float)
         return simulation_csv(result.variables, [(k, t, x) for k, t, x, _ in sims], [float(tr.t[-1]) for tr in data])
 
     cols = st.columns(4)
-    cols[0].download_button("Result (JSON)", cached_build("json", run_key, lambda: result_json(result)), f"{stem}.eqdisco.json", "application/json",
+    json_text = cached_build("json", run_key, lambda: result_json(result))
+    cols[0].download_button("Result (JSON)", json_text, f"{stem}.eqdisco.json", "application/json",
                             key="dl_json", icon=":material/data_object:", width="stretch")
-    cols[1].download_button("Simulated trajectories (CSV)", cached_build("csv", f"{run_key}:{index}:{horizon}", csv_text), f"{stem}.simulated.csv", "text/csv",
+    csv_data = cached_build("csv", f"{run_key}:{index}:{horizon}", csv_text)
+    cols[1].download_button("Simulated trajectories (CSV)", csv_data, f"{stem}.simulated.csv", "text/csv",
                             key="dl_csv", icon=":material/table:", width="stretch")
     cols[2].download_button("Right-hand side (Python)", python_module(result, cand), f"{stem}_rhs.py",
                             "text/x-python", key="dl_py", icon=":material/code:", width="stretch")
@@ -113,7 +128,8 @@ def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
                             key="horizon")
     k = 0
     if len(data) > 1:
-        k = c2.selectbox("Trajectory", list(range(len(data))), key="trajectory", format_func=lambda i: f"trajectory {i}")
+        k = c2.selectbox("Trajectory", list(range(len(data))), key="trajectory",
+                         format_func=lambda i: f"trajectory {i}")
     horizon = horizon_pct / 100.0
     tr = data[k]
     curves: list[Curve] = []
@@ -137,7 +153,8 @@ def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
         curves.append(Curve(f"{p.model} (operator)", t_p, x_p, color, dash="dash"))
         residuals.append((f"{p.model} (operator)", tr.x - _interp(t_p, x_p, tr.t), color))
     view = f"{run_key}:{index}:{k}:{horizon}"
-    overlay = cached_build("overlay", view, lambda: overlay_figure(result.variables, tr.t, tr.x, curves, float(tr.t[-1])))
+    overlay = cached_build("overlay", view,
+                           lambda: overlay_figure(result.variables, tr.t, tr.x, curves, float(tr.t[-1])))
     st.plotly_chart(overlay, key="overlay_plot", width="stretch")
     if residuals:
         st.markdown("**Residuals** (data − prediction) on the observed window")
@@ -182,8 +199,8 @@ def _comparison(run_key: str, result: Any, data: Any) -> None:
         column_config={
             "R²": st.column_config.NumberColumn(format="%.5f"),
             "R² (windows)": st.column_config.NumberColumn(format="%.5f"),
-            "relative L2 error": st.column_config.NumberColumn(format="%.3e",
-                                                               help="‖prediction − data‖ / ‖data‖ on the observed window"),
+            "relative L2 error": st.column_config.NumberColumn(
+                format="%.3e", help="‖prediction − data‖ / ‖data‖ on the observed window"),
             "equations": st.column_config.TextColumn(width="large"),
         },
     )
@@ -218,7 +235,7 @@ def render_results_section(loaded: LoadedData) -> None:
                               lambda: pareto_figure(result.candidates, result.front, picked))
         st.plotly_chart(pareto, key="pareto_chart", on_select=_on_pareto_select, selection_mode=("points", "box"),
                         width="stretch")
-        st.caption("Click a point (or draw a box) to pick a candidate. Error = 1 − R² of the re-simulation on short "
+        st.caption("Click a point (or use the box-select tool) to pick a candidate. Error = 1 − R² of the re-simulation on short "
                    "windows; the dotted line joins the Pareto front.")
     with right:
         index = st.selectbox("Picked candidate", list(range(n)), key=state.CANDIDATE,

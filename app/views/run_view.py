@@ -73,8 +73,9 @@ def _progress_panel() -> None:
         st.rerun()  # draw the results with a full run
         return
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
-    if stop.button("Stop", key="stop_run", width="stretch", icon=":material/stop_circle:", disabled=job.cancel_requested,
-                 help="Stop at the next checkpoint of the run (results of an earlier run stay on the page)."):
+    if stop.button("Stop", key="stop_run", width="stretch", icon=":material/stop_circle:",
+                   disabled=job.cancel_requested,
+                   help="Stop at the next checkpoint of the run (results of an earlier run stay on the page)."):
         job.cancel()
     ev = job.latest()
     fraction = ev.fraction if ev else 0.0

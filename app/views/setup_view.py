@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.compute import preload_models
 from app.formulas import read_system
 from app.loading import LoadedData
 from app.options import MethodInfo, OptionSpec, method_catalog
@@ -109,8 +110,9 @@ def _known_model_problems(formulas: dict[str, str], variables: tuple[str, ...]) 
 def _system_box(label: str, key: str, help_text: str, placeholder: str, variables: tuple[str, ...], *, hidden: bool,
                 required: bool) -> tuple[dict[str, str], list[str]]:
     text = st.text_area(label, key=key, help=help_text, placeholder=placeholder, height=100)
+    what = label.split(" (")[0].lower()
     if not text.strip():
-        return {}, ([f"{label}: required; write one line per variable (see the ? help)"] if required else [])
+        return {}, ([f"write the {what} (one line per variable; see the ? help)"] if required else [])
     parsed = read_system(text, variables, hidden=hidden)
     if parsed.ok and hidden:
         parsed.errors += _known_model_problems(parsed.formulas, variables)
@@ -121,9 +123,12 @@ def _system_box(label: str, key: str, help_text: str, placeholder: str, variable
                  for v in variables if v in parsed.expressions]
         st.latex("\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}")
         return parsed.formulas, []
-    for err in parsed.errors:
-        st.error(err, icon=":material/edit_note:")
-    return {}, [f"{label}: {e}" for e in parsed.errors]
+    if len(parsed.errors) == 1:
+        st.error(parsed.errors[0], icon=":material/edit_note:")
+    else:
+        st.error("\n".join(f"- {e}" for e in parsed.errors), icon=":material/edit_note:")
+    n = len(parsed.errors)
+    return {}, [f"the {what} has {n} problem{'s' * (n != 1)} (shown under it)"]
 
 
 def render_setup_section(loaded: LoadedData) -> tuple[RunSettings | None, list[str]]:
@@ -157,6 +162,7 @@ def render_setup_section(loaded: LoadedData) -> tuple[RunSettings | None, list[s
             mark = ":green[available]" if m.available else f":red[unavailable] — {m.reason}"
             st.markdown(f"**`{m.name}`** · {m.description or '(no description)'}  \n{mark}")
 
+    preload_models(names if auto else chosen)
     options: dict[str, dict[str, Any]] = {}
     for name in names if auto else chosen:
         changed = _options_for(by_name[name])

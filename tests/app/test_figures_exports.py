@@ -86,3 +86,19 @@ def test_exports_round_trip(lv_result, tmp_path) -> None:
     assert lines[0] == "trajectory,t,extrapolated,x,y" and len(lines) == 1 + t.size
     assert lines[-1].split(",")[2] == "1" and lines[1].split(",")[2] == "0"
     assert file_stem("/a/b/lotka volterra.csv") == "lotka_volterra"
+
+
+def test_cacheable_makes_free_form_info_picklable(lv_result) -> None:
+    import pickle
+
+    from app.compute import cacheable
+
+    _, result = lv_result
+    assert cacheable(result) is result  # a plain result is kept as it is
+    result.candidates[-1].info["callback"] = lambda x: x  # a method may leave anything in info
+    try:
+        fixed = cacheable(result)
+        assert isinstance(fixed.candidates[-1].info["callback"], str)
+        pickle.dumps(fixed)
+    finally:
+        result.candidates[-1].info.pop("callback", None)

@@ -83,3 +83,22 @@ def test_examples_are_listed_and_load() -> None:
         assert loaded.trajectories.n_points >= 10
     with pytest.raises(DataError, match="no bundled example"):
         example_bytes("../pyproject.toml")
+
+
+def test_parquet_and_npz_uploads(lv_csv_bytes: bytes) -> None:
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(lv_csv_bytes))
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    loaded = load_bytes("lv.parquet", buffer.getvalue())
+    assert loaded.trajectories.variables == ("x", "y") and loaded.trajectories.n_points == len(frame)
+
+    buffer = io.BytesIO()
+    np.savez(buffer, t=frame["t"].to_numpy(), x=frame[["x", "y"]].to_numpy(), variables=np.array(["x", "y"]))
+    loaded = load_bytes("lv.npz", buffer.getvalue())
+    assert loaded.trajectories.variables == ("x", "y")
+    assert np.allclose(loaded.trajectories[0].x, frame[["x", "y"]].to_numpy())
