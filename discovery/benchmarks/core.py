@@ -321,26 +321,32 @@ def run(args: argparse.Namespace) -> int:
     jobs = [(c, k) for c in cases for k in contenders]
     from tqdm.auto import tqdm
 
+    from discovery.result import json_safe
+
     outcomes: list[Outcome] = []
     ctx = mp.get_context("spawn")
     started = time.monotonic()
+
+    def save() -> list[dict[str, Any]]:
+        """Write what has been measured so far, so an interrupted benchmark still leaves its numbers."""
+        rows = summarize(outcomes)
+        payload = {
+            "summary": rows,
+            "runs": [asdict(o) for o in outcomes],
+            "complete": len(outcomes) == len(jobs),
+            "systems": names,
+            "noise": noises,
+            "seed": args.seed,
+            "wall_s": round(time.monotonic() - started, 1),
+        }
+        atomic_write_text(args.out, json.dumps(json_safe(payload), indent=2) + "\n")
+        return rows
+
     with ctx.Pool(processes=max(1, args.workers), maxtasksperchild=1) as pool:
         pending = [pool.apply_async(_run_one, (c, k, args.seed)) for c, k in jobs]
-        for job, res in tqdm(list(zip(jobs, pending)), desc="bench", unit="run"):
+        for res in tqdm(pending, desc="bench", unit="run"):
             outcomes.append(res.get())
-    rows = summarize(outcomes)
-    table = format_table(rows)
-    print(table)
-    payload = {
-        "summary": rows,
-        "runs": [asdict(o) for o in outcomes],
-        "systems": names,
-        "noise": noises,
-        "seed": args.seed,
-        "wall_s": round(time.monotonic() - started, 1),
-    }
-    from discovery.result import json_safe
-
-    atomic_write_text(args.out, json.dumps(json_safe(payload), indent=2) + "\n")
+            save()
+    print(format_table(save()))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
