@@ -60,6 +60,37 @@ def _key(c: Candidate, variables: Iterable[str]) -> str:
     return "|".join(sympy.sstr(c.equations[v]) for v in variables)
 
 
+def _add_pruned_variants(
+    candidates: list[Candidate],
+    data: Trajectories,
+    smoothed: list,
+    tolerances: Sequence[float],
+    max_variants: int,
+    refine: bool,
+    refinement: RefineConfig,
+    scoring: ScoringConfig,
+) -> None:
+    """Append pruned variants of the best candidates (terms negligible over the data removed), scored."""
+    import numpy as np
+
+    from discovery.symbolic import prune_small_terms
+
+    states = {v: np.concatenate([x[:, i] for x in smoothed]) for i, v in enumerate(data.variables)}
+    seen = {_key(c, data.variables) for c in candidates}
+    order = sorted(candidates, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
+    for c in [c for c in order if math.isfinite(selection_error(c))][:max_variants]:
+        for tol in tolerances:
+            eqs = {v: prune_small_terms(e, rel_tol=tol, data=states) for v, e in c.equations.items()}
+            variant = Candidate(c.method, eqs, info={**c.info, "pruned_below": tol})
+            key = _key(variant, data.variables)
+            if key in seen or any(e == 0 for e in eqs.values()):
+                continue
+            seen.add(key)
+            if refine:
+                variant = refine_candidate(variant, data, smoothed, refinement)
+            candidates.append(score_candidate(variant, data, smoothed, scoring))
+
+
 def discover(
     data: Any,
     method: str | Sequence[str] = "auto",
@@ -70,6 +101,7 @@ def discover(
     guess: dict[str, str] | None = None,
     refine: bool = True,
     max_refine: int = 6,
+    prune_tolerances: Sequence[float] = (0.01, 0.05),
     operators: Sequence[str] = (),
     scoring: ScoringConfig = ScoringConfig(),
     refinement: RefineConfig = RefineConfig(),
@@ -97,6 +129,10 @@ def discover(
         Optional guessed equations for ``prose``, e.g. ``{"x": "10*(y - x)", ...}``.
     refine:
         Fit each of the ``max_refine`` most promising candidates' constants to the trajectories.
+    prune_tolerances:
+        For each of the ``max_refine`` best candidates, also try variants without the terms whose RMS over the
+        data is below each of these fractions of their equation's largest term (refined and scored like the
+        rest; the selection rule keeps them only if they are about as good). ``()`` turns this off.
     operators:
         Neural operators to fit after selection, e.g. ``("deeponet",)``; predictions land in
         ``result.operator_predictions`` (PROSE's prediction is added whenever ``prose`` runs).
@@ -211,6 +247,9 @@ def discover(
             score_candidate(refined, data, smoothed, scoring)
             if selection_error(refined) <= selection_error(c):
                 candidates[candidates.index(c)] = refined
+
+    if prune_tolerances:
+        _add_pruned_variants(candidates, data, smoothed, prune_tolerances, max_refine, refine, refinement, scoring)
 
     best = select_best(candidates, scoring)
     ranked = rank(candidates, best)

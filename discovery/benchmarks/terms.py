@@ -5,12 +5,16 @@ from __future__ import annotations
 import sympy
 
 
-def _normalize_floats(expr: sympy.Expr, digits: int = 3) -> sympy.Expr:
-    """Floats close to integers become integers (``sin(1.0*x)`` -> ``sin(x)``)."""
+def _normalize_floats(expr: sympy.Expr, rel_tol: float = 0.01) -> sympy.Expr:
+    """Floats within ``rel_tol`` of a non-zero integer become that integer (``sin(0.997*x)`` -> ``sin(x)``).
+
+    Only the numbers *inside* terms matter here (the outer coefficients are dropped by :func:`term_set`), so a
+    frequency or exponent recovered to within 1% counts as the same term.
+    """
     repl = {}
     for f in expr.atoms(sympy.Float):
         r = round(float(f))
-        if abs(float(f) - r) < 10 ** (-digits) * max(1.0, abs(r)):
+        if r != 0 and abs(float(f) - r) <= rel_tol * abs(r):
             repl[f] = sympy.Integer(r)
     return expr.xreplace(repl)
 
