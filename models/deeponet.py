@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from models.device import DeviceLike, resolve_device
-from models.pinn import mlp
+from models.pinn import cpu_threads, mlp
 
 ProgressFn = Callable[[str, float], None]
 
@@ -35,7 +35,7 @@ class DeepONetModelConfig:
     width: int = 128
     depth: int = 3
     n_basis: int = 64
-    n_frequencies: int = 8
+    n_frequencies: int = 16
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,13 @@ class DeepONetTrainConfig:
     """Adam with cosine decay; each step uses up to ``batch_trajectories`` random trajectories of every group of
     trajectories that share a time grid (all their points)."""
 
-    steps: int = 3000
-    lr: float = 2e-3
+    steps: int = 5000
+    lr: float = 3e-3
     batch_trajectories: int = 64
     time_budget_s: float | None = None
     """Stop early after this many seconds; ``None`` = no limit."""
+    threads: int | None = 1
+    """Torch CPU threads while training on the CPU (see :func:`models.pinn.cpu_threads`)."""
 
 
 class DeepONet(nn.Module):
@@ -155,6 +157,21 @@ def fit_deeponet(
     DeepONetFit
     """
     dev = resolve_device(device)
+    with cpu_threads(dev, train_config.threads):
+        return _fit_deeponet(x0, times, states, horizon, model_config, train_config, dev, seed, progress)
+
+
+def _fit_deeponet(
+    x0: np.ndarray,
+    times: Sequence[np.ndarray],
+    states: Sequence[np.ndarray],
+    horizon: float | None,
+    model_config: DeepONetModelConfig,
+    train_config: DeepONetTrainConfig,
+    dev: torch.device,
+    seed: int,
+    progress: ProgressFn | None,
+) -> DeepONetFit:
     torch.manual_seed(seed)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     tc = train_config

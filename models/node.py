@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from models.device import DeviceLike, resolve_device
-from models.pinn import mlp
+from models.pinn import cpu_threads, mlp
 
 ProgressFn = Callable[[str, float], None]
 
@@ -51,6 +51,8 @@ class NODETrainConfig:
     weight_decay: float = 0.0
     time_budget_s: float | None = None
     """Stop early after this many seconds; ``None`` = no limit."""
+    threads: int | None = 1
+    """Torch CPU threads while training on the CPU (see :func:`models.pinn.cpu_threads`)."""
 
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "silu": nn.SiLU}
@@ -196,9 +198,22 @@ def fit_node(
     >>> fit.vector_field(np.array([[0.5]])).shape
     (1, 1)
     """
+    dev = resolve_device(device)
+    with cpu_threads(dev, train_config.threads):
+        return _fit_node(times, states, model_config, train_config, dev, seed, progress)
+
+
+def _fit_node(
+    times: Sequence[torch.Tensor | np.ndarray],
+    states: Sequence[torch.Tensor | np.ndarray],
+    model_config: NODEModelConfig,
+    train_config: NODETrainConfig,
+    dev: torch.device,
+    seed: int,
+    progress: ProgressFn | None,
+) -> NODEFit:
     from torchdiffeq import odeint
 
-    dev = resolve_device(device)
     torch.manual_seed(seed)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     tc = train_config

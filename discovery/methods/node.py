@@ -35,6 +35,9 @@ class NODEMethod(Method):
         (state, learned vector field) pairs per component handed to symbolic regression.
     sr_backend, max_complexity, sr_time_budget_s:
         Symbolic-regression settings per component (see :func:`discovery.methods.sr.fit_symbolic`).
+    prune_tolerance:
+        Also offer each formula pruned while its error on the learned field stays within this fraction of the
+        field's RMS (see :func:`discovery.methods.pinn.distill`); ``None`` to skip.
     model, training:
         :class:`models.node.NODEModelConfig` / :class:`models.node.NODETrainConfig` or dicts of their fields.
 
@@ -52,14 +55,16 @@ class NODEMethod(Method):
     def __init__(
         self,
         n_formulas: int = 3,
-        max_candidates: int = 6,
+        max_candidates: int = 10,
         n_samples: int = 500,
         sr_backend: str = "auto",
         max_complexity: int = 20,
         sr_time_budget_s: float = 15.0,
+        prune_tolerance: float | None = 0.1,
         model: Any = None,
         training: Any = None,
     ) -> None:
+        self.prune_tolerance = prune_tolerance
         self.n_formulas = n_formulas
         self.max_candidates = max_candidates
         self.n_samples = n_samples
@@ -99,6 +104,7 @@ class NODEMethod(Method):
             found = distill(
                 X, F[:, d], variables, n_formulas=self.n_formulas, backend=self.sr_backend,
                 max_complexity=self.max_complexity, time_budget_s=self.sr_time_budget_s, seed=context.seed,
+                loose_tolerance=self.prune_tolerance,
             )
             if not found:
                 raise DiscoveryError(f"method 'node': symbolic regression found no formula for d{var}/dt")

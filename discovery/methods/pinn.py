@@ -49,7 +49,7 @@ POLYNOMIAL_OPERATORS = ("add", "sub", "mul", "pow")
 def pick_from_front(front: Sequence[Any], n: int, scale: float, knee: int | None = None) -> list[Any]:
     """Choose up to ``n`` fits from a Pareto front sorted by complexity, best bets first.
 
-    Eligible fits have a mean squared error within 4 times the front's smallest one, or within ``(0.01 *
+    Eligible fits have a mean squared error within 4 times the front's smallest one, or within ``(0.03 *
     scale)**2`` of it (``scale``: the target's RMS). The first choice is the front's knee (index ``knee``, the
     shared rule of :func:`discovery.methods.sr.knee_index`) when eligible, then the eligible fits from simplest
     to most complex: the pipeline re-simulates every candidate and keeps the simplest one that fits.
@@ -66,7 +66,7 @@ def pick_from_front(front: Sequence[Any], n: int, scale: float, knee: int | None
     if not front or n <= 0:
         return []
     best = min(float(f.mse) for f in front)
-    limit = max(4.0 * best, best + (0.01 * scale) ** 2)
+    limit = max(4.0 * best, best + (0.03 * scale) ** 2)
     eligible = [f for f in front if float(f.mse) <= limit]
     chosen = [front[knee]] if knee is not None and 0 <= knee < len(front) and front[knee] in eligible else []
     chosen += [f for f in eligible if all(f is not c for c in chosen)]
@@ -93,6 +93,50 @@ def snap_inner_constants(expr: sympy.Expr, rel_tol: float = 0.02) -> sympy.Expr:
     return expr.xreplace(repl) if repl else expr
 
 
+def prune_terms(expr: sympy.Expr, X: np.ndarray, y: np.ndarray, names: Sequence[str], limit: float) -> sympy.Expr:
+    """Backward elimination of the additive terms of ``expr`` while the refitted error stays under ``limit``.
+
+    The terms of the expanded expression, stripped of their numeric coefficients, are a basis; the coefficients
+    are refitted by least squares on ``(X (N, k), y (N,))`` after every removal. Symbolic regression engines add
+    an intercept and small corrections to every formula (``0.1003*x*y - 0.0375``); this finds the formula
+    without them (``0.09998*x*y``) when the data do not need them.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).uniform(1, 3, size=(50, 2)); a, b = sympy.symbols("a b")
+    >>> prune_terms(2.01 * a * b - 0.03 + 1e-3 * a**3, X, 2 * X[:, 0] * X[:, 1], ["a", "b"], limit=1e-6)
+    2.0*a*b
+    """
+    from grammar.operators import numpy_namespace
+
+    terms = sympy.Add.make_args(sympy.expand(expr))
+    if len(terms) < 2:
+        return expr
+    symbols = [sympy.Symbol(n) for n in names]
+    basis = [t.as_coeff_Mul()[1] for t in terms]
+    with np.errstate(all="ignore"):
+        cols = [np.broadcast_to(np.asarray(sympy.lambdify(symbols, b, modules=[numpy_namespace(), "numpy"])(*X.T),
+                                           dtype=float), y.shape) for b in basis]
+    A = np.stack(cols, axis=1)  # (N, T)
+    if not np.all(np.isfinite(A)):
+        return expr
+
+    def fit(keep: list[int]) -> tuple[np.ndarray, float]:
+        coef, *_ = np.linalg.lstsq(A[:, keep], y, rcond=None)
+        return coef, float(np.mean((A[:, keep] @ coef - y) ** 2))
+
+    keep = list(range(len(basis)))
+    coef, _ = fit(keep)
+    while len(keep) > 1:
+        trials = [(fit([j for j in keep if j != drop]), drop) for drop in keep]
+        (c, mse), drop = min(trials, key=lambda item: item[0][1])
+        if mse > limit:
+            break
+        keep = [j for j in keep if j != drop]
+        coef = c
+    return sympy.Add(*[sympy.Float(float(c), 15) * basis[j] for c, j in zip(coef, keep)])
+
+
 def distill(
     X: np.ndarray,
     y: np.ndarray,
@@ -103,18 +147,25 @@ def distill(
     max_complexity: int,
     time_budget_s: float,
     seed: int,
+    loose_tolerance: float | None = None,
 ) -> list[sympy.Expr]:
-    """Fit formulas ``y ~ g(X)`` by symbolic regression and return up to ``n_formulas`` of them, best bets first.
+    """Fit formulas ``y ~ g(X)`` by symbolic regression and return a few of them, simplest variants first.
 
     Two searches share ``time_budget_s``: one over polynomials (:data:`POLYNOMIAL_OPERATORS`, 40% of the time),
-    one over the default operators; their fronts are merged. Formulas picked by :func:`pick_from_front` are
-    followed by their :func:`snap_inner_constants` variant when it differs. ``X`` is ``(N, k)`` with columns
-    named ``names``, ``y`` is ``(N,)``.
+    one over the default operators; their fronts are merged. For each of the ``n_formulas`` fits chosen by
+    :func:`pick_from_front`, the variants with inner constants snapped to integers (:func:`snap_inner_constants`)
+    and with unneeded terms pruned (:func:`prune_terms`) come before the formula itself; at most
+    ``2 * n_formulas`` distinct formulas are returned. With ``loose_tolerance``, a variant pruned while the error
+    stays within ``best + (loose_tolerance * scale)**2`` comes first, and up to ``3 * n_formulas`` are returned:
+    for a learned function with systematic errors (a neural ODE's field) the simplest formula may fit the
+    trajectories best, which the pipeline's re-simulation decides. ``X`` is ``(N, k)`` with columns named
+    ``names``, ``y`` is ``(N,)``.
     """
     from discovery.methods.sr import fit_symbolic, knee_index, pareto_front
     from discovery.symbolic import to_candidate_expr
     from grammar.errors import GrammarError
 
+    y = np.asarray(y, dtype=float)
     fits = []
     for operators, share in ((POLYNOMIAL_OPERATORS, 0.4), (None, 0.6)):
         extra = {} if operators is None else {"operators": operators}
@@ -125,18 +176,25 @@ def distill(
     front = pareto_front(fits)
     if not front:
         return []
-    scale = float(np.sqrt(np.mean(np.asarray(y, dtype=float) ** 2))) or 1.0
+    scale = float(np.sqrt(np.mean(y**2))) or 1.0
+    best = min(float(f.mse) for f in front)
+    limit = max(4.0 * best, best + (0.03 * scale) ** 2)
     columns = {name: X[:, j] for j, name in enumerate(names)}
     out: list[sympy.Expr] = []
     for fit in pick_from_front(front, n_formulas, scale, knee=knee_index(front, scale)):
-        for expr in (fit.expr, snap_inner_constants(fit.expr)):
+        snapped = snap_inner_constants(fit.expr)
+        variants = [prune_terms(snapped, X, y, names, limit), prune_terms(fit.expr, X, y, names, limit), snapped,
+                    fit.expr]
+        if loose_tolerance is not None:
+            variants.insert(0, prune_terms(snapped, X, y, names, best + (loose_tolerance * scale) ** 2))
+        for expr in variants:
             try:
                 expr = to_candidate_expr(expr, data=columns)
             except GrammarError:
                 continue
             if all(expr != e for e in out):
                 out.append(expr)
-    return out
+    return out[: (2 if loose_tolerance is None else 3) * n_formulas]
 
 
 def combine(options: Sequence[Sequence[Any]], limit: int) -> list[tuple[Any, ...]]:
@@ -209,7 +267,9 @@ class PINNMethod(Method):
         states = [np.asarray(tr.x, dtype=float) for tr in data]
         short = [i for i, t in enumerate(times) if t.size < 4]
         if short:
-            raise DiscoveryError(f"method 'pinn' needs at least 4 points per trajectory; trajectory {short[0]} has fewer")
+            raise DiscoveryError(
+                f"method 'pinn' needs at least 4 points per trajectory; trajectory {short[0]} has fewer"
+            )
         index = known.hidden_indices()
         scales = [_typical_rate(times, states, [data.variables.index(v) for v in known.users(h)]) for h in known.hidden]
 

@@ -94,3 +94,14 @@ def test_trains_on_cuda() -> None:
     assert next(fit.model.parameters()).is_cuda
     grid = np.linspace(0.4, 0.9, 10)[:, None]
     np.testing.assert_allclose(fit.hidden(0, grid), -0.7 * grid[:, 0], rtol=0.05, atol=0.02)
+
+
+def test_cpu_threads_is_restored() -> None:
+    from models.pinn import cpu_threads
+
+    before = torch.get_num_threads()
+    with cpu_threads(torch.device("cpu"), 1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cpu_threads(torch.device("cpu"), None):
+        assert torch.get_num_threads() == before
