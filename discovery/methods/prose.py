@@ -6,13 +6,19 @@ variables are mapped to the canonical ``x_0 .. x_{D-1}`` the model knows (at mos
 (subsampled to the model's input length), the symbol decoder runs a beam search, and each hypothesis that decodes
 to a valid system becomes a candidate in the user's variable names. The data decoder's prediction over the observed
 window and beyond (``extrapolate`` times the observed span) is appended to ``context.predictions``.
+
+PROSE reads the time scale of its input: it was trained on windows covering a few characteristic times of each
+system, and a user's file may span many more. So the symbol decoder reads several leading windows of each
+trajectory (``windows``: fractions of the observed span, by default the whole, 1/2, 1/4, 1/8 and 1/16) and the
+candidates of all windows are pooled, taking the best of every window first; re-simulation against the data,
+downstream, decides among them.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import sympy
@@ -74,6 +80,11 @@ class ProseMethod(Method):
         The operator prediction covers ``[t0, t0 + extrapolate * (t_end - t0)]`` of each trajectory.
     max_trajectories:
         Most trajectories read (the first ones).
+    windows:
+        Leading windows read by the symbol decoder, as fractions of each trajectory's observed span (windows
+        with fewer than ``min_window_points`` points are skipped; the whole span is always read).
+    min_window_points:
+        Fewest observed points in a window.
 
     The equation guess, if any, comes from ``context.options["guess"]``: a mapping variable -> formula text
     (parsed safely with :func:`grammar.parser.parse`) or sympy expression, for every state variable.
@@ -97,15 +108,19 @@ class ProseMethod(Method):
         self,
         checkpoint: str | Path | None = None,
         beam_size: int = 5,
-        max_candidates: int = 5,
+        max_candidates: int = 10,
         extrapolate: float = 1.5,
         max_trajectories: int = 8,
+        windows: Sequence[float] = (1.0, 0.5, 0.25, 0.125, 0.0625),
+        min_window_points: int = 16,
     ) -> None:
         self.checkpoint = checkpoint
         self.beam_size = beam_size
         self.max_candidates = max_candidates
         self.extrapolate = extrapolate
         self.max_trajectories = max_trajectories
+        self.windows = tuple(windows)
+        self.min_window_points = min_window_points
 
     def suits(self, data: "Trajectories") -> bool:
         folder = Path(self.checkpoint) if self.checkpoint is not None else DEFAULT_CHECKPOINT
@@ -118,6 +133,8 @@ class ProseMethod(Method):
             raise DiscoveryError(f"prose: max_candidates must be a positive integer, got {self.max_candidates!r}")
         if not (isinstance(self.extrapolate, (int, float)) and self.extrapolate >= 1.0):
             raise DiscoveryError(f"prose: extrapolate must be a number >= 1, got {self.extrapolate!r}")
+        if not self.windows or not all(isinstance(w, (int, float)) and 0.0 < w <= 1.0 for w in self.windows):
+            raise DiscoveryError(f"prose: windows must be fractions in (0, 1], got {self.windows!r}")
 
     def _guess(self, data: "Trajectories", context: MethodContext) -> list[sympy.Expr] | None:
         from grammar.errors import GrammarError
@@ -169,12 +186,22 @@ class ProseMethod(Method):
         trajectories = list(data)[: self.max_trajectories]
         mapping = {v: canonical_name(i) for i, v in enumerate(variables)}
         context.report("prose: reading the data", 0.2)
+        # The whole span of every trajectory first (it also feeds the operator prediction), then shorter windows.
+        reads: list[tuple[int, float, np.ndarray, np.ndarray]] = [
+            (k, 1.0, tr.t, tr.x) for k, tr in enumerate(trajectories)
+        ]
+        for fraction in sorted({float(w) for w in self.windows if w < 1.0}, reverse=True):
+            for k, tr in enumerate(trajectories):
+                n = int(np.searchsorted(tr.t, tr.t[0] + fraction * tr.duration, side="right"))
+                if n >= self.min_window_points:
+                    reads.append((k, fraction, tr.t[:n], tr.x[:n]))
         try:
-            batch = predictor.make_batch([(tr.t, tr.x) for tr in trajectories], [guess] * len(trajectories))
+            batch = predictor.make_batch([(t, x) for _, _, t, x in reads], [guess] * len(reads))
         except GrammarError as exc:
             raise DiscoveryError(f"prose: the guess cannot be tokenized: {exc}") from None
         context.report("prose: beam search", 0.4)
         decoded = predictor.decode(batch, beam_size=self.beam_size)
+        full = {k: i for i, (k, fraction, _, _) in enumerate(reads) if fraction == 1.0}
 
         # Operator predictions: the observed times, then beyond up to `extrapolate` times the span.
         queries = []
@@ -184,7 +211,8 @@ class ProseMethod(Method):
             extra = np.linspace(tr.t[-1], tr.t[0] + self.extrapolate * span, n_extra + 1)[1:] if n_extra else []
             queries.append(np.concatenate([tr.t, extra]))
         context.report("prose: operator prediction", 0.8)
-        states = predictor.predict_states(batch, queries)
+        sub = {key: value[[full[k] for k in range(len(trajectories))]] for key, value in batch.items()}
+        states = predictor.predict_states(sub, queries)
         checkpoint_name = Path(self.checkpoint).name if self.checkpoint is not None else DEFAULT_CHECKPOINT.name
         for k, (tr, tq, xq) in enumerate(zip(trajectories, queries, states)):
             context.predictions.append(
@@ -200,37 +228,38 @@ class ProseMethod(Method):
                 )
             )
 
-        # Candidates: every valid hypothesis of every trajectory, best beam score first, without duplicates.
-        pool: list[tuple[float, int, int, list[sympy.Expr]]] = []
-        n_valid = 0
-        for k, hyps in enumerate(decoded):
-            for rank, h in enumerate(hyps):
-                if h.valid:
-                    n_valid += 1
-                    pool.append((h.score, k, rank, h.equations))
-        pool.sort(key=lambda item: -item[0])
+        # Candidates: the valid hypotheses of every read, round-robin over the reads (the best of each first).
+        valid = [[(rank, h) for rank, h in enumerate(hyps) if h.valid] for hyps in decoded]
+        n_valid = sum(len(v) for v in valid)
         candidates: list[Candidate] = []
         seen: set[str] = set()
-        for score, k, rank, exprs in pool:
-            equations = decanonicalize(exprs, mapping)
-            key = repr(sorted((v, sympy.srepr(e)) for v, e in equations.items()))
-            if key in seen:
-                continue
-            seen.add(key)
-            candidates.append(
-                Candidate(
-                    method="prose",
-                    equations=equations,
-                    info={"beam_score": float(score), "beam_rank": rank, "trajectory": k,
-                          "checkpoint": checkpoint_name, "guess": guess is not None},
+        depth = 0
+        while len(candidates) < self.max_candidates and any(depth < len(v) for v in valid):
+            layer = [(reads[i], v[depth]) for i, v in enumerate(valid) if depth < len(v)]
+            layer.sort(key=lambda item: -item[1][1].score)
+            for (k, fraction, t_read, _), (rank, h) in layer:
+                equations = decanonicalize(h.equations, mapping)
+                key = repr(sorted((v, sympy.srepr(e)) for v, e in equations.items()))
+                if key in seen:
+                    continue
+                seen.add(key)
+                candidates.append(
+                    Candidate(
+                        method="prose",
+                        equations=equations,
+                        info={"beam_score": float(h.score), "beam_rank": rank, "trajectory": k,
+                              "window": [float(t_read[0]), float(t_read[-1])], "checkpoint": checkpoint_name,
+                              "guess": guess is not None},
+                    )
                 )
-            )
-            if len(candidates) >= self.max_candidates:
-                break
+                if len(candidates) >= self.max_candidates:
+                    break
+            depth += 1
         elapsed = time.perf_counter() - start
         for c in candidates:
             c.info["valid_hypotheses"] = n_valid
             c.info["hypotheses"] = sum(len(h) for h in decoded)
+            c.info["reads"] = len(reads)
             c.info["elapsed_s"] = round(elapsed, 3)
         context.report("prose: done", 1.0)
         return candidates

@@ -98,7 +98,7 @@ def _resimulate(exprs: list[sympy.Expr], x0: np.ndarray, t: np.ndarray) -> np.nd
 
     try:
         f = lambdify_system(exprs, [f"x_{i}" for i in range(len(exprs))])
-        return integrate(f, x0, t, rtol=1e-6, atol=1e-8, time_limit=2.0, max_abs=1e6)
+        return integrate(f, x0, t, rtol=1e-6, atol=1e-8, time_limit=1.0, max_abs=1e6)
     except (SimulationError, ValueError, ArithmeticError, TypeError):
         return None
 

@@ -62,3 +62,21 @@ class SymbolDecoder(nn.Module):
         for block in self.blocks:
             h = block(h, memory, memory_pad, pad)
         return self.head(self.ln(h))  # (B, L, V)
+
+    def start(self, memory: torch.Tensor, memory_pad: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """Per-layer caches for :meth:`step` (incremental decoding, same result as :meth:`forward`)."""
+        return [block.start(memory, memory_pad) for block in self.blocks]
+
+    def step(self, ids: torch.Tensor, position: int, caches: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        """Next-token logits ``(B, V)`` after the token ``ids (B,)`` at ``position``; updates ``caches``."""
+        if position >= self.max_len:
+            raise ValueError(f"symbol decoder: position {position} exceeds max_symbol_len={self.max_len}")
+        h = self.tok(ids)[:, None, :] + self.pos.weight[position]  # (B, 1, C)
+        for block, cache in zip(self.blocks, caches):
+            h = block.step(h, cache)
+        return self.head(self.ln(h))[:, 0]  # (B, V)
+
+
+def reorder_caches(caches: list[dict[str, torch.Tensor]], index: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    """Select rows ``index`` of every cached tensor (beam search keeps the caches of the surviving beams)."""
+    return [{k: v.index_select(0, index) for k, v in cache.items()} for cache in caches]

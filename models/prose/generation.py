@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from models.prose.decoders import reorder_caches
 from models.prose.model import ProseModel
 
 
@@ -53,10 +54,12 @@ def greedy_decode(
     cfg = model.config
     max_len = min(max_len or cfg.max_symbol_len, cfg.max_symbol_len)
     B = memory.shape[0]
+    decoder = model.symbol_decoder
+    caches = decoder.start(memory, memory_pad)  # incremental decoding: each step costs one position
     seqs = torch.full((B, 1), cfg.bos_id, dtype=torch.long, device=memory.device)  # (B, 1)
     done = torch.zeros(B, dtype=torch.bool, device=memory.device)
     while seqs.shape[1] < max_len and not bool(done.all()):
-        logits = model.symbol_decoder(seqs, memory, memory_pad)[:, -1].float()  # (B, V)
+        logits = decoder.step(seqs[:, -1], seqs.shape[1] - 1, caches).float()  # (B, V)
         logits[:, [cfg.pad_id, cfg.bos_id]] = float("-inf")  # never emitted inside a sequence
         nxt = logits.argmax(-1)  # (B,)
         nxt = torch.where(done, torch.full_like(nxt, cfg.pad_id), nxt)
@@ -93,12 +96,14 @@ def beam_search(
     dev = memory.device
     mem = memory.repeat_interleave(K, dim=0)  # (B*K, M, C)
     mem_pad = memory_pad.repeat_interleave(K, dim=0)  # (B*K, M)
+    decoder = model.symbol_decoder
+    caches = decoder.start(mem, mem_pad)  # incremental decoding, caches follow the surviving beams
     seqs = torch.full((B * K, 1), cfg.bos_id, dtype=torch.long, device=dev)  # (B*K, 1)
     scores = torch.full((B, K), float("-inf"), device=dev)
     scores[:, 0] = 0.0  # only the first beam is live at the start
     finished = torch.zeros(B * K, dtype=torch.bool, device=dev)
     while seqs.shape[1] < max_len and not bool(finished.all()):
-        logits = model.symbol_decoder(seqs, mem, mem_pad)[:, -1].float()  # (B*K, V)
+        logits = decoder.step(seqs[:, -1], seqs.shape[1] - 1, caches).float()  # (B*K, V)
         logits[:, [cfg.pad_id, cfg.bos_id]] = float("-inf")  # never emitted inside a sequence
         logp = torch.log_softmax(logits, dim=-1)
         V = logp.shape[-1]
@@ -112,6 +117,7 @@ def beam_search(
         token = idx % V
         src = (beam + torch.arange(B, device=dev)[:, None] * K).view(-1)  # (B*K,)
         seqs = torch.cat([seqs[src], token.view(-1, 1)], dim=1)
+        caches = reorder_caches(caches, src)
         finished = finished[src] | (token.view(-1) == cfg.eos_id)
         scores = top
     results: list[list[Hypothesis]] = []

@@ -24,6 +24,25 @@ class Attention(nn.Module):
         self.out = nn.Linear(d_model, d_model)
         self.dropout = dropout
 
+    def keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Project ``memory (B, S, C)`` to keys and values, each ``(B, h, S, C/h)``."""
+        B, S, C = memory.shape
+        h = self.n_heads
+        k, v = self.kv(memory).split(C, dim=-1)
+        return k.view(B, S, h, C // h).transpose(1, 2), v.view(B, S, h, C // h).transpose(1, 2)
+
+    def attend(
+        self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Queries from ``x (B, T, C)`` over given keys/values ``(B, h, S, C/h)``; ``mask`` True = may attend."""
+        B, T, C = x.shape
+        h = self.n_heads
+        q = self.q(x).view(B, T, h, C // h).transpose(1, 2)  # (B, h, T, C/h)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+        )  # (B, h, T, C/h)
+        return self.out(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -31,24 +50,15 @@ class Attention(nn.Module):
         key_padding: torch.Tensor | None = None,
         causal: bool = False,
     ) -> torch.Tensor:
-        B, T, C = x.shape
-        S = memory.shape[1]
-        h = self.n_heads
-        q = self.q(x).view(B, T, h, C // h).transpose(1, 2)  # (B, h, T, C/h)
-        k, v = self.kv(memory).split(C, dim=-1)
-        k = k.view(B, S, h, C // h).transpose(1, 2)  # (B, h, S, C/h)
-        v = v.view(B, S, h, C // h).transpose(1, 2)  # (B, h, S, C/h)
+        T, S = x.shape[1], memory.shape[1]
+        k, v = self.keys_values(memory)  # (B, h, S, C/h)
         mask = None
         if key_padding is not None:
             mask = ~key_padding[:, None, None, :]  # (B, 1, 1, S), True = may attend
         if causal:
             tri = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)  # (T, S)
             mask = tri if mask is None else mask & tri
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
-        )  # (B, h, T, C/h)
-        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
-        return self.out(y)
+        return self.attend(x, k, v, mask)
 
 
 class FeedForward(nn.Module):
@@ -115,6 +125,26 @@ class DecoderBlock(nn.Module):
         h = self.ln1(x)
         x = x + self.self_attn(h, h, self_padding, causal=True)  # (B, L, C)
         x = x + self.cross_attn(self.ln2(x), self.ln_mem(memory), memory_padding)
+        return x + self.ff(self.ln3(x))
+
+    def start(self, memory: torch.Tensor, memory_padding: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The cache of incremental decoding: cross-attention keys/values of the memory, no past tokens yet."""
+        mem_k, mem_v = self.cross_attn.keys_values(self.ln_mem(memory))  # (B, h, M, C/h)
+        B, h, _, hd = mem_k.shape
+        empty = mem_k.new_zeros(B, h, 0, hd)
+        cache = {"mem_k": mem_k, "mem_v": mem_v, "k": empty, "v": empty}
+        if memory_padding is not None:
+            cache["mem_mask"] = ~memory_padding[:, None, None, :]  # (B, 1, 1, M)
+        return cache
+
+    def step(self, x: torch.Tensor, cache: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One new position ``x (B, 1, C)`` given the cache of the previous ones (updated in place)."""
+        h = self.ln1(x)
+        k, v = self.self_attn.keys_values(h)  # (B, h, 1, C/h)
+        cache["k"] = torch.cat([cache["k"], k], dim=2)
+        cache["v"] = torch.cat([cache["v"], v], dim=2)
+        x = x + self.self_attn.attend(h, cache["k"], cache["v"])  # attends to every past position and itself
+        x = x + self.cross_attn.attend(self.ln2(x), cache["mem_k"], cache["mem_v"], cache.get("mem_mask"))
         return x + self.ff(self.ln3(x))
 
 

@@ -70,14 +70,16 @@ def test_registered():
 def test_candidates_and_prediction(lv_checkpoint, lv_data):
     context = MethodContext()
     candidates = ProseMethod(checkpoint=lv_checkpoint).propose(lv_data, context)
-    assert 1 <= len(candidates) <= 5
+    assert 1 <= len(candidates) <= 10
     best = candidates[0]
     assert best.method == "prose" and best.variables == ("prey", "predator")
     assert same_terms(best.equations, truth())
     coef = float(sympy.expand(best.equations["predator"]).as_coefficients_dict()[sympy.Symbol("predator")])
     assert coef == pytest.approx(-1.5, rel=0.15)
-    scores = [c.info["beam_score"] for c in candidates]
-    assert scores == sorted(scores, reverse=True)
+    # Two reads (the whole span and its first half; shorter windows have under 16 points): best of each first.
+    assert best.info["reads"] == 2
+    assert {tuple(c.info["window"]) for c in candidates[:2]} <= {(0.0, 2.5), (0.0, lv_data[0].t[19])}
+    assert candidates[0].info["beam_rank"] == 0
     (pred,) = context.predictions
     tr = lv_data[0]
     assert pred.model == "prose" and pred.variables == ("prey", "predator")
@@ -132,6 +134,8 @@ def test_missing_checkpoint(tmp_path, lv_data):
         ProseMethod(checkpoint=tmp_path).propose(lv_data, MethodContext())
     with pytest.raises(DiscoveryError, match="beam_size"):
         ProseMethod(checkpoint=tmp_path, beam_size=0).propose(lv_data, MethodContext())
+    with pytest.raises(DiscoveryError, match="windows"):
+        ProseMethod(checkpoint=tmp_path, windows=(0.5, 2.0)).propose(lv_data, MethodContext())
 
 
 def test_benchmark_on_the_tiny_model(lv_checkpoint, tmp_path, monkeypatch):

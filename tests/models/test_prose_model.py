@@ -171,3 +171,15 @@ def test_config_presets_and_errors():
         ProseModel(ProseConfig())
     with pytest.raises(ValueError, match="unknown keys"):
         ProseConfig.from_dict({"vocab_size": V, "width": 3})
+
+
+def test_incremental_decoding_matches_full_forward(model):
+    batch = toy_batch()
+    memory, pad, _ = model.encode(batch)
+    ids = batch["target"][:, :6]
+    full = model.symbol_decoder(ids, memory, pad)  # (B, 6, V)
+    caches = model.symbol_decoder.start(memory, pad)
+    for i in range(6):
+        step = model.symbol_decoder.step(ids[:, i], i, caches)
+        real = ids[:, i] != 0  # padded positions are masked in the full forward only; never decoded
+        torch.testing.assert_close(step[real], full[real, i], rtol=1e-4, atol=1e-5)
