@@ -309,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     print("| " + " | ".join(title for _, title in COLUMNS) + " |", file=sys.stderr)
     report = run_benchmark(predictor, config, holdout, base, args.workers, args.cache_dir,
                            log=lambda line: print(line, file=sys.stderr, flush=True))
-    report["checkpoint"] = str(args.checkpoint)
+    report["checkpoint"] = Path(args.checkpoint).name
     table = markdown_table(report)
     print(table)
     out = args.out or Path(args.checkpoint) / "eval_report.json"
