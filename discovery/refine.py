@@ -19,7 +19,7 @@ import sympy
 
 from discovery.data import Trajectories
 from discovery.methods.base import Candidate
-from discovery.shooting import batch_rhs, make_windows, rk4_windows
+from discovery.shooting import batch_rhs, data_scale, make_windows, rk4_windows
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,7 @@ def refine_candidate(
         [tr.t for tr in data], smoothed, [tr.x for tr in data],
         length=config.window_length, max_windows=config.max_windows,
     )
-    allx = np.concatenate([tr.x for tr in data])
-    scale = np.maximum(allx.std(axis=0), 1e-12)
-    bound = 100.0 * float(max(np.abs(allx).max(), 1.0))
+    scale, bound = data_scale([tr.x for tr in data])
     try:
         f = batch_rhs([param_eqs[v] for v in variables], variables, params)
     except (TypeError, ValueError, SyntaxError):

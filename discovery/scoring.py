@@ -37,7 +37,7 @@ import sympy
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
 from discovery.methods.base import Candidate
-from discovery.shooting import batch_rhs, make_windows, rk4_windows, window_r2
+from discovery.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_r2
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,6 @@ def trajectory_r2(pred: np.ndarray, true: np.ndarray) -> float:
     return 1.0 - sse / sst
 
 
-def _scale(data: Trajectories) -> np.ndarray:
-    allx = np.concatenate([tr.x for tr in data], axis=0)
-    sd = allx.std(axis=0)
-    return np.where(sd > 0, sd, np.maximum(np.abs(allx).max(axis=0), 1.0))
-
-
 def simulate_candidate(
     equations: dict[str, sympy.Expr],
     variables: Sequence[str],
@@ -96,8 +90,7 @@ def score_candidate(
     """Fill ``candidate.metrics`` by re-simulating it against ``data``; returns the same candidate."""
     variables = list(data.variables)
     exprs = [candidate.equations[v] for v in variables]
-    scale = _scale(data)
-    bound = config.blowup_factor * float(max(np.abs(np.concatenate([tr.x for tr in data])).max(), scale.max(), 1.0))
+    scale, bound = data_scale([tr.x for tr in data], config.blowup_factor)
     smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
 
     r2s: list[float] = []

@@ -132,6 +132,18 @@ def batch_rhs(
     return f
 
 
+def data_scale(xs: Sequence[np.ndarray], blowup_factor: float = 100.0) -> tuple[np.ndarray, float]:
+    """Per-variable spread of the observed states ``(D,)`` and the bound beyond which a simulation has blown up.
+
+    The spread is the standard deviation (the largest magnitude, at least 1, for a constant variable); the bound
+    is ``blowup_factor`` times the largest magnitude seen.
+    """
+    allx = np.concatenate(list(xs), axis=0)
+    sd = allx.std(axis=0)
+    scale = np.where(sd > 0, sd, np.maximum(np.abs(allx).max(axis=0), 1.0))
+    return scale, blowup_factor * float(max(np.abs(allx).max(), scale.max(), 1.0))
+
+
 def window_r2(pred: np.ndarray, target: np.ndarray, scale: np.ndarray) -> float:
     """Variance-weighted R^2 of window predictions ``(B, L, D)``; blown-up windows count as total misses."""
     var = np.maximum(scale, 1e-12) ** 2  # (D,)
