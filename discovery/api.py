@@ -60,6 +60,12 @@ def _key(c: Candidate, variables: Iterable[str]) -> str:
     return "|".join(sympy.sstr(c.equations[v]) for v in variables)
 
 
+def _most_promising(candidates: Sequence[Candidate], n: int) -> list[Candidate]:
+    """The ``n`` scored candidates to spend refinement on: stable first, then by selection error and size."""
+    order = sorted(candidates, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
+    return [c for c in order if math.isfinite(selection_error(c))][:n]
+
+
 def _add_pruned_variants(
     candidates: list[Candidate],
     data: Trajectories,
@@ -77,8 +83,7 @@ def _add_pruned_variants(
 
     states = {v: np.concatenate([x[:, i] for x in smoothed]) for i, v in enumerate(data.variables)}
     seen = {_key(c, data.variables) for c in candidates}
-    order = sorted(candidates, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
-    for c in [c for c in order if math.isfinite(selection_error(c))][:max_variants]:
+    for c in _most_promising(candidates, max_variants):
         for tol in tolerances:
             eqs = {v: prune_small_terms(e, rel_tol=tol, data=states) for v, e in c.equations.items()}
             variant = Candidate(c.method, eqs, info={**c.info, "pruned_below": tol})
@@ -237,8 +242,7 @@ def discover(
         score_candidate(c, data, smoothed, scoring)
 
     if refine and max_refine > 0:
-        order = sorted(candidates, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
-        chosen = [c for c in order if math.isfinite(selection_error(c))][:max_refine]
+        chosen = _most_promising(candidates, max_refine)
         for j, c in enumerate(chosen):
             report(f"refining constants {j + 1}/{len(chosen)}", 0.7 + 0.2 * j / max(len(chosen), 1))
             refined = refine_candidate(c, data, smoothed, refinement)
