@@ -6,15 +6,25 @@ import math
 import time
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import sympy
 
 from discovery.data import Trajectories, load_trajectories
 from discovery.errors import DiscoveryError
 from discovery.methods import REGISTRY, Candidate, MethodContext, get_method
 from discovery.methods.base import ProgressFn
-from discovery.refine import RefineConfig, refine_candidate
+from discovery.refine import POLISH, RefineConfig, polish_candidate, refine_candidate
 from discovery.result import DiscoveryResult
-from discovery.scoring import ScoringConfig, pareto_front, rank, score_candidate, select_best, selection_error
+from discovery.scoring import (
+    ScoringConfig,
+    noise_floor,
+    pareto_front,
+    rank,
+    score_candidate,
+    select_best,
+    selection_error,
+    trajectory_error,
+)
 
 OPERATOR_MODELS = ("deeponet",)
 """Operator models that run after selection, on the best equations (PROSE's runs as part of its method)."""
@@ -66,6 +76,36 @@ def _most_promising(candidates: Sequence[Candidate], n: int) -> list[Candidate]:
     return [c for c in order if math.isfinite(selection_error(c))][:n]
 
 
+def _polish_best(
+    best: Candidate,
+    candidates: list[Candidate],
+    data: Trajectories,
+    smoothed: list[np.ndarray],
+    scoring: ScoringConfig,
+    floor: float,
+) -> Candidate:
+    """Polish ``best`` (see :func:`discovery.refine.polish_candidate`); keep it if it is still as acceptable.
+
+    The polished model must stay stable, its window error within the selection rule's tolerance of the model it
+    came from, and (when the data can be followed over the whole window) its trajectory error too.
+    """
+    polished = polish_candidate(best, data, smoothed, POLISH)
+    if polished is best:
+        return best
+    score_candidate(polished, data, smoothed, scoring)
+    e, e_new = selection_error(best), selection_error(polished)
+    f = min(max(floor, 0.0), scoring.floor_cap * e) if scoring.noise_aware else 0.0
+    ok = bool(polished.metrics.get("stable")) and e_new <= f + (e - f) * (1.0 + scoring.rel_tol) + scoring.abs_tol
+    E, E_new = trajectory_error(best), trajectory_error(polished)
+    if ok and E <= scoring.chaotic_error:
+        ok = E_new <= E * (1.0 + scoring.rel_tol) + scoring.full_abs_tol
+    if not ok:
+        best.info.setdefault("polished", False)
+        return best
+    candidates[candidates.index(best)] = polished
+    return polished
+
+
 def _add_pruned_variants(
     candidates: list[Candidate],
     data: Trajectories,
@@ -106,6 +146,7 @@ def discover(
     guess: dict[str, str] | None = None,
     refine: bool = True,
     max_refine: int = 6,
+    polish: bool = True,
     prune_tolerances: Sequence[float] = (0.01, 0.05),
     operators: Sequence[str] = (),
     scoring: ScoringConfig = ScoringConfig(),
@@ -134,6 +175,10 @@ def discover(
         Optional guessed equations for ``prose``, e.g. ``{"x": "10*(y - x)", ...}``.
     refine:
         Fit each of the ``max_refine`` most promising candidates' constants to the trajectories.
+    polish:
+        Fit the selected model once more by full multiple shooting (constants and window start states together,
+        :func:`discovery.refine.polish_candidate`), which removes the bias smoothing leaves in noisy data; the
+        polished constants are kept when the model stays acceptable under the selection rule.
     prune_tolerances:
         For each of the ``max_refine`` best candidates, also try variants without the terms whose RMS over the
         data is below each of these fractions of their equation's largest term (refined and scored like the
@@ -255,7 +300,11 @@ def discover(
     if prune_tolerances:
         _add_pruned_variants(candidates, data, smoothed, prune_tolerances, max_refine, refine, refinement, scoring)
 
-    best = select_best(candidates, scoring)
+    floor = noise_floor(data) if scoring.noise_aware else 0.0
+    best = select_best(candidates, scoring, floor)
+    if polish and refine:
+        report("polishing the selected model", 0.9)
+        best = _polish_best(best, candidates, data, smoothed, scoring, floor)
     ranked = rank(candidates, best)
     front = pareto_front(ranked)
     predictions = list(context.predictions)
@@ -278,5 +327,6 @@ def discover(
         source=data.source,
         elapsed_s=time.monotonic() - started,
         warnings=warnings,
-        options={"method": method if isinstance(method, str) else list(method), "methods_run": names},
+        options={"method": method if isinstance(method, str) else list(method), "methods_run": names,
+                 "noise_floor": floor},
     )

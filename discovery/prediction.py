@@ -38,6 +38,16 @@ class OperatorPrediction:
     rel_l2: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def times(self) -> np.ndarray:
+        """The query times (``t``)."""
+        return self.t
+
+    @property
+    def values(self) -> np.ndarray:
+        """The predicted states (``x``), one column per variable."""
+        return self.x
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,

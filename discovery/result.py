@@ -103,6 +103,15 @@ class DiscoveryResult:
         return self.best.method
 
     @property
+    def operator_prediction(self) -> OperatorPrediction | None:
+        """The run's first neural-operator prediction (PROSE's when ``prose`` ran), or ``None``.
+
+        Its ``times``, ``values`` and ``model`` say when, what and which model; every prediction of the run is in
+        :attr:`operator_predictions`.
+        """
+        return self.operator_predictions[0] if self.operator_predictions else None
+
+    @property
     def metrics(self) -> dict[str, Any]:
         return dict(self.best.metrics)
 

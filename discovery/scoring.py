@@ -17,12 +17,16 @@ Scores (``Candidate.metrics``)
 Selection rule (documented in the README)
 -----------------------------------------
 Among stable candidates (all candidates if none is stable), let ``e = 1 - r2_window`` and ``e*`` the smallest,
-and ``E = 1 - r2`` (whole-trajectory error) and ``E*`` the smallest. A candidate is *acceptable* when
-``e <= e* (1 + rel_tol) + abs_tol`` and, unless the data cannot be followed over its whole window by any candidate
-(``E* > chaotic_error``, as for chaotic systems), ``E <= E* (1 + rel_tol) + full_abs_tol``. The best candidate is
-the *simplest* acceptable one; ties go to the lower ``e``. So an extra term must buy a real improvement to be
-kept (which recovers exact terms on noisy data), and a term that is needed over the long run (a small damping)
-is not dropped for looking negligible on short windows.
+and ``E = 1 - r2`` (whole-trajectory error) and ``E*`` the smallest. Part of every ``e`` is measurement noise,
+which no model can explain: the *noise floor* ``f`` (:func:`noise_floor`, the share of the data's variance that
+the estimated noise makes up, capped at ``floor_cap * e*``). A candidate is *acceptable* when
+``e - f <= (e* - f) (1 + rel_tol) + abs_tol`` and, unless the data cannot be followed over its whole window by
+any candidate (``E* > chaotic_error``, as for chaotic systems), ``E <= E* (1 + rel_tol) + full_abs_tol``. The
+best candidate is the *simplest* acceptable one; ties go to the lower ``e``. So an extra term must buy a real
+improvement to be kept (which recovers exact terms on noisy data), a term that is needed over the long run (a
+small damping) is not dropped for looking negligible on short windows, and on noisy data the tolerance is a share
+of the error a model can still remove, not of the noise (without that, at 5% noise every model within half the
+noise variance of the best looked equally good, and true terms such as Lorenz's ``-y`` were pruned).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class ScoringConfig:
     abs_tol: float = 1e-5
     full_abs_tol: float = 0.02
     chaotic_error: float = 0.5
+    noise_aware: bool = True
+    floor_cap: float = 0.9
 
 
 def trajectory_r2(pred: np.ndarray, true: np.ndarray) -> float:
@@ -159,15 +165,36 @@ def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
     return front
 
 
-def select_best(candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig()) -> Candidate:
-    """Apply the selection rule of this module's docstring."""
+def noise_floor(data: Trajectories) -> float:
+    """The window error ``1 - r2_window`` that measurement noise alone leaves to a perfect model.
+
+    Per variable, the noise variance (:func:`discovery.derivatives.estimate_noise`, pooled over trajectories) over
+    the variance of the data (the scale of :func:`discovery.shooting.data_scale`); summed over variables, as
+    ``r2_window`` weighs them. 0 for clean data.
+    """
+    from discovery.derivatives import estimate_noise
+
+    scale, _ = data_scale([tr.x for tr in data])
+    counts = np.array([len(tr.t) for tr in data], dtype=float)
+    if counts.sum() <= 0:
+        return 0.0
+    variances = np.stack([estimate_noise(tr.t, tr.x) ** 2 for tr in data])  # (K, D)
+    noise_var = (variances * counts[:, None]).sum(axis=0) / counts.sum()  # (D,)
+    return float(noise_var.sum() / (np.maximum(scale, 1e-12) ** 2).sum())
+
+
+def select_best(
+    candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig(), floor: float = 0.0
+) -> Candidate:
+    """Apply the selection rule of this module's docstring; ``floor`` is :func:`noise_floor` of the data."""
     if not candidates:
         raise ValueError("no candidates to select from")
     pool = [c for c in candidates if c.metrics.get("stable")] or list(candidates)
     e_best = min(selection_error(c) for c in pool)
     if not math.isfinite(e_best):
         return min(pool, key=lambda c: c.complexity)
-    limit = e_best * (1.0 + config.rel_tol) + config.abs_tol
+    f = min(max(floor, 0.0), config.floor_cap * e_best) if config.noise_aware else 0.0
+    limit = f + (e_best - f) * (1.0 + config.rel_tol) + config.abs_tol
     ok = [c for c in pool if selection_error(c) <= limit]
     full_best = min(trajectory_error(c) for c in pool)
     if full_best <= config.chaotic_error:

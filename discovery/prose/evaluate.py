@@ -10,6 +10,8 @@ parameters and initial states: in distribution), ``holdout`` (zoo families the m
 * ``r2``: the best *valid* hypothesis re-simulated from the true initial state, scored by R^2 against the clean
   trajectory on the observed window (as the discovery pipeline scores candidates) and on the whole window;
   ``r2>=0.9`` is the share of samples that reach 0.9 on the observed window (no valid hypothesis counts as a miss);
+  ``fit-picked`` scores instead the valid beam hypothesis that best fits the observed (noisy) input window when
+  re-simulated from its first point (selection by the data the model was given, as ``discover`` does);
 * ``terms``: share of samples whose best valid hypothesis has exactly the true terms;
 * ``s/system``: wall time of one system on its own (encode, beam search, decode, data-decoder query).
 
@@ -103,6 +105,25 @@ def _resimulate(exprs: list[sympy.Expr], x0: np.ndarray, t: np.ndarray) -> np.nd
         return None
 
 
+def _best_fitting(hyps: list[Any], t_in: np.ndarray, x_in: np.ndarray, in_pad: np.ndarray, d: int) -> Any:
+    """The hypothesis that, re-simulated from the first observed point, best fits the observed (noisy) window.
+
+    Uses only what the model was given, so it is a decoding strategy (beam search, then selection by the data),
+    not a peek at the answer; the first hypothesis wins ties and when none can be simulated.
+    """
+    from discovery.scoring import trajectory_r2
+
+    keep = ~in_pad
+    t, x = t_in[keep].astype(np.float64), x_in[keep, :d].astype(np.float64)
+    best, best_r2 = hyps[0], -math.inf
+    for h in hyps:
+        sim = _resimulate(h.equations, x[0], t)
+        r2 = -math.inf if sim is None else trajectory_r2(sim, x)
+        if r2 > best_r2:
+            best, best_r2 = h, r2
+    return best
+
+
 def _batches(arrays: dict[str, np.ndarray], batch_size: int):
     n = arrays["x_in"].shape[0]
     for start in range(0, n, batch_size):
@@ -129,7 +150,7 @@ def evaluate_setting(
     noisy = with_noise(arrays, noise, seed)
     model = predictor.model
     pad_id = model.config.pad_id
-    rel, valid, r2_in, r2_full, terms = [], [], [], [], []
+    rel, valid, r2_in, r2_full, r2_sel, terms = [], [], [], [], [], []
     for start, part in _batches(noisy, batch_size):
         batch = {k: torch.from_numpy(np.ascontiguousarray(v)).to(predictor.device) for k, v in part.items()
                  if k not in ("x_query", "query_pad", "target")}
@@ -149,22 +170,26 @@ def evaluate_setting(
             rel.append(relative_l2(x_hat[j][: t_q.size, :d][pred_window], x_q[pred_window]))
             hyps = decoded[j]
             valid.append(bool(hyps) and hyps[0].valid)
-            best = next((h for h in hyps if h.valid), None)
-            if best is None:
-                r2_in.append(-math.inf)
-                r2_full.append(-math.inf)
+            good = [h for h in hyps if h.valid]
+            if not good:
+                for column in (r2_in, r2_full, r2_sel):
+                    column.append(-math.inf)
                 terms.append(False)
                 continue
             truth = _truth(m)
             names = [f"x_{i}" for i in range(d)]
-            terms.append(same_terms(dict(zip(names, best.equations)), dict(zip(names, truth))))
-            sim = _resimulate(best.equations, np.asarray(m["x0"], dtype=float), t_q)
+            terms.append(same_terms(dict(zip(names, good[0].equations)), dict(zip(names, truth))))
+            x0 = np.asarray(m["x0"], dtype=float)
+            sim = _resimulate(good[0].equations, x0, t_q)
             if sim is None:
                 r2_in.append(-math.inf)
                 r2_full.append(-math.inf)
-                continue
-            r2_in.append(trajectory_r2(sim[~pred_window], x_q[~pred_window]))
-            r2_full.append(trajectory_r2(sim, x_q))
+            else:
+                r2_in.append(trajectory_r2(sim[~pred_window], x_q[~pred_window]))
+                r2_full.append(trajectory_r2(sim, x_q))
+            chosen = _best_fitting(good, part["t_in"][j], part["x_in"][j], part["in_pad"][j], d)
+            sim = sim if chosen is good[0] else _resimulate(chosen.equations, x0, t_q)
+            r2_sel.append(-math.inf if sim is None else trajectory_r2(sim[~pred_window], x_q[~pred_window]))
     rel_a, r2_a, r2f_a = np.asarray(rel), np.asarray(r2_in), np.asarray(r2_full)
     return {
         "noise": noise,
@@ -177,6 +202,7 @@ def evaluate_setting(
         "r2_ge_0.9": float(np.mean(r2_a >= 0.9)),
         "r2_full_median": float(np.median(r2f_a)),
         "r2_full_ge_0.9": float(np.mean(r2f_a >= 0.9)),
+        "r2_select_ge_0.9": float(np.mean(np.asarray(r2_sel) >= 0.9)),
         "terms": float(np.mean(terms)),
     }
 
@@ -246,7 +272,8 @@ def run_benchmark(
 
 COLUMNS = [("set", "set"), ("noise", "noise"), ("guess", "guess"), ("n", "n"), ("rel_l2_mean", "rel L2 mean"),
            ("rel_l2_median", "rel L2 median"), ("valid", "valid"), ("r2_median", "R2 median (obs.)"),
-           ("r2_ge_0.9", "R2>=0.9 (obs.)"), ("r2_full_ge_0.9", "R2>=0.9 (full)"), ("terms", "exact terms")]
+           ("r2_ge_0.9", "R2>=0.9 (obs.)"), ("r2_full_ge_0.9", "R2>=0.9 (full)"),
+           ("r2_select_ge_0.9", "R2>=0.9 (obs., fit-picked)"), ("terms", "exact terms")]
 
 
 def _fmt(value: Any) -> str:

@@ -180,3 +180,16 @@ def test_shipped_checkpoint_runs(lv_data):
     for c in candidates:
         assert c.variables == ("prey", "predator")
         assert all(e.free_symbols <= {sympy.Symbol("prey"), sympy.Symbol("predator")} for e in c.equations.values())
+
+
+def test_discover_returns_the_operator_prediction(lv_checkpoint, lv_data):
+    from discovery import discover
+
+    result = discover(lv_data, method="prose", prose={"checkpoint": lv_checkpoint}, max_refine=1,
+                      prune_tolerances=())
+    pred = result.operator_prediction
+    assert pred is result.operator_predictions[0]
+    assert pred.model == "prose" and pred.variables == ("prey", "predator")
+    assert pred.values.shape == (pred.times.size, 2)
+    assert pred.times[-1] > lv_data[0].t[-1]  # beyond the observed window
+    assert result.to_dict()["operator_predictions"][0]["model"] == "prose"

@@ -42,3 +42,33 @@ def test_refinement_survives_divergent_candidate(lotka_volterra):
     out = refine_candidate(c, lotka_volterra)
     assert set(out.equations) == {"x", "y"}
     assert np.isfinite([float(f) for e in out.equations.values() for f in e.atoms(sympy.Float)]).all()
+
+
+def test_polish_removes_the_bias_of_smoothed_window_starts():
+    from discovery.methods.base import MethodContext
+    from discovery.refine import polish_candidate
+    from discovery.simulation import simulate
+    from grammar.zoo import get_system
+
+    system = get_system("lotka_volterra")
+    data = simulate(system, noise=0.05, seed=3)
+    smoothed = [s for s, _ in MethodContext().derivatives(data)]
+    truth = system.rhs()
+    start = {v: e.xreplace({f: f * 1.1 for f in e.atoms(sympy.Float)}) for v, e in truth.items()}
+    polished = polish_candidate(Candidate("test", start), data, smoothed)
+    assert polished.info["polished"] is True
+    assert polished.info["polish_cost_after"] < polished.info["polish_cost_before"]
+
+    def worst_error(eqs):
+        got = sorted(float(c) for v in truth for c in eqs[v].atoms(sympy.Float))
+        want = sorted(float(c) for v in truth for c in truth[v].atoms(sympy.Float))
+        return max(abs(g / w - 1) for g, w in zip(got, want))
+
+    assert worst_error(polished.equations) < 0.03 < worst_error(start)
+
+
+def test_polish_keeps_a_candidate_it_cannot_improve(lotka_volterra):
+    from discovery.refine import polish_candidate
+
+    c = Candidate("test", {"x": x - x * y, "y": x * y - y})  # no constants
+    assert polish_candidate(c, lotka_volterra) is c

@@ -67,3 +67,32 @@ def test_unstable_candidates_lose_to_stable(decay):
     bad = score_candidate(Candidate("b", {"x": x**3, "y": -y}), decay)
     assert select_best([bad, good]) is good
     assert math.isfinite(good.metrics["r2_window"])
+
+
+def test_noise_floor_measures_the_noise_share_of_the_variance():
+    from discovery.scoring import noise_floor
+    from discovery.simulation import simulate
+
+    clean = simulate("lorenz", noise=0.0)
+    noisy = simulate("lorenz", noise=0.05, seed=1)
+    assert noise_floor(clean) < 1e-4
+    assert noise_floor(noisy) == pytest.approx(0.05**2, rel=0.25)  # noise = 5% of each variable's std
+
+
+def _with_window_error(name: str, complexity_terms: int, e: float) -> Candidate:
+    expr = sum((sympy.Float(0.1 * (k + 1)) * x ** (k + 1) for k in range(complexity_terms)), sympy.Integer(0))
+    c = Candidate(name, {"x": expr, "y": -y})
+    c.metrics.update({"r2_window": 1.0 - e, "r2": 1.0 - 2 * e, "stable": True})
+    return c
+
+
+def test_noise_floor_makes_the_tolerance_a_share_of_what_models_can_explain():
+    # At 5% noise every window error sits on a floor of 0.0025: a model missing a term (0.0033) is within 50% of
+    # the best (0.0029) in raw error, but it leaves twice the explainable error of the best.
+    full = _with_window_error("full", 3, 0.0029)
+    missing = _with_window_error("missing", 2, 0.0033)
+    assert select_best([full, missing]) is missing
+    assert select_best([full, missing], floor=0.0025) is full
+    # the floor never swallows the best model's whole error (capped at floor_cap * e*)
+    assert select_best([full, missing], floor=0.01) is full
+    assert select_best([full, missing], ScoringConfig(noise_aware=False), floor=0.0025) is missing
