@@ -7,6 +7,9 @@ compared with the clean true trajectories. Contenders:
 
 ``auto``
     ``discover(method="auto")``: every suitable method, refinement, scoring and selection.
+``sindy``
+    ``discover(method="sindy")``: our sparse regression alone, with the same refinement, scoring and selection
+    (the fast path; its time is the one the ``sindy`` speed target is about).
 ``pysindy``
     Plain pysindy with its default settings (``ps.SINDy()``: degree-2 polynomials, STLSQ threshold 0.1,
     finite differences).
@@ -40,7 +43,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-CONTENDERS = ("auto", "pysindy", "pyoperon")
+CONTENDERS = ("auto", "sindy", "pysindy", "pyoperon")
 DEFAULT_NOISE = (0.0, 0.01, 0.05)
 
 
@@ -118,27 +121,48 @@ def zoo_cases(names: Sequence[str], noise: float, seed: int) -> list[Case]:
     return cases
 
 
+def equations_horizon(truth: dict[str, str], variables: list[str], t: np.ndarray, reference: np.ndarray,
+                      perturbation: float = 1e-3, tolerance: float = 0.1) -> int:
+    """:func:`predictability_horizon` for a system known only by its equations (a ``--data-dir`` case)."""
+    from discovery.errors import SimulationError
+    from discovery.scoring import simulate_candidate
+    from grammar import parse
+
+    equations = {v: parse(e, variables=variables) for v, e in truth.items()}
+    spread = np.maximum(reference.std(axis=0), 1e-12)
+    try:
+        other = simulate_candidate(equations, variables, reference[0] + perturbation * spread, t, time_limit=20.0)
+    except (SimulationError, ValueError, TypeError, ZeroDivisionError, OverflowError):
+        return len(t)
+    off = (np.abs(other - reference) / spread).max(axis=1) > tolerance
+    return int(np.argmax(off)) if off.any() else len(t)
+
+
 def folder_cases(folder: str | Path, noise: float, seed: int) -> list[Case]:
+    """Cases from ``NAME.csv`` + ``NAME.truth.json`` pairs (see the module docstring)."""
     from discovery.data import load_trajectories
 
     cases = []
-    for csv in sorted(Path(folder).glob("*.csv")):
+    for i, csv in enumerate(sorted(Path(folder).glob("*.csv"))):
         truth_file = csv.with_suffix(".truth.json")
         if not truth_file.exists():
             continue
         truth = json.loads(truth_file.read_text())["equations"]
         data = load_trajectories(csv)
+        variables = list(data.variables)
         fit = data[0]
         held = data[len(data) - 1] if len(data) > 1 else None
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(seed + 1000 * i)
         sd = fit.x.std(axis=0)
         noisy = fit.x + noise * sd * rng.standard_normal(fit.x.shape)
         cases.append(
             Case(
-                name=csv.stem, variables=list(data.variables), truth=truth, fit_t=fit.t.tolist(),
+                name=csv.stem, variables=variables, truth=truth, fit_t=fit.t.tolist(),
                 fit_x=noisy.tolist(), fit_clean=fit.x.tolist(),
                 held_t=None if held is None else held.t.tolist(), held_x=None if held is None else held.x.tolist(),
                 noise=noise,
+                fit_horizon=equations_horizon(truth, variables, fit.t, fit.x),
+                held_horizon=None if held is None else equations_horizon(truth, variables, held.t, held.x),
             )
         )
     return cases
@@ -199,11 +223,11 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
     equations: dict[str, Any] = {}
     error = None
     try:
-        if contender == "auto":
+        if contender in ("auto", "sindy"):
             from discovery.api import discover
 
             data = Trajectories(case.variables, [Trajectory(t, x)], source=case.name)
-            equations = discover(data, method="auto", seed=seed).equations
+            equations = discover(data, method=contender, seed=seed).equations
         elif contender == "pysindy":
             equations = _pysindy_baseline(t, x, case.variables)
         elif contender == "pyoperon":
@@ -286,6 +310,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help=f"comma-separated, from {', '.join(CONTENDERS)}")
     parser.add_argument("--data-dir", help="also benchmark NAME.csv files with NAME.truth.json beside them")
+    parser.add_argument("--no-zoo", action="store_true", help="leave the zoo out (with --data-dir)")
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (each in its own process)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results/discovery.json", help="JSON output file")
@@ -297,6 +322,12 @@ def run(args: argparse.Namespace) -> int:
     from discovery.io import atomic_write_text
 
     names = [s.strip() for s in args.systems.split(",")] if args.systems else list(ZOO)
+    if args.no_zoo:
+        if not args.data_dir:
+            print("eqdisco bench: error: --no-zoo leaves nothing to benchmark without --data-dir FOLDER",
+                  file=sys.stderr)
+            return 2
+        names = []
     unknown = [n for n in names if n not in ZOO]
     if unknown:
         print(f"eqdisco bench: error: unknown system(s) {', '.join(unknown)}; see 'eqdisco systems'", file=sys.stderr)

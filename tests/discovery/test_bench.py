@@ -50,3 +50,42 @@ def test_bench_command_writes_table_and_json(tmp_path, capsys):
 def test_bench_rejects_unknown_system(tmp_path, capsys):
     assert main(["bench", "--systems", "nope", "--out", str(tmp_path / "b.json")]) == 2
     assert "unknown system" in capsys.readouterr().err
+
+
+def test_bench_on_a_folder_of_unseen_systems(tmp_path, capsys):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from discovery.benchmarks.core import equations_horizon, folder_cases
+
+    folder = tmp_path / "unseen"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "unseen.py"
+    proc = subprocess.run([sys.executable, str(script), "--out-dir", str(folder)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cases = {c.name: c for c in folder_cases(folder, noise=0.01, seed=0)}
+    assert {"selkov", "rikitake", "rosenzweig_macarthur"} <= set(cases)
+    # horizons come from the true equations: short for the chaotic jerk system, the whole span for the limit cycle
+    assert cases["genesio_tesi"].fit_horizon < len(cases["genesio_tesi"].fit_t)
+    assert cases["selkov"].held_horizon == len(cases["selkov"].held_t)
+    assert np.std(np.subtract(cases["selkov"].fit_x, cases["selkov"].fit_clean)) > 0  # noise was added
+
+    for f in folder.glob("*"):
+        if not f.stem.startswith("hopf"):
+            f.unlink()
+    out = tmp_path / "unseen.json"
+    code = main(["bench", "--no-zoo", "--data-dir", str(folder), "--noise", "0.01", "--contenders", "sindy",
+                 "--out", str(out)])
+    assert code == 0
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["system"] == "hopf" and run["contender"] == "sindy"
+    assert run["exact_terms"] is True and run["r2_heldout"] > 0.9
+    assert "| 1% | sindy | 1 |" in capsys.readouterr().out
+    assert equations_horizon({"x": "-x"}, ["x"], np.linspace(0, 1, 5), np.exp(-np.linspace(0, 1, 5))[:, None]) == 5
+
+
+def test_bench_no_zoo_needs_a_folder(tmp_path, capsys):
+    assert main(["bench", "--no-zoo", "--out", str(tmp_path / "b.json")]) == 2
+    assert "--data-dir" in capsys.readouterr().err
