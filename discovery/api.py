@@ -76,6 +76,10 @@ def _most_promising(candidates: Sequence[Candidate], n: int) -> list[Candidate]:
     return [c for c in order if math.isfinite(selection_error(c))][:n]
 
 
+MIN_POLISH_FLOOR = 1e-6
+"""Noise floors below this (noise under about 0.1% of the spread) leave nothing for polishing to remove."""
+
+
 def _polish_best(
     best: Candidate,
     candidates: list[Candidate],
@@ -178,7 +182,8 @@ def discover(
     polish:
         Fit the selected model once more by full multiple shooting (constants and window start states together,
         :func:`discovery.refine.polish_candidate`), which removes the bias smoothing leaves in noisy data; the
-        polished constants are kept when the model stays acceptable under the selection rule.
+        polished constants are kept when the model stays acceptable under the selection rule. Skipped on data
+        without measurable noise.
     prune_tolerances:
         For each of the ``max_refine`` best candidates, also try variants without the terms whose RMS over the
         data is below each of these fractions of their equation's largest term (refined and scored like the
@@ -302,7 +307,7 @@ def discover(
 
     floor = noise_floor(data) if scoring.noise_aware else 0.0
     best = select_best(candidates, scoring, floor)
-    if polish and refine:
+    if polish and refine and floor > MIN_POLISH_FLOOR:
         report("polishing the selected model", 0.9)
         best = _polish_best(best, candidates, data, smoothed, scoring, floor)
     ranked = rank(candidates, best)
