@@ -233,8 +233,10 @@ class SRMethod(Method):
     max_complexity:
         Largest formula searched per variable.
     time_budget_s:
-        Search budget for the whole system, shared equally by the variables (whole seconds, at least 1 each);
-        the default keeps a 3-variable system under about 10 s in all on a 2-core machine.
+        Wall-clock cap of the search for the whole system, shared equally by the variables (whole seconds, at
+        least 1 each). With pyoperon the search normally ends first, after its 60 generations (about 2 s per
+        variable on this 2-core machine), so results do not depend on the machine's load; the cap binds only on
+        a slow or busy machine.
     max_points:
         Rows kept for the search.
     max_candidates:
@@ -262,7 +264,7 @@ class SRMethod(Method):
         backend: str = "auto",
         operators: Sequence[str] = DEFAULT_OPERATORS,
         max_complexity: int = 25,
-        time_budget_s: float = 8.0,
+        time_budget_s: float = 15.0,
         max_points: int = MAX_POINTS,
         max_candidates: int = 4,
         **backend_options: Any,
