@@ -17,6 +17,7 @@ from discovery.refine import POLISH, RefineConfig, polish_candidate, refine_cand
 from discovery.result import DiscoveryResult
 from discovery.scoring import (
     ScoringConfig,
+    error_limits,
     noise_floor,
     pareto_front,
     rank,
@@ -78,36 +79,56 @@ def _most_promising(candidates: Sequence[Candidate], n: int) -> list[Candidate]:
 
 MIN_POLISH_FLOOR = 1e-6
 """Noise floors below this (noise under about 0.1% of the spread) leave nothing for polishing to remove."""
+MAX_POLISHED = 4
+"""Most candidates polished per run: the selected one and the simplest rivals within the window-error limit."""
 
 
-def _polish_best(
-    best: Candidate,
+def _polish_finalists(
     candidates: list[Candidate],
     data: Trajectories,
     smoothed: list[np.ndarray],
     scoring: ScoringConfig,
     floor: float,
 ) -> Candidate:
-    """Polish ``best`` (see :func:`discovery.refine.polish_candidate`); keep it if it is still as acceptable.
+    """Polish the selected model and its simpler rivals, then select again.
 
-    The polished model must stay stable, its window error within the selection rule's tolerance of the model it
-    came from, and (when the data can be followed over the whole window) its trajectory error too.
+    On noisy data the window-refined constants are biased, and that bias can decide the whole-trajectory test
+    (``E``) against a simpler, correct model. So the selected candidate and up to ``MAX_POLISHED - 1`` simpler ones
+    that pass the window-error limit are polished (:func:`discovery.refine.polish_candidate`); a polished model
+    replaces its original when it stays stable, its window error stays within the rule's tolerance of the
+    original's and (when the data can be followed over the whole window) its trajectory error too. Then the rule
+    is applied again.
     """
-    polished = polish_candidate(best, data, smoothed, POLISH)
-    if polished is best:
-        return best
-    score_candidate(polished, data, smoothed, scoring)
-    e, e_new = selection_error(best), selection_error(polished)
-    f = min(max(floor, 0.0), scoring.floor_cap * e) if scoring.noise_aware else 0.0
-    ok = bool(polished.metrics.get("stable")) and e_new <= f + (e - f) * (1.0 + scoring.rel_tol) + scoring.abs_tol
-    E, E_new = trajectory_error(best), trajectory_error(polished)
-    if ok and E <= scoring.chaotic_error:
-        ok = E_new <= E * (1.0 + scoring.rel_tol) + scoring.full_abs_tol
-    if not ok:
-        best.info.setdefault("polished", False)
-        return best
-    candidates[candidates.index(best)] = polished
-    return polished
+    best = select_best(candidates, scoring, floor)
+    _, e_limit, _ = error_limits(candidates, scoring, floor)
+    rivals = sorted(
+        (c for c in candidates
+         if c.selection_complexity < best.selection_complexity and selection_error(c) <= e_limit),
+        key=lambda c: (c.selection_complexity, selection_error(c)),
+    )
+    seen: set[str] = set()
+    for c in [best, *rivals]:
+        key = _key(c, data.variables)
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > MAX_POLISHED:
+            break
+        polished = polish_candidate(c, data, smoothed, POLISH)
+        if polished is c:
+            continue
+        score_candidate(polished, data, smoothed, scoring)
+        e, e_new = selection_error(c), selection_error(polished)
+        f = min(max(floor, 0.0), scoring.floor_cap * e) if scoring.noise_aware else 0.0
+        ok = bool(polished.metrics.get("stable")) and e_new <= f + (e - f) * (1.0 + scoring.rel_tol) + scoring.abs_tol
+        E, E_new = trajectory_error(c), trajectory_error(polished)
+        if ok and E <= scoring.chaotic_error:
+            ok = E_new <= E * (1.0 + scoring.rel_tol) + scoring.full_abs_tol
+        if ok:
+            candidates[candidates.index(c)] = polished
+        else:
+            c.info.setdefault("polished", False)
+    return select_best(candidates, scoring, floor)
 
 
 def _add_pruned_variants(
@@ -180,10 +201,9 @@ def discover(
     refine:
         Fit each of the ``max_refine`` most promising candidates' constants to the trajectories.
     polish:
-        Fit the selected model once more by full multiple shooting (constants and window start states together,
-        :func:`discovery.refine.polish_candidate`), which removes the bias smoothing leaves in noisy data; the
-        polished constants are kept when the model stays acceptable under the selection rule. Skipped on data
-        without measurable noise.
+        Fit the selected model and its simpler rivals once more by full multiple shooting (constants and window
+        start states together, :func:`discovery.refine.polish_candidate`), which removes the bias smoothing leaves
+        in noisy data, then select again (see ``_polish_finalists``). Skipped on data without measurable noise.
     prune_tolerances:
         For each of the ``max_refine`` best candidates, also try variants without the terms whose RMS over the
         data is below each of these fractions of their equation's largest term (refined and scored like the
@@ -304,12 +324,15 @@ def discover(
 
     if prune_tolerances:
         _add_pruned_variants(candidates, data, smoothed, prune_tolerances, max_refine, refine, refinement, scoring)
+    # refinement can turn different proposals into the same model: keep one of each (the first proposed)
+    candidates = list({_key(c, data.variables): c for c in reversed(candidates)}.values())[::-1]
 
     floor = noise_floor(data) if scoring.noise_aware else 0.0
-    best = select_best(candidates, scoring, floor)
     if polish and refine and floor > MIN_POLISH_FLOOR:
-        report("polishing the selected model", 0.9)
-        best = _polish_best(best, candidates, data, smoothed, scoring, floor)
+        report("polishing the finalists", 0.9)
+        best = _polish_finalists(candidates, data, smoothed, scoring, floor)
+    else:
+        best = select_best(candidates, scoring, floor)
     ranked = rank(candidates, best)
     front = pareto_front(ranked)
     predictions = list(context.predictions)

@@ -26,9 +26,23 @@ ProgressFn = Callable[[str, float], None]
 """``progress(message, fraction)`` with ``fraction`` in [0, 1]."""
 
 
+FUNCTION_WEIGHT = 3
+"""What one elementary function (``sin``, ``exp``, ``log``, ...) counts in :func:`selection_complexity`."""
+
+
 def expression_complexity(expr: sympy.Expr) -> int:
     """Number of nodes in the expression tree (operators, symbols and numbers)."""
     return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def selection_complexity(expr: sympy.Expr) -> int:
+    """Node count in which each elementary function application counts :data:`FUNCTION_WEIGHT` nodes.
+
+    The selection rule compares models by this count (as PySR's ``complexity_of_operators`` weighs operators), so
+    a formula built from nested functions, such as ``2.9*sin(sin(0.31*x))``, does not pass for simpler than the
+    polynomial ``0.99*x - 0.1*x**2`` it imitates.
+    """
+    return sum(FUNCTION_WEIGHT if isinstance(node, sympy.Function) else 1 for node in sympy.preorder_traversal(expr))
 
 
 @dataclass
@@ -59,7 +73,13 @@ class Candidate:
 
     @property
     def complexity(self) -> int:
+        """Node count of the right-hand sides."""
         return sum(expression_complexity(e) for e in self.equations.values())
+
+    @property
+    def selection_complexity(self) -> int:
+        """Node count with functions weighted (:func:`selection_complexity`), used by the selection rule."""
+        return sum(selection_complexity(e) for e in self.equations.values())
 
 
 @dataclass

@@ -96,3 +96,29 @@ def test_noise_floor_makes_the_tolerance_a_share_of_what_models_can_explain():
     # the floor never swallows the best model's whole error (capped at floor_cap * e*)
     assert select_best([full, missing], floor=0.01) is full
     assert select_best([full, missing], ScoringConfig(noise_aware=False), floor=0.0025) is missing
+
+
+def test_nested_functions_do_not_pass_for_simple():
+    from discovery.methods.base import selection_complexity
+
+    imitation = 2.9 * sympy.sin(sympy.sin(0.31 * x))  # 7 nodes, imitating the logistic right-hand side
+    logistic = 0.99 * x - 0.1 * x**2  # 9 nodes
+    assert Candidate("sr", {"x": imitation}).complexity < Candidate("sindy", {"x": logistic}).complexity
+    assert selection_complexity(imitation) > selection_complexity(logistic)
+    a = Candidate("sr", {"x": imitation})
+    b = Candidate("sindy", {"x": logistic})
+    for c in (a, b):
+        c.metrics.update({"r2_window": 0.999, "r2": 0.999, "stable": True})
+    assert select_best([a, b]) is b
+
+
+def test_the_trajectory_tolerance_widens_with_noise():
+    from discovery.scoring import error_limits
+
+    spurious = _with_window_error("spurious", 3, 0.0025)
+    correct = _with_window_error("correct", 2, 0.0025)
+    spurious.metrics["r2"], correct.metrics["r2"] = 1 - 0.03, 1 - 0.07
+    _, _, clean_limit = error_limits([spurious, correct], floor=0.0)
+    _, _, noisy_limit = error_limits([spurious, correct], floor=0.0023)
+    assert clean_limit < 0.07 < noisy_limit
+    assert select_best([spurious, correct], floor=0.0023) is correct
