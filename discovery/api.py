@@ -123,7 +123,7 @@ def _polish_finalists(
         ok = bool(polished.metrics.get("stable")) and e_new <= f + (e - f) * (1.0 + scoring.rel_tol) + scoring.abs_tol
         E, E_new = trajectory_error(c), trajectory_error(polished)
         if ok and E <= scoring.chaotic_error:
-            ok = E_new <= E * (1.0 + scoring.rel_tol) + scoring.full_abs_tol
+            ok = E_new <= E * (1.0 + scoring.rel_tol) + scoring.full_abs_tol + scoring.full_noise_factor * f
         if ok:
             candidates[candidates.index(c)] = polished
         else:

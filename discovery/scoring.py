@@ -24,13 +24,13 @@ the estimated noise makes up, capped at ``floor_cap * e*``). A candidate is *acc
 any candidate (``E* > chaotic_error``, as for chaotic systems), ``E <= E* (1 + rel_tol) + full_abs_tol +
 full_noise_factor f`` (noise in the data makes every fitted constant, and so the phase of a long simulation,
 uncertain: at 5% noise a correct Lotka-Volterra model drifted to ``E = 0.07`` while one with a spurious constant
-reached 0.03). The
-best candidate is the *simplest* acceptable one (by node count with each elementary function counting 3, see
-:func:`discovery.methods.base.selection_complexity`); ties go to the lower ``e``. So an extra term must buy a real
-improvement to be kept (which recovers exact terms on noisy data), a term that is needed over the long run (a
-small damping) is not dropped for looking negligible on short windows, and on noisy data the tolerance is a share
-of the error a model can still remove, not of the noise (without that, at 5% noise every model within half the
-noise variance of the best looked equally good, and true terms such as Lorenz's ``-y`` were pruned).
+reached 0.03). The best candidate is the *simplest* acceptable one (by node count with each elementary function
+counting 3, see :func:`discovery.methods.base.selection_complexity`); ties go to fewer distinct constants, then
+to the lower ``e``. So an extra term must buy a real improvement to be kept (which recovers exact terms on noisy data), a
+term that is needed over the long run (a small damping) is not dropped for looking negligible on short windows,
+and on noisy data the tolerance is a share of the error a model can still remove, not of the noise (without
+that, at 5% noise every model within half the noise variance of the best looked equally good, and true terms
+such as Lorenz's ``-y`` were pruned).
 """
 
 from __future__ import annotations
@@ -188,6 +188,11 @@ def noise_floor(data: Trajectories) -> float:
     return float(noise_var.sum() / (np.maximum(scale, 1e-12) ** 2).sum())
 
 
+def n_constants(candidate: Candidate) -> int:
+    """Number of distinct numeric constants (free parameters) in the candidate's equations."""
+    return len({f for e in candidate.equations.values() for f in e.atoms(sympy.Float)})
+
+
 def error_limits(
     candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig(), floor: float = 0.0
 ) -> tuple[list[Candidate], float, float | None]:
@@ -203,8 +208,8 @@ def error_limits(
     e_limit = f + (e_best - f) * (1.0 + config.rel_tol) + config.abs_tol
     full_best = min(trajectory_error(c) for c in pool)
     full_tol = config.full_abs_tol + config.full_noise_factor * f
-    E_limit = full_best * (1.0 + config.rel_tol) + full_tol if full_best <= config.chaotic_error else None
-    return pool, e_limit, E_limit
+    followed = full_best <= config.chaotic_error
+    return pool, e_limit, (full_best * (1.0 + config.rel_tol) + full_tol if followed else None)
 
 
 def select_best(
@@ -219,7 +224,7 @@ def select_best(
     ok = [c for c in pool if selection_error(c) <= e_limit]
     if E_limit is not None:
         ok = [c for c in ok if trajectory_error(c) <= E_limit] or ok
-    return min(ok, key=lambda c: (c.selection_complexity, selection_error(c)))
+    return min(ok, key=lambda c: (c.selection_complexity, n_constants(c), selection_error(c)))
 
 
 def rank(candidates: Sequence[Candidate], best: Candidate) -> list[Candidate]:
