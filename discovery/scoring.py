@@ -63,6 +63,8 @@ class ScoringConfig:
     noise_aware: bool = True
     floor_cap: float = 0.9
     full_noise_factor: float = 10.0
+    rtol: float = 1e-6
+    atol: float = 1e-8
 
 
 def trajectory_r2(pred: np.ndarray, true: np.ndarray) -> float:
@@ -84,12 +86,15 @@ def simulate_candidate(
     *,
     max_abs: float = 1e8,
     time_limit: float = 10.0,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
 ) -> np.ndarray:
     """Simulate ``equations`` from ``x0`` over ``t``; returns ``(N, D)`` or raises :class:`SimulationError`."""
     from discovery.simulation import integrate, lambdify_system
 
     f = lambdify_system([equations[v] for v in variables], list(variables))
-    return integrate(f, np.asarray(x0, dtype=float), np.asarray(t, dtype=float), max_abs=max_abs, time_limit=time_limit)
+    return integrate(f, np.asarray(x0, dtype=float), np.asarray(t, dtype=float), rtol=rtol, atol=atol,
+                     max_abs=max_abs, time_limit=time_limit)
 
 
 def score_candidate(
@@ -110,7 +115,8 @@ def score_candidate(
     for k, tr in enumerate(data):
         try:
             pred = simulate_candidate(
-                candidate.equations, variables, smoothed[k][0], tr.t, max_abs=bound, time_limit=config.time_limit_s
+                candidate.equations, variables, smoothed[k][0], tr.t, max_abs=bound, time_limit=config.time_limit_s,
+                rtol=config.rtol, atol=config.atol,
             )
             r2s.append(trajectory_r2(pred, tr.x))
         except SimulationError as exc:
