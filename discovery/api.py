@@ -71,6 +71,14 @@ def _key(c: Candidate, variables: Iterable[str]) -> str:
     return "|".join(sympy.sstr(c.equations[v]) for v in variables)
 
 
+def _unique(candidates: Iterable[Candidate], variables: Sequence[str]) -> list[Candidate]:
+    """One candidate per distinct system (the first one), in order."""
+    seen: dict[str, Candidate] = {}
+    for c in candidates:
+        seen.setdefault(_key(c, variables), c)
+    return list(seen.values())
+
+
 def _most_promising(candidates: Sequence[Candidate], n: int) -> list[Candidate]:
     """The ``n`` scored candidates to spend refinement on: stable first, then by selection error and size."""
     order = sorted(candidates, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
@@ -118,12 +126,10 @@ def _polish_finalists(
         if polished is c:
             continue
         score_candidate(polished, data, smoothed, scoring)
-        e, e_new = selection_error(c), selection_error(polished)
-        f = min(max(floor, 0.0), scoring.floor_cap * e) if scoring.noise_aware else 0.0
-        ok = bool(polished.metrics.get("stable")) and e_new <= f + (e - f) * (1.0 + scoring.rel_tol) + scoring.abs_tol
-        E, E_new = trajectory_error(c), trajectory_error(polished)
-        if ok and E <= scoring.chaotic_error:
-            ok = E_new <= E * (1.0 + scoring.rel_tol) + scoring.full_abs_tol + scoring.full_noise_factor * f
+        _, e_own, E_own = error_limits([c], scoring, floor)  # the rule's limits with ``c`` as the best
+        ok = bool(polished.metrics.get("stable")) and selection_error(polished) <= e_own
+        if ok and E_own is not None:
+            ok = trajectory_error(polished) <= E_own
         if ok:
             candidates[candidates.index(c)] = polished
         else:
@@ -302,10 +308,7 @@ def discover(
         raise DiscoveryError(f"no usable candidate equations ({detail})")
 
     # de-duplicate, then score everything once
-    seen: dict[str, Candidate] = {}
-    for c in candidates:
-        seen.setdefault(_key(c, data.variables), c)
-    candidates = list(seen.values())
+    candidates = _unique(candidates, data.variables)
     smoothed = [x for x, _ in context.derivatives(data)]
     for j, c in enumerate(candidates):
         report(f"scoring candidate {j + 1}/{len(candidates)}", 0.6 + 0.1 * j / len(candidates))
@@ -324,10 +327,9 @@ def discover(
 
     if prune_tolerances:
         _add_pruned_variants(candidates, data, smoothed, prune_tolerances, max_refine, refine, refinement, scoring)
-    # refinement can turn different proposals into the same model: keep one of each (the first proposed)
-    candidates = list({_key(c, data.variables): c for c in reversed(candidates)}.values())[::-1]
+    candidates = _unique(candidates, data.variables)  # refinement can turn different proposals into one model
 
-    floor = noise_floor(data) if scoring.noise_aware else 0.0
+    floor = noise_floor(data)
     if polish and refine and floor > MIN_POLISH_FLOOR:
         report("polishing the finalists", 0.9)
         best = _polish_finalists(candidates, data, smoothed, scoring, floor)

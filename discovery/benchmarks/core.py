@@ -79,16 +79,18 @@ class Outcome:
     error: str | None = None
 
 
-def predictability_horizon(system: Any, x0: np.ndarray, t: np.ndarray, reference: np.ndarray,
-                           perturbation: float = 1e-3, tolerance: float = 0.1) -> int:
-    """Number of samples for which the true model, started 0.1% off, stays within 10% of the spread."""
+def predictability_horizon(equations: dict[str, Any], variables: Sequence[str], t: np.ndarray,
+                           reference: np.ndarray, perturbation: float = 1e-3, tolerance: float = 0.1) -> int:
+    """Number of samples for which the true model (sympy ``equations``), started from ``reference[0]`` moved by
+    ``perturbation`` of each variable's spread, stays within ``tolerance`` of the spread of ``reference``."""
     from discovery.errors import SimulationError
-    from discovery.simulation import simulate
+    from discovery.scoring import simulate_candidate
 
     spread = np.maximum(reference.std(axis=0), 1e-12)
     try:
-        other = simulate(system, t=t, x0=np.asarray(x0) + perturbation * spread)[0].x
-    except SimulationError:
+        other = simulate_candidate(equations, list(variables), reference[0] + perturbation * spread, t,
+                                   time_limit=20.0)
+    except (SimulationError, ValueError, TypeError, ZeroDivisionError, OverflowError):
         return len(t)
     off = (np.abs(other - reference) / spread).max(axis=1) > tolerance
     return int(np.argmax(off)) if off.any() else len(t)
@@ -117,33 +119,17 @@ def zoo_cases(names: Sequence[str], noise: float, seed: int) -> list[Case]:
                 held_t=held.t.tolist(),
                 held_x=held.x.tolist(),
                 noise=noise,
-                fit_horizon=predictability_horizon(system, clean.x[0], t, clean.x),
-                held_horizon=predictability_horizon(system, held.x[0], t, held.x),
+                fit_horizon=predictability_horizon(system.rhs(), system.variables, t, clean.x),
+                held_horizon=predictability_horizon(system.rhs(), system.variables, t, held.x),
             )
         )
     return cases
 
 
-def equations_horizon(truth: dict[str, str], variables: list[str], t: np.ndarray, reference: np.ndarray,
-                      perturbation: float = 1e-3, tolerance: float = 0.1) -> int:
-    """:func:`predictability_horizon` for a system known only by its equations (a ``--data-dir`` case)."""
-    from discovery.errors import SimulationError
-    from discovery.scoring import simulate_candidate
-    from grammar import parse
-
-    equations = {v: parse(e, variables=variables) for v, e in truth.items()}
-    spread = np.maximum(reference.std(axis=0), 1e-12)
-    try:
-        other = simulate_candidate(equations, variables, reference[0] + perturbation * spread, t, time_limit=20.0)
-    except (SimulationError, ValueError, TypeError, ZeroDivisionError, OverflowError):
-        return len(t)
-    off = (np.abs(other - reference) / spread).max(axis=1) > tolerance
-    return int(np.argmax(off)) if off.any() else len(t)
-
-
 def folder_cases(folder: str | Path, noise: float, seed: int) -> list[Case]:
     """Cases from ``NAME.csv`` + ``NAME.truth.json`` pairs (see the module docstring)."""
     from discovery.data import load_trajectories
+    from grammar import parse
 
     cases = []
     for i, csv in enumerate(sorted(Path(folder).glob("*.csv"))):
@@ -153,6 +139,7 @@ def folder_cases(folder: str | Path, noise: float, seed: int) -> list[Case]:
         truth = json.loads(truth_file.read_text())["equations"]
         data = load_trajectories(csv)
         variables = list(data.variables)
+        equations = {v: parse(e, variables=variables) for v, e in truth.items()}
         fit = data[0]
         held = data[len(data) - 1] if len(data) > 1 else None
         rng = np.random.default_rng(seed + 1000 * i)
@@ -164,8 +151,8 @@ def folder_cases(folder: str | Path, noise: float, seed: int) -> list[Case]:
                 fit_x=noisy.tolist(), fit_clean=fit.x.tolist(),
                 held_t=None if held is None else held.t.tolist(), held_x=None if held is None else held.x.tolist(),
                 noise=noise,
-                fit_horizon=equations_horizon(truth, variables, fit.t, fit.x),
-                held_horizon=None if held is None else equations_horizon(truth, variables, held.t, held.x),
+                fit_horizon=predictability_horizon(equations, variables, fit.t, fit.x),
+                held_horizon=None if held is None else predictability_horizon(equations, variables, held.t, held.x),
             )
         )
     return cases
@@ -185,7 +172,8 @@ def _pysindy_baseline(t: np.ndarray, x: np.ndarray, variables: list[str]) -> dic
         expr = sympy.Integer(0)
         for c, name in zip(coef[i], names):
             if c != 0:
-                term = sympy.Integer(1) if name == "1" else sympy.sympify(name.replace(" ", "*").replace("^", "**"), locals=syms)
+                text = name.replace(" ", "*").replace("^", "**")  # pysindy's feature names
+                term = sympy.Integer(1) if name == "1" else sympy.sympify(text, locals=syms)
                 expr += sympy.Float(float(c), 6) * term
         out[v] = expr
     return out
