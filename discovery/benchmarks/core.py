@@ -313,6 +313,15 @@ def run(args: argparse.Namespace) -> int:
     from discovery.io import atomic_write_text
 
     names = [s.strip() for s in args.systems.split(",")] if args.systems else list(ZOO)
+    if args.data_dir:
+        folder = Path(args.data_dir)
+        if not folder.is_dir():
+            print(f"eqdisco bench: error: --data-dir {folder}: no such folder", file=sys.stderr)
+            return 2
+        if not any(csv.with_suffix(".truth.json").is_file() for csv in folder.glob("*.csv")):
+            print(f"eqdisco bench: error: --data-dir {folder}: no NAME.csv with a NAME.truth.json beside it "
+                  "(python benchmarks/unseen.py writes such a folder)", file=sys.stderr)
+            return 2
     if args.no_zoo:
         if not args.data_dir:
             print("eqdisco bench: error: --no-zoo leaves nothing to benchmark without --data-dir FOLDER",

@@ -90,3 +90,13 @@ def test_bench_on_a_folder_of_unseen_systems(tmp_path, capsys):
 def test_bench_no_zoo_needs_a_folder(tmp_path, capsys):
     assert main(["bench", "--no-zoo", "--out", str(tmp_path / "b.json")]) == 2
     assert "--data-dir" in capsys.readouterr().err
+
+
+def test_bench_data_dir_must_hold_cases(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert main(["bench", "--no-zoo", "--data-dir", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "lonely.csv").write_text("t,x\n0,1\n1,2\n")
+    assert main(["bench", "--no-zoo", "--data-dir", str(tmp_path), "--out", str(out)]) == 2
+    assert "truth.json" in capsys.readouterr().err
+    assert not out.exists()
