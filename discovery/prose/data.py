@@ -8,10 +8,13 @@ Each sample is one trajectory of one system:
   uniformly in ``[-2, 2]`` per variable, so the model sees more than the zoo. Systems that blow up, stall or
   go flat are redrawn.
 
-**Time windows (our documented choice).** A zoo system is observed from ``t0`` over a window of
-``window_fraction`` of its own ``t_span`` (the zoo's spans show many oscillations; a quarter of that is a few);
-the first ``input_fraction`` (default 1/3, the paper's [0, 2] of [0, 6]) is the input window, the rest is the
-prediction window. Random systems use the paper's window directly: input [0, 2], prediction (2, 6].
+**Time windows (our documented choice).** A zoo system is observed from ``t0`` over a window of its own
+(``window_rule``): under ``"predictable"`` (the default) the longest window, at most ``window_fraction`` of its
+``t_span``, whose future part the true equations started 1% off still predict within ``window_tolerance``
+(:mod:`discovery.prose.windows`: chaotic systems get windows of a few Lyapunov times, the others a quarter of
+their span); under ``"span"`` (the rule of the first checkpoints) ``window_fraction`` of the ``t_span`` for
+every system. The first ``input_fraction`` (default 1/3, the paper's [0, 2] of [0, 6]) is the input window, the
+rest is the prediction window. Random systems use the paper's window directly: input [0, 2], prediction (2, 6].
 Input times are a uniform grid or (for ``irregular_fraction`` of the samples) sorted uniform random times;
 query times are a uniform grid over the whole window, so the data decoder learns to reconstruct the input window
 and to extrapolate; evaluation scores the prediction window only.
@@ -69,7 +72,12 @@ class DataConfig:
     input_fraction:
         Share of the window that is observed.
     window_fraction:
-        Length of a zoo sample's window as a share of the system's ``t_span``.
+        Length of a zoo sample's window as a share of the system's ``t_span`` (the longest window under the
+        ``"predictable"`` rule).
+    window_rule:
+        ``"predictable"`` or ``"span"`` (see the module docstring).
+    window_tolerance:
+        Largest relative L2 error of the 1%-off true model on the prediction part (``"predictable"`` rule).
     random_window:
         Window length of random systems (input = ``input_fraction`` of it).
     irregular_fraction:
@@ -94,6 +102,8 @@ class DataConfig:
     n_query: int = 64
     input_fraction: float = 1.0 / 3.0
     window_fraction: float = 0.25
+    window_rule: str = "predictable"
+    window_tolerance: float = 0.03
     random_window: float = 6.0
     irregular_fraction: float = 0.5
     term_prob: float = 0.15
@@ -110,6 +120,10 @@ class DataConfig:
             raise ValueError(f"DataConfig.input_fraction must be in (0, 1), got {self.input_fraction}")
         if self.n_input < 4 or self.n_query < 1:
             raise ValueError(f"DataConfig: need n_input >= 4 and n_query >= 1, got {self.n_input}, {self.n_query}")
+        from discovery.prose.windows import WINDOW_RULES
+
+        if self.window_rule not in WINDOW_RULES:
+            raise ValueError(f"DataConfig.window_rule must be one of {WINDOW_RULES}, got {self.window_rule!r}")
         if not 1 <= self.max_random_vars <= MAX_VARS:
             raise ValueError(f"DataConfig.max_random_vars must be in 1..{MAX_VARS}, got {self.max_random_vars}")
 
@@ -301,6 +315,7 @@ def make_sample(index: int, cfg: DataConfig) -> dict[str, Any]:
 
 
 def _zoo_sample(name: str, rng: np.random.Generator, cfg: DataConfig) -> dict[str, Any] | None:
+    from discovery.prose.windows import zoo_window
     from discovery.simulation import sample_initial_condition, sample_params
     from grammar.tokenizer import canonicalize
 
@@ -312,7 +327,7 @@ def _zoo_sample(name: str, rng: np.random.Generator, cfg: DataConfig) -> dict[st
     def f(t: float, x: np.ndarray) -> np.ndarray:
         return np.array(fn(*x, *pvals), dtype=float)
 
-    window = cfg.window_fraction * (system.t_span[1] - system.t_span[0])
+    window = zoo_window(name, cfg.window_rule, cfg.window_fraction, cfg.input_fraction, cfg.window_tolerance)
     t_in, t_query = _times(rng, cfg, window)
     x_in, x_query = _simulate(f, x0, t_in, t_query)
     if not _usable(x_in, x_query):

@@ -14,6 +14,9 @@ parameters and initial states: in distribution), ``holdout`` (zoo families the m
   ``fit-picked`` scores instead the valid beam hypothesis that best fits the observed (noisy) input window when
   re-simulated from its first point (selection by the data the model was given, as ``discover`` does);
 * ``terms``: share of samples whose best valid hypothesis has exactly the true terms;
+* ``oracle``: the same relative L2 on the prediction window for the *true* equations with every coefficient and
+  the initial state 1% off (a reference: the part of the error no model can avoid, large for chaotic systems over
+  long windows; see :mod:`discovery.prose.windows`);
 * ``s/system``: wall time of one system on its own (encode, beam search, decode, data-decoder query).
 
 It prints a markdown table and writes JSON (and the table as markdown) next to the checkpoint by default.
@@ -34,6 +37,7 @@ import numpy as np
 import sympy
 
 from discovery.prose.data import DEFAULT_CACHE, DEFAULT_HOLDOUT, DataConfig, generate_dataset, with_noise
+from discovery.prose.windows import WINDOW_RULES
 
 if TYPE_CHECKING:  # pragma: no cover
     from models.prose.inference import ProsePredictor
@@ -123,6 +127,33 @@ def _best_fitting(hyps: list[Any], t_in: np.ndarray, x_in: np.ndarray, in_pad: n
         if r2 > best_r2:
             best, best_r2 = h, r2
     return best
+
+
+def _perturbed(expr: sympy.Expr, rng: np.random.Generator, error: float) -> sympy.Expr:
+    floats = sorted(expr.atoms(sympy.Float), key=float)
+    return expr.xreplace({c: sympy.Float(float(c) * (1.0 + error * rng.standard_normal())) for c in floats})
+
+
+def oracle_rel_l2(arrays: dict[str, np.ndarray], meta: list[dict[str, Any]], error: float = 0.01,
+                  seed: int = TEST_SEED) -> np.ndarray:
+    """Relative L2 on the prediction window of the true equations with coefficients and initial state ``error``
+    off (multiplied by ``1 + error * N(0, 1)``; the state by ``error * std`` of the observed window), per sample.
+    A system that cannot be simulated counts 10."""
+    rng = np.random.default_rng(seed)
+    from discovery.prediction import relative_l2
+
+    out = []
+    for j, m in enumerate(meta):
+        d = len(m["variables"])
+        t_q = arrays["t_query"][j][~arrays["query_pad"][j]].astype(np.float64)
+        x_q = arrays["x_query"][j][~arrays["query_pad"][j], :d].astype(np.float64)
+        x_in = arrays["x_in"][j][~arrays["in_pad"][j], :d].astype(np.float64)
+        exprs = [_perturbed(e, rng, error) for e in _truth(m)]
+        x0 = np.asarray(m["x0"], dtype=float) + error * x_in.std(0) * rng.standard_normal(d)
+        sim = _resimulate(exprs, x0, t_q)
+        pred_window = t_q > m["t_input_end"] + 1e-9
+        out.append(10.0 if sim is None else min(relative_l2(sim[pred_window], x_q[pred_window]), 10.0))
+    return np.asarray(out)
 
 
 def _batches(arrays: dict[str, np.ndarray], batch_size: int):
@@ -254,17 +285,20 @@ def run_benchmark(
         if name == "holdout" and not holdout:
             continue
         arrays, meta = generate_dataset(configs[name], workers=workers, cache_dir=cache_dir)
+        oracle = oracle_rel_l2(arrays, meta, seed=config.seed)
         if name == "zoo":
             timing = time_per_system(predictor, arrays, meta, config.timing_samples, config.beam_size)
         for noise in config.noises:
             for use_guess in (True, False):
                 row = {"set": name, **evaluate_setting(predictor, arrays, meta, noise, use_guess,
-                                                       config.beam_size, config.batch_size, config.seed)}
+                                                       config.beam_size, config.batch_size, config.seed),
+                       "oracle_rel_l2_mean": float(np.mean(oracle)), "oracle_rel_l2_median": float(np.median(oracle))}
                 rows.append(row)
                 if log is not None:
                     log(format_row(row))
     return {
-        "config": {**asdict(config), "holdout": list(holdout)},
+        "config": {**asdict(config), "holdout": list(holdout), "window_rule": configs["zoo"].window_rule,
+                   "window_tolerance": configs["zoo"].window_tolerance},
         "results": rows,
         "seconds_per_system": timing,
         "elapsed_s": time.time() - started,
@@ -274,7 +308,8 @@ def run_benchmark(
 
 
 COLUMNS = [("set", "set"), ("noise", "noise"), ("guess", "guess"), ("n", "n"), ("rel_l2_mean", "rel L2 mean"),
-           ("rel_l2_median", "rel L2 median"), ("rel_l2_observed_mean", "rel L2 obs. window"), ("valid", "valid"),
+           ("rel_l2_median", "rel L2 median"), ("rel_l2_observed_mean", "rel L2 obs. window"),
+           ("oracle_rel_l2_mean", "rel L2 oracle 1% (mean)"), ("valid", "valid"),
            ("r2_median", "R2 median (obs.)"),
            ("r2_ge_0.9", "R2>=0.9 (obs.)"), ("r2_full_ge_0.9", "R2>=0.9 (full)"),
            ("r2_select_ge_0.9", "R2>=0.9 (obs., fit-picked)"), ("terms", "exact terms")]
@@ -289,7 +324,7 @@ def _fmt(value: Any) -> str:
 
 
 def format_row(row: dict[str, Any]) -> str:
-    return "| " + " | ".join(_fmt(row[k]) for k, _ in COLUMNS) + " |"
+    return "| " + " | ".join(_fmt(row.get(k, "")) for k, _ in COLUMNS) + " |"
 
 
 def markdown_table(report: dict[str, Any]) -> str:
@@ -315,6 +350,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="data-generation processes")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--window-rule", choices=WINDOW_RULES, default=None,
+                        help="zoo windows of the test samples (default: the checkpoint's training rule)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -333,9 +370,13 @@ def run(args: argparse.Namespace) -> int:
         data_cfg = json.loads(info_path.read_text()).get("data_config", {})
         holdout = tuple(data_cfg.get("holdout", holdout))
         keep = {k: data_cfg[k] for k in ("n_input", "n_query", "input_fraction", "window_fraction",
-                                         "random_window", "irregular_fraction", "term_prob", "coef_noise",
-                                         "max_tokens", "max_random_vars") if k in data_cfg}
+                                         "window_rule", "window_tolerance", "random_window", "irregular_fraction",
+                                         "term_prob", "coef_noise", "max_tokens", "max_random_vars")
+                if k in data_cfg}
+        keep.setdefault("window_rule", "span")  # checkpoints from before window rules were trained on spans
         base = DataConfig(**keep)
+    if args.window_rule is not None:
+        base = (base or DataConfig()).replace(window_rule=args.window_rule)
     config = BenchConfig(samples=args.samples, noises=tuple(args.noise), beam_size=args.beam, sets=tuple(args.sets))
     print("| " + " | ".join(title for _, title in COLUMNS) + " |", file=sys.stderr)
     report = run_benchmark(predictor, config, holdout, base, args.workers, args.cache_dir,

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from discovery.errors import DiscoveryError
 from discovery.prose.data import DEFAULT_CACHE, DataConfig, generate_dataset
+from discovery.prose.windows import WINDOW_RULES
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "models" / "checkpoints"
 
@@ -113,6 +114,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=None, help="training samples to generate")
     parser.add_argument("--val-samples", type=int, default=256, help="validation samples (periodic evaluation)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt")
+    parser.add_argument("--init-from", type=Path, default=None, metavar="CHECKPOINT",
+                        help="start from this checkpoint's weights and architecture (fine-tuning: fresh optimizer "
+                             "and schedule)")
+    parser.add_argument("--window-rule", choices=WINDOW_RULES, default="predictable",
+                        help="zoo windows: 'predictable' (default) or 'span' (see discovery.prose.windows)")
+    parser.add_argument("--data-weight", type=float, default=None,
+                        help="weight of the data-decoder loss beside the symbol loss (default: the config's, 1.0)")
     parser.add_argument("--out", type=Path, default=None,
                         help="checkpoint folder (default models/checkpoints/prose-PRESET)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="dataset cache folder")
@@ -149,6 +157,22 @@ def _dataset(cfg: DataConfig, args: argparse.Namespace, rank: int) -> tuple[dict
     return generate_dataset(cfg, workers=args.workers, cache_dir=args.cache_dir, progress=not args.quiet)
 
 
+def _initial_model(folder: Path, out: Path, vocab_size: int) -> Any:
+    """The checkpoint ``--init-from`` names, checked against the output folder and the tokenizer."""
+    from models.prose.io import load_model
+
+    if folder.resolve() == out.resolve():
+        raise DiscoveryError(f"--init-from {folder}: that is the output folder; give another --out, or use --resume")
+    try:
+        model = load_model(folder)
+    except FileNotFoundError as exc:
+        raise DiscoveryError(f"--init-from: {exc}") from None
+    if model.config.vocab_size != vocab_size:
+        raise DiscoveryError(f"--init-from {folder}: its vocabulary has {model.config.vocab_size} tokens, the "
+                             f"tokenizer's {vocab_size}; train from scratch instead")
+    return model
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``eqdisco train prose``; returns the process exit status.
 
@@ -169,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     rank = int(os.environ.get("RANK", "0"))
     tokenizer = ExpressionTokenizer()
-    data_cfg = DataConfig(n_samples=pick("samples"), seed=args.seed)
+    data_cfg = DataConfig(n_samples=pick("samples"), seed=args.seed, window_rule=args.window_rule)
     val_cfg = data_cfg.replace(n_samples=args.val_samples, seed=args.seed + 10_000)
     arrays, _ = _dataset(data_cfg, args, rank)
     val_arrays, _ = _dataset(val_cfg, args, rank)
@@ -185,11 +209,21 @@ def run(args: argparse.Namespace) -> int:
         max_symbol_len=max(256, max_len + 8),
     )
     out = args.out or DEFAULT_OUT / f"prose-{args.preset}"
-    if args.resume and (Path(out) / "config.json").is_file():
+    init_from = getattr(args, "init_from", None)
+    resuming = args.resume and (Path(out) / "train_state.pt").is_file()
+    start = None
+    if resuming and (Path(out) / "config.json").is_file():
         from models.prose.config import ProseConfig
 
         model_cfg = ProseConfig.load(Path(out) / "config.json")
+    elif init_from is not None:
+        start = _initial_model(Path(init_from), Path(out), tokenizer.vocab_size)
+        model_cfg = start.config
+    if args.data_weight is not None:
+        model_cfg = model_cfg.replace(data_loss_weight=float(args.data_weight))
     model = ProseModel(model_cfg)
+    if start is not None:
+        model.load_state_dict(start.state_dict())
     train_cfg = TrainConfig(
         steps=pick("steps"),
         batch_size=pick("batch_size"),
@@ -209,6 +243,7 @@ def run(args: argparse.Namespace) -> int:
         "data_config": data_cfg.to_dict(),
         "augment": AugmentConfig().__dict__,
         "train_samples": int(train_data["x_in"].shape[0]),
+        "init_from": None if init_from is None else str(init_from),
     }
     if rank == 0:
         print(

@@ -28,7 +28,7 @@ def tok() -> ExpressionTokenizer:
 
 
 def test_zoo_sample_windows_and_parameters(tok):
-    cfg = DataConfig(systems=("lorenz",), random_fraction=0.0, n_input=20, n_query=12, seed=3)
+    cfg = DataConfig(systems=("lorenz",), random_fraction=0.0, n_input=20, n_query=12, seed=3, window_rule="span")
     s = make_sample(0, cfg)
     system = get_system("lorenz")
     window = 0.25 * (system.t_span[1] - system.t_span[0])
@@ -46,6 +46,32 @@ def test_zoo_sample_windows_and_parameters(tok):
     assert float(decoded[0].coeff(X1)) == pytest.approx(sigma, rel=5e-3)
     # Observed states start at the recorded initial state.
     np.testing.assert_allclose(s["x_in"][0], s["meta"]["x0"])
+
+
+def test_predictable_windows_shorten_chaotic_systems_only():
+    cfg = DataConfig(systems=("lorenz", "van_der_pol"), random_fraction=0.0, n_input=20, n_query=12, seed=3)
+    assert cfg.window_rule == "predictable"
+    windows = {}
+    for i in range(2):
+        s = make_sample(i, cfg)
+        windows[s["meta"]["system"]] = s["meta"]["window"]
+        assert s["t_query"][-1] == pytest.approx(s["meta"]["window"])
+        assert s["t_in"][-1] == pytest.approx(s["meta"]["window"] / 3)
+    assert windows["van_der_pol"] == pytest.approx(7.5)  # a quarter of its span, as under "span"
+    assert 0.5 < windows["lorenz"] < 5.0  # a few Lyapunov times instead of a quarter of 20
+    with pytest.raises(ValueError, match="window_rule"):
+        DataConfig(window_rule="longest")
+
+
+def test_predictable_window_keeps_the_oracle_within_tolerance():
+    from discovery.prose.windows import predictable_window, zoo_window
+
+    short, loose = predictable_window("lorenz", tolerance=0.03), predictable_window("lorenz", tolerance=0.3)
+    assert short < loose <= 5.0
+    assert predictable_window("lorenz", tolerance=0.03) == short  # cached, deterministic
+    assert zoo_window("lorenz", "span", 0.25, 1 / 3) == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="predictable, span"):
+        zoo_window("lorenz", "longest", 0.25, 1 / 3)
 
 
 def test_samples_are_deterministic_and_differ_by_index():

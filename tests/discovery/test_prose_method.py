@@ -167,10 +167,25 @@ def test_benchmark_on_the_tiny_model(lv_checkpoint, tmp_path, monkeypatch):
         assert math.isfinite(r["rel_l2_mean"]) and math.isfinite(r["rel_l2_observed_mean"])
         # the hypothesis picked by its fit to the noisy observations is scored on clean data: at most one sample worse
         assert r["r2_select_ge_0.9"] >= r["r2_ge_0.9"] - 0.25
+        # the true equations 1% off predict Lotka-Volterra's (predictable) window within a few percent
+        assert 0.0 < r["oracle_rel_l2_mean"] < 0.06
+    assert report["config"]["window_rule"] == "predictable"
     assert rows[0]["valid"] >= 0.75 and rows[0]["terms"] >= 0.75 and rows[0]["r2_ge_0.9"] >= 0.5
     assert report["seconds_per_system"] > 0
     table = out.with_suffix(".md").read_text()
-    assert "exact terms" in table and table.count("\n| zoo") == 4
+    assert "exact terms" in table and "oracle" in table and table.count("\n| zoo") == 4
+
+
+def test_oracle_is_exact_without_error_and_grows_with_it():
+    from discovery.prose import evaluate
+
+    cfg = DataConfig(systems=("lorenz", "van_der_pol"), random_fraction=0.0, n_samples=4, n_input=32, n_query=24,
+                     seed=1)
+    arrays, meta = generate_dataset(cfg, workers=1, cache_dir=None)
+    exact = evaluate.oracle_rel_l2(arrays, meta, error=0.0)
+    off = evaluate.oracle_rel_l2(arrays, meta, error=0.05)
+    assert exact.shape == (4,) and np.all(exact < 1e-4)
+    assert np.all(off > exact) and np.mean(off) > 1e-3
 
 
 @pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "model.safetensors").is_file(), reason="no shipped PROSE checkpoint")
