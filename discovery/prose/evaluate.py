@@ -14,6 +14,7 @@ parameters and initial states: in distribution), ``holdout`` (zoo families the m
   ``fit-picked`` scores instead the valid beam hypothesis that best fits the observed (noisy) input window when
   re-simulated from its first point (selection by the data the model was given, as ``discover`` does);
 * ``terms``: share of samples whose best valid hypothesis has exactly the true terms;
+* ``per_system`` (JSON only): the prediction-window relative L2 and the R^2 share per zoo system;
 * ``oracle``: the same relative L2 on the prediction window for the *true* equations with every coefficient and
   the initial state 1% off (a reference: the part of the error no model can avoid, large for chaotic systems over
   long windows; see :mod:`discovery.prose.windows`);
@@ -224,6 +225,13 @@ def evaluate_setting(
             sim = sim if chosen is good[0] else _resimulate(chosen.equations, x0, t_q)
             r2_sel.append(-math.inf if sim is None else trajectory_r2(sim[~pred_window], x_q[~pred_window]))
     rel_a, r2_a, r2f_a = np.asarray(rel), np.asarray(r2_in), np.asarray(r2_full)
+    systems = np.asarray([m["system"] for m in meta[: rel_a.size]])
+    per_system = {
+        name: {"n": int(np.sum(systems == name)),
+               "rel_l2_mean": float(np.mean(np.minimum(rel_a[systems == name], 10.0))),
+               "r2_ge_0.9": float(np.mean(r2_a[systems == name] >= 0.9))}
+        for name in sorted(set(systems.tolist()))
+    }
     return {
         "noise": noise,
         "guess": use_guess,
@@ -238,6 +246,7 @@ def evaluate_setting(
         "r2_full_ge_0.9": float(np.mean(r2f_a >= 0.9)),
         "r2_select_ge_0.9": float(np.mean(np.asarray(r2_sel) >= 0.9)),
         "terms": float(np.mean(terms)),
+        "per_system": per_system,
     }
 
 

@@ -100,3 +100,32 @@ def test_bench_data_dir_must_hold_cases(tmp_path, capsys):
     assert main(["bench", "--no-zoo", "--data-dir", str(tmp_path), "--out", str(out)]) == 2
     assert "truth.json" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_merge_results_replaces_re_measured_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def run(system, contender, r2, seconds):
+        return {"system": system, "noise": 0.0, "contender": contender, "r2_fit": r2, "r2_heldout": r2,
+                "exact_terms": r2 is not None and r2 > 0.9, "seconds": seconds, "peak_mb": 100.0, "equations": {},
+                "error": None}
+
+    old = {"runs": [run("lorenz", "auto", 0.5, 1.0), run("lorenz", "sindy", 0.95, 2.0), run("vdp", "auto", None, 3.0)]}
+    new = {"runs": [run("lorenz", "auto", 0.99, 4.0)]}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "merge_results.py"
+    out = tmp_path / "merged.json"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "old.json"), str(tmp_path / "new.json"),
+                           "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    merged = json.loads(out.read_text())
+    rows = {r["contender"]: r for r in merged["summary"]}
+    assert rows["auto"]["systems"] == 2 and rows["auto"]["r2_fit_ge_0.9"] == 0.5  # lorenz replaced, vdp a miss
+    assert rows["sindy"]["r2_fit_ge_0.9"] == 1.0 and merged["merged_from"] == ["old.json", "new.json"]
+    assert "| auto |" in done.stdout
+    missing = subprocess.run([sys.executable, str(script), str(tmp_path / "none.json"), "--out", str(out)],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr

@@ -169,6 +169,8 @@ def test_benchmark_on_the_tiny_model(lv_checkpoint, tmp_path, monkeypatch):
         assert r["r2_select_ge_0.9"] >= r["r2_ge_0.9"] - 0.25
         # the true equations 1% off predict Lotka-Volterra's (predictable) window within a few percent
         assert 0.0 < r["oracle_rel_l2_mean"] < 0.06
+        assert r["per_system"]["lotka_volterra"]["n"] == 4
+        assert r["per_system"]["lotka_volterra"]["rel_l2_mean"] == pytest.approx(r["rel_l2_mean"])
     assert report["config"]["window_rule"] == "predictable"
     assert rows[0]["valid"] >= 0.75 and rows[0]["terms"] >= 0.75 and rows[0]["r2_ge_0.9"] >= 0.5
     assert report["seconds_per_system"] > 0
