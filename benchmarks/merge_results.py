@@ -2,7 +2,8 @@
 
 Used when only some contenders were re-measured (say ``auto`` and ``prose`` after a new PROSE checkpoint), so the
 README's table can be rebuilt without re-running the others. A run whose R^2 was stored as ``null`` (``-inf``,
-a failed simulation) stays a miss.
+a failed simulation) counts as a miss, so only use it on sets whose cases all have a held-out trajectory (the
+zoo, ``benchmarks/unseen``).
 
     python benchmarks/merge_results.py benchmarks/results/discovery.json new.json --out benchmarks/results/discovery.json
 """
@@ -27,7 +28,11 @@ def merge(paths: list[Path]) -> dict:
             runs[(run["system"], run["noise"], run["contender"])] = run
             systems.add(run["system"])
             noise.add(run["noise"])
-    outcomes = [Outcome(**run) for run in runs.values()]
+    # JSON stores -inf as null: a stored null R^2 is a miss (every zoo and unseen case has a held-out trajectory).
+    miss = float("-inf")
+    outcomes = [Outcome(**{**run, "r2_fit": miss if run["r2_fit"] is None else run["r2_fit"],
+                           "r2_heldout": miss if run["r2_heldout"] is None else run["r2_heldout"]})
+                for run in runs.values()]
     return {"summary": summarize(outcomes), "runs": list(runs.values()), "complete": True,
             "systems": sorted(systems), "noise": sorted(noise), "merged_from": sources}
 

@@ -9,7 +9,9 @@ window and beyond (``extrapolate`` times the observed span) is appended to ``con
 
 PROSE reads the time scale of its input: it was trained on windows covering a few characteristic times of each
 system, and a user's file may span many more. So the symbol decoder reads several leading windows of each
-trajectory (``windows``: fractions of the observed span, by default the whole, 1/2, 1/4, ..., 1/32) and the
+trajectory (``windows``: fractions of the observed span, by default the whole, 1/2, 1/4, ..., 1/256, each read
+when it holds at least ``min_window_points`` points: chaotic systems were trained on windows of a few Lyapunov
+times) and the
 candidates of all windows are pooled, taking the best of every window first; re-simulation against the data,
 downstream, decides among them.
 """
@@ -111,7 +113,7 @@ class ProseMethod(Method):
         max_candidates: int = 10,
         extrapolate: float = 1.5,
         max_trajectories: int = 8,
-        windows: Sequence[float] = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125),
+        windows: Sequence[float] = tuple(0.5**k for k in range(9)),
         min_window_points: int = 16,
     ) -> None:
         self.checkpoint = checkpoint
