@@ -193,6 +193,11 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     rank = int(os.environ.get("RANK", "0"))
     tokenizer = ExpressionTokenizer()
+    out = args.out or DEFAULT_OUT / f"prose-{args.preset}"
+    resuming = args.resume and (Path(out) / "train_state.pt").is_file()
+    start = None  # checked before the (long) data generation
+    if args.init_from is not None and not resuming:
+        start = _initial_model(Path(args.init_from), Path(out), tokenizer.vocab_size)
     data_cfg = DataConfig(n_samples=pick("samples"), seed=args.seed, window_rule=args.window_rule)
     val_cfg = data_cfg.replace(n_samples=args.val_samples, seed=args.seed + 10_000)
     arrays, _ = _dataset(data_cfg, args, rank)
@@ -208,16 +213,11 @@ def run(args: argparse.Namespace) -> int:
         eos_id=tokenizer.eos_id,
         max_symbol_len=max(256, max_len + 8),
     )
-    out = args.out or DEFAULT_OUT / f"prose-{args.preset}"
-    init_from = getattr(args, "init_from", None)
-    resuming = args.resume and (Path(out) / "train_state.pt").is_file()
-    start = None
     if resuming and (Path(out) / "config.json").is_file():
         from models.prose.config import ProseConfig
 
         model_cfg = ProseConfig.load(Path(out) / "config.json")
-    elif init_from is not None:
-        start = _initial_model(Path(init_from), Path(out), tokenizer.vocab_size)
+    elif start is not None:
         model_cfg = start.config
     if args.data_weight is not None:
         model_cfg = model_cfg.replace(data_loss_weight=float(args.data_weight))
@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         "data_config": data_cfg.to_dict(),
         "augment": AugmentConfig().__dict__,
         "train_samples": int(train_data["x_in"].shape[0]),
-        "init_from": None if init_from is None else str(init_from),
+        "init_from": None if args.init_from is None else str(args.init_from),
     }
     if rank == 0:
         print(

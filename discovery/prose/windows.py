@@ -31,10 +31,6 @@ ORACLE_ERROR = 0.01
 """Relative error of the parameters and initial state given to the oracle."""
 
 
-def _relative_l2(pred: np.ndarray, true: np.ndarray) -> float:
-    return float(np.linalg.norm(pred - true) / max(np.linalg.norm(true), 1e-12))
-
-
 @functools.lru_cache(maxsize=None)
 def predictable_window(
     name: str,
@@ -67,6 +63,7 @@ def predictable_window(
         The window length, between ``window_fraction * t_span / 20`` and ``window_fraction * t_span``.
     """
     from discovery.errors import SimulationError
+    from discovery.prediction import relative_l2
     from discovery.simulation import integrate, lambdify_system, sample_initial_condition, sample_params
     from grammar.zoo import get_system
 
@@ -75,25 +72,24 @@ def predictable_window(
     lengths = longest * 0.85 ** np.arange(19)  # longest down to about longest / 20
     t = np.linspace(0.0, longest, 1201)
     rng = np.random.default_rng([seed, sum(map(ord, name))])
+
+    def run(params: dict[str, float], x0: np.ndarray) -> np.ndarray:
+        f = lambdify_system(system.rhs(params), system.variables)
+        return integrate(f, x0, t, rtol=1e-8, atol=1e-10, time_limit=5.0, max_abs=1e5)  # (N, D)
+
     errors = np.full((trials, lengths.size), np.inf)  # (trials, L)
     for k in range(trials):
         params = sample_params(system, rng)
         x0 = sample_initial_condition(system, rng)
         off = {p: v * (1.0 + ORACLE_ERROR * rng.standard_normal()) for p, v in params.items()}
         try:
-            true = integrate(lambdify_system(system.rhs(params), system.variables), x0, t,
-                             rtol=1e-8, atol=1e-10, time_limit=5.0, max_abs=1e5)
-        except SimulationError:
-            continue
-        x0_off = x0 + ORACLE_ERROR * true.std(0) * rng.standard_normal(x0.size)
-        try:
-            pred = integrate(lambdify_system(system.rhs(off), system.variables), x0_off, t,
-                             rtol=1e-8, atol=1e-10, time_limit=5.0, max_abs=1e5)
+            true = run(params, x0)
+            pred = run(off, x0 + ORACLE_ERROR * true.std(0) * rng.standard_normal(x0.size))
         except SimulationError:
             continue
         for i, length in enumerate(lengths):
             part = (t > input_fraction * length) & (t <= length + 1e-12)
-            errors[k, i] = _relative_l2(pred[part], true[part])
+            errors[k, i] = relative_l2(pred[part], true[part])
     median = np.median(errors, axis=0)  # (L,)
     ok = np.nonzero(median <= tolerance)[0]
     return float(lengths[ok[0]] if ok.size else lengths[-1])

@@ -79,3 +79,4 @@ def test_init_from_errors_are_one_line(tmp_path, where):
     with pytest.raises(training.DiscoveryError, match="--init-from") as info:
         training.run(parse(argv))
     assert "\n" not in str(info.value)
+    assert not (tmp_path / "cache").exists()  # refused before any data is generated
