@@ -30,8 +30,7 @@ def merge(paths: list[Path]) -> dict:
             noise.add(run["noise"])
     # JSON stores -inf as null: a stored null R^2 is a miss (every zoo and unseen case has a held-out trajectory).
     miss = float("-inf")
-    outcomes = [Outcome(**{**run, "r2_fit": miss if run["r2_fit"] is None else run["r2_fit"],
-                           "r2_heldout": miss if run["r2_heldout"] is None else run["r2_heldout"]})
+    outcomes = [Outcome(**{**run, **{k: miss if run[k] is None else run[k] for k in ("r2_fit", "r2_heldout")}})
                 for run in runs.values()]
     return {"summary": summarize(outcomes), "runs": list(runs.values()), "complete": True,
             "systems": sorted(systems), "noise": sorted(noise), "merged_from": sources}

@@ -11,9 +11,8 @@ PROSE reads the time scale of its input: it was trained on windows covering a fe
 system, and a user's file may span many more. So the symbol decoder reads several leading windows of each
 trajectory (``windows``: fractions of the observed span, by default the whole, 1/2, 1/4, ..., 1/256, each read
 when it holds at least ``min_window_points`` points: chaotic systems were trained on windows of a few Lyapunov
-times) and the
-candidates of all windows are pooled, taking the best of every window first; re-simulation against the data,
-downstream, decides among them.
+times) and the candidates of all windows are pooled, taking the best of every window first; re-simulation against
+the data, downstream, decides among them.
 """
 
 from __future__ import annotations

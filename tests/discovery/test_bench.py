@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import sympy
 
@@ -103,10 +106,6 @@ def test_bench_data_dir_must_hold_cases(tmp_path, capsys):
 
 
 def test_merge_results_replaces_re_measured_runs(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-
     def run(system, contender, r2, seconds):
         return {"system": system, "noise": 0.0, "contender": contender, "r2_fit": r2, "r2_heldout": r2,
                 "exact_terms": r2 is not None and r2 > 0.9, "seconds": seconds, "peak_mb": 100.0, "equations": {},
