@@ -122,3 +122,23 @@ def test_the_trajectory_tolerance_widens_with_noise():
     _, _, noisy_limit = error_limits([spurious, correct], floor=0.0023)
     assert clean_limit < 0.07 < noisy_limit
     assert select_best([spurious, correct], floor=0.0023) is correct
+
+
+def test_a_lucky_trajectory_on_chaotic_data_does_not_set_the_trajectory_limit():
+    # Four-wing at 5% noise: the accurate models drift off the data over the whole window (E about 1), while a
+    # model with constants 7% off tracked it by chance (E = 0.45); the data counts as not followed, so the E test
+    # is off and the simplest model within the window-error tolerance wins, not the lucky one.
+    from discovery.scoring import error_limits
+
+    accurate = [_with_window_error(f"accurate{k}", 3, 0.00259) for k in range(3)]
+    simple = _with_window_error("simple", 2, 0.00262)
+    lucky = _with_window_error("lucky", 3, 0.00264)
+    for c, E in zip([*accurate, simple, lucky], [0.90, 1.26, 1.41, 1.45, 0.45]):
+        c.metrics["r2"] = 1.0 - E
+    candidates = [*accurate, simple, lucky]
+    assert error_limits(candidates, floor=0.0025)[2] is None
+    assert select_best(candidates, floor=0.0025) is simple
+    # where one of the locally most accurate models does follow the data, the E test applies
+    accurate[1].metrics["r2"] = 1.0 - 0.40
+    assert error_limits(candidates, floor=0.0025)[2] is not None
+    assert select_best(candidates, floor=0.0025) is accurate[1]
