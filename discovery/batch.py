@@ -176,7 +176,9 @@ def run_batch(
         item = BatchItem(**d)
         report.items.append(item)
         if item.status == "error":
-            say(f"error: {item.source}: {item.error}")
+            error = item.error or "failed"
+            named = item.source in error.split(": ", 1)[0]  # a DataError already starts with the file (and row)
+            say(f"error: {error}" if named else f"error: {item.source}: {error}")
         bar.update(1)
 
     executor, close = _executor(workers, scheduler)

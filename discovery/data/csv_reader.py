@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import operator
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,15 +111,20 @@ def _csv_fast(source: Any, layout: Layout) -> np.ndarray | None:
     ncols = len(layout.names)
     used = layout.used
     try:
-        frame = pd.read_csv(
-            source,
-            header=None,
-            names=list(range(ncols)),
-            dtype={k: (np.float64 if k in used else object) for k in range(ncols)},
-            engine="c",
-            skip_blank_lines=True,
-            encoding="utf-8",
-        )
+        with warnings.catch_warnings():
+            # rows longer than the header: without index_col=False pandas would silently take the first column as
+            # an index (shifting every value one column left); with it, it warns, and the scan reports the row
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                source,
+                header=None,
+                names=list(range(ncols)),
+                index_col=False,
+                dtype={k: (np.float64 if k in used else object) for k in range(ncols)},
+                engine="c",
+                skip_blank_lines=True,
+                encoding="utf-8",
+            )
     except Exception:  # any parser complaint: the line-by-line scan finds and reports the exact cell
         return None
     if frame.shape[1] != ncols:
@@ -153,6 +159,8 @@ def _csv_scan(body: str, layout: Layout, header_line: int, file: str | None) -> 
     cells: list[tuple[str, ...]] = []
     lines: list[int] = []
     for line, record in _csv_records(body, header_line, file):
+        if len(record) == ncols + 1 and not record[-1].strip():
+            record = record[:ncols]  # a trailing comma (as pandas' fast path reads it): the empty cell holds nothing
         if len(record) != ncols:
             _convert_cells(cells, lines, layout, file)  # a bad cell in an earlier row is reported first
             raise DataError(

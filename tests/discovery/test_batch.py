@@ -29,7 +29,8 @@ def test_batch_reports_bad_file_and_goes_on(tmp_path, batch_files):
     bad = json.loads((out / "bad.json").read_text())
     assert good["source"] == "good.csv" and set(good["equations"]) == {"x", "y"}
     assert bad["source"] == "bad.csv" and "oops" in bad["error"] and "\n" not in bad["error"]
-    assert len(messages) == 1 and messages[0].startswith("error: bad.csv")
+    assert len(messages) == 1 and messages[0].startswith("error: ") and "row 3" in messages[0]
+    assert messages[0].count("bad.csv") == 1, messages[0]  # the file is named once, not as 'bad.csv: bad.csv, row 3'
     assert not list(out.glob("*.tmp*")), "no temporary files may be left behind"
 
 

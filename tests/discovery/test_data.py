@@ -89,6 +89,9 @@ BAD_CSV = [
     ("header-only", "t,x\n", {}, None, None, ["no data rows"]),
     ("ragged-short", "t,x,y\n0,1,2\n0.1,1\n0.2,1,2\n", {}, 3, None, ["expected 3", "found 2"]),
     ("ragged-long", "t,x,y\n0,1,2\n0.1,1,2\n0.2,1,2,3\n", {}, 4, None, ["expected 3", "found 4"]),
+    # every row one field longer than the header: pandas would take the first column as an index and shift the rest
+    ("every-row-one-longer", "t,x\n" + "".join(f"{0.1 * k:g},{k},{k}\n" for k in range(12)), {}, 2, None,
+     ["expected 2", "found 3"]),
     ("ragged-unused-column", "t,x,note\n0,1,a\n0.1,2\n", {"variables": ["x"]}, 3, None, ["found 2"]),
     ("trajectory-not-integer", "t,x,trajectory\n0,1,0\n0.1,2,1.5\n", {}, 3, "trajectory", ["'1.5'", "integer"]),
     ("trajectory-text", "t,x,trajectory\n0,1,run1\n", {}, 2, "trajectory", ["'run1'", "integer"]),
@@ -282,6 +285,18 @@ def test_csv_with_bom_crlf_spaces_quotes_and_time_name(tmp_path: Path) -> None:
     assert data.variables == ("x", "y")
     np.testing.assert_array_equal(data[0].t, 0.5 * np.arange(12))
     np.testing.assert_array_equal(data[0].x, np.c_[np.arange(12), 2 * np.arange(12)])
+
+
+def test_csv_rows_with_a_trailing_comma_load_by_both_parsers(tmp_path: Path) -> None:
+    # the fast (pandas) path; then an empty unused cell sends the file to the line-by-line scan
+    fast = tmp_path / "fast.csv"
+    fast.write_text("t,x\n" + "".join(f"{0.1 * k:g},{k},\n" for k in range(12)))
+    scan = tmp_path / "scan.csv"
+    scan.write_text("t,x,note\n" + "".join(f"{0.1 * k:g},{k},{'' if k == 3 else 'a'},\n" for k in range(12)))
+    for path, options in ((fast, {}), (scan, {"variables": ["x"]})):
+        data = load_trajectories(path, **options)
+        np.testing.assert_allclose(data[0].t, 0.1 * np.arange(12))
+        np.testing.assert_array_equal(data[0].x[:, 0], np.arange(12))
 
 
 def test_csv_lone_cr_line_ends(tmp_path: Path) -> None:
