@@ -116,8 +116,9 @@ class NODEFit:
 
         dev = self.x_mean.device
         x0 = torch.as_tensor(np.asarray(x0, dtype=np.float32), device=dev)
-        tau = torch.as_tensor(np.asarray(t, dtype=np.float64) / self.t_scale, dtype=torch.float32, device=dev)
-        grid, pick = _refine_grid(tau - tau[0], substeps)
+        t = np.asarray(t, dtype=np.float64)
+        tau = torch.as_tensor((t - t[0]) / self.t_scale, dtype=torch.float32, device=dev)  # float64 shift first
+        grid, pick = _refine_grid(tau, substeps)
         z = odeint(self.network, (x0 - self.x_mean) / self.x_std, grid, method="rk4")[pick]
         return (z * self.x_std + self.x_mean).cpu().numpy().astype(float)
 

@@ -161,7 +161,7 @@ class PINNFit:
     """
 
     model: "HiddenPINN"
-    t0: torch.Tensor  # (T,)
+    t0: torch.Tensor  # (T,) float64 on the CPU: absolute clocks (Unix timestamps) keep their resolution
     t_span: torch.Tensor  # (T,)
     x_mean: torch.Tensor  # (D,)
     x_std: torch.Tensor  # (D,)
@@ -172,8 +172,9 @@ class PINNFit:
     def states(self, trajectory: int, t: np.ndarray) -> np.ndarray:
         """Surrogate states ``(N, D)`` of trajectory ``trajectory`` at times ``t`` ``(N,)``."""
         dev = self.x_mean.device
-        tt = torch.as_tensor(np.asarray(t, dtype=np.float32), device=dev)
-        tau = 2.0 * (tt - self.t0[trajectory]) / self.t_span[trajectory] - 1.0  # (N,)
+        shifted = np.asarray(t, dtype=np.float64) - float(self.t0[trajectory])  # in float64, then to float32
+        tt = torch.as_tensor(shifted, dtype=torch.float32, device=dev)
+        tau = 2.0 * tt / self.t_span[trajectory] - 1.0  # (N,)
         taus = torch.zeros(self.model.n_traj, tau.numel(), 1, device=dev)
         taus[trajectory, :, 0] = tau
         z = self.model.surrogate(taus)[trajectory]  # (N, D)
@@ -309,7 +310,11 @@ def _fit_pinn(
     torch.manual_seed(seed)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     tc = train_config
-    ts = [torch.as_tensor(np.asarray(t, dtype=np.float32)).to(dev) for t in times]
+    # times relative to each trajectory's start, subtracted in float64: float32 would round Unix timestamps
+    # (1.7e9 s) to steps of 128 s
+    times64 = [np.asarray(t, dtype=np.float64) for t in times]
+    t0 = torch.tensor([t[0] for t in times64], dtype=torch.float64)  # (T,), kept on the CPU
+    ts = [torch.as_tensor((t - t[0]).astype(np.float32)).to(dev) for t in times64]
     xs = [torch.as_tensor(np.asarray(x, dtype=np.float32)).to(dev) for x in states]
     n_traj, n_state = len(xs), xs[0].shape[1]
 
@@ -317,8 +322,7 @@ def _fit_pinn(
     allx = torch.cat(xs, dim=0)  # (sum N_i, D)
     x_mean = allx.mean(dim=0)
     x_std = allx.std(dim=0).clamp_min(1e-6)
-    t0 = torch.stack([t[0] for t in ts])  # (T,)
-    t_span = torch.stack([t[-1] - t[0] for t in ts]).clamp_min(1e-8)  # (T,)
+    t_span = torch.stack([t[-1] for t in ts]).clamp_min(1e-8)  # (T,)
     if hidden_scales is None:
         rate = _rms_rate(ts, xs)
         hidden_scales = [float(rate[list(a)].mean()) for a in hidden_args]
@@ -330,7 +334,7 @@ def _fit_pinn(
     mask = torch.zeros(n_traj, n_max, device=dev)
     for i, (t, x) in enumerate(zip(ts, xs)):
         n = x.shape[0]
-        tau_d[i, :n, 0] = 2.0 * (t - t0[i]) / t_span[i] - 1.0
+        tau_d[i, :n, 0] = 2.0 * t / t_span[i] - 1.0
         z_d[i, :n] = (x - x_mean) / x_std
         mask[i, :n] = 1.0
     # d(tau)/dt = 2 / span: du_v/dt = x_std_v * 2 / span_i * dz_v/dtau

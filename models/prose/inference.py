@@ -106,7 +106,12 @@ class ProsePredictor:
         trajectories: Sequence[tuple[np.ndarray, np.ndarray]],
         guesses: Sequence[Sequence[sympy.Expr] | None] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Pad a list of ``(t (N,), x (N, D))`` and optional guesses (lists of ``D`` expressions) into a batch."""
+        """Pad a list of ``(t (N,), x (N, D))`` and optional guesses (lists of ``D`` expressions) into a batch.
+
+        Times are stored relative to each trajectory's first time (``batch["t_offset"]``, float64, kept on the
+        CPU), so absolute clocks such as Unix timestamps keep their resolution in float32; the model only sees
+        times relative to the first observed one anyway. :meth:`predict_states` takes absolute query times.
+        """
         cfg = self.model.config
         if guesses is None:
             guesses = [None] * len(trajectories)
@@ -138,26 +143,29 @@ class ProsePredictor:
             "dim_mask": torch.zeros(B, cfg.max_dim, dtype=torch.bool),
             "guess": torch.full((B, S), cfg.pad_id, dtype=torch.long),
         }
+        offsets = torch.tensor([float(t[0]) for t, _ in items], dtype=torch.float64)  # (B,)
         for b, (t, x) in enumerate(items):
             n, d = x.shape
-            batch["t_in"][b, :n] = torch.from_numpy(t).float()
+            batch["t_in"][b, :n] = torch.from_numpy(t - t[0]).float()
             batch["x_in"][b, :n, :d] = torch.from_numpy(x).float()
             batch["in_pad"][b, :n] = False
             batch["dim_mask"][b, :d] = True
             if guess_ids[b]:
                 batch["guess"][b, : len(guess_ids[b])] = torch.tensor(guess_ids[b])
-        return {k: v.to(self.device) for k, v in batch.items()}
+        return {**{k: v.to(self.device) for k, v in batch.items()}, "t_offset": offsets}
 
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
     def predict_states(self, batch: dict[str, torch.Tensor], t_query: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The data decoder's states at each sample's query times: one ``(Q_b, D_b)`` array per sample."""
+        """The data decoder's states at each sample's query times (absolute, like the times given to
+        :meth:`make_batch`): one ``(Q_b, D_b)`` array per sample."""
         memory, pad, scales = self.model.encode(batch)
         B = memory.shape[0]
         Q = max(len(q) for q in t_query)
+        offsets = batch.get("t_offset", torch.zeros(B, dtype=torch.float64)).tolist()
         tq = torch.zeros(B, Q, device=self.device)
         for b, q in enumerate(t_query):
-            tq[b, : len(q)] = torch.as_tensor(np.asarray(q, dtype=np.float64), dtype=torch.float32)
+            tq[b, : len(q)] = torch.as_tensor(np.asarray(q, dtype=np.float64) - offsets[b], dtype=torch.float32)
         x, _ = self.model.decode_data(tq, memory, pad, scales)  # (B, Q, D)
         dims = batch["dim_mask"].sum(1).tolist()
         return [x[b, : len(q), : dims[b]].double().cpu().numpy() for b, q in enumerate(t_query)]

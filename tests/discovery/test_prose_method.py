@@ -201,6 +201,23 @@ def test_shipped_checkpoint_runs(lv_data):
         assert all(e.free_symbols <= {sympy.Symbol("prey"), sympy.Symbol("predator")} for e in c.equations.values())
 
 
+def test_an_absolute_clock_reads_like_relative_times(lv_checkpoint, lv_data):
+    # Unix timestamps: before the times were shifted in float64, every read collapsed onto steps of 128 s and
+    # the method proposed nothing, silently
+    shifted = Trajectories(lv_data.variables, [Trajectory(tr.t + 1.7e9, tr.x) for tr in lv_data])
+
+    def run(data):
+        context = MethodContext(device="cpu")
+        found = ProseMethod(checkpoint=lv_checkpoint).propose(data, context)
+        return [{v: str(e) for v, e in c.equations.items()} for c in found], context.predictions[0]
+
+    plain, plain_pred = run(lv_data)
+    clock, clock_pred = run(shifted)
+    assert plain and clock == plain
+    np.testing.assert_allclose(clock_pred.times - 1.7e9, plain_pred.times, atol=1e-6)
+    np.testing.assert_allclose(clock_pred.values, plain_pred.values, rtol=1e-3, atol=1e-3)
+
+
 def test_discover_returns_the_operator_prediction(lv_checkpoint, lv_data):
     from discovery import discover
 

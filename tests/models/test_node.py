@@ -69,6 +69,13 @@ def test_batched_simulation_shape() -> None:
     assert fit.simulate(np.zeros((3, 2)), ts[0]).shape == (len(ts[0]), 3, 2)
 
 
+def test_simulation_on_an_absolute_clock() -> None:
+    _, ts, xs = _oscillator()
+    fit = fit_node(ts, xs, train_config=NODETrainConfig(steps=5), device="cpu")
+    np.testing.assert_allclose(fit.simulate(xs[0][0], ts[0] + 1.7e9), fit.simulate(xs[0][0], ts[0]),
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_needs_two_points() -> None:
     with pytest.raises(ValueError, match="2 or more points"):
         fit_node([np.array([0.0])], [np.zeros((1, 2))], device="cpu")

@@ -86,6 +86,17 @@ def test_seeded_training_is_repeatable() -> None:
     np.testing.assert_array_equal(a.hidden(0, grid), b.hidden(0, grid))
 
 
+def test_absolute_clocks_train_like_relative_times() -> None:
+    # Unix-timestamp times: in float32, 1.7e9 + 0.08 k would collapse onto steps of 128 s
+    t, x = _decay_data()
+    cfg = PINNTrainConfig(n_collocation=16, warmup_steps=20, hidden_steps=20, adam_steps=20, lbfgs_steps=0)
+    a = fit_pinn(t, x, lambda u, h: h, [(0,)], train_config=cfg, device="cpu", seed=3)
+    b = fit_pinn([tt + 1.7e9 for tt in t], x, lambda u, h: h, [(0,)], train_config=cfg, device="cpu", seed=3)
+    grid = np.array([[0.5], [1.0]])
+    np.testing.assert_allclose(a.hidden(0, grid), b.hidden(0, grid), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(a.states(0, t[0]), b.states(0, t[0] + 1.7e9), rtol=1e-3, atol=1e-4)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_trains_on_cuda() -> None:

@@ -67,6 +67,20 @@ def test_predict_states_and_decode(predictor):
         assert d.valid == (d.error is None)
 
 
+def test_absolute_clocks_keep_their_resolution(predictor):
+    # Unix-timestamp times: in float32, 1.7e9 + 0.05 k would collapse onto steps of 128 s
+    t = np.linspace(0, 2, 30)
+    x = np.c_[np.sin(t), np.cos(t)]
+    queries = np.linspace(0, 3, 9)
+    plain = predictor.make_batch([(t, x)])
+    clock = predictor.make_batch([(t + 1.7e9, x)])
+    assert clock["t_offset"].tolist() == [1.7e9]
+    torch.testing.assert_close(plain["t_in"], clock["t_in"], rtol=0, atol=1e-6)  # float64 spacing at 1.7e9: 2e-7
+    np.testing.assert_allclose(predictor.predict_states(plain, [queries])[0],
+                               predictor.predict_states(clock, [queries + 1.7e9])[0], atol=1e-4)
+    assert [h.ids for h in predictor.decode(plain, 2)[0]] == [h.ids for h in predictor.decode(clock, 2)[0]]
+
+
 def test_invalid_systems_are_reported(predictor, tok):
     ok = predictor._check(tok.encode_system([X1, -X0]), 2)
     assert ok.valid and ok.equations == [X1, -X0]
