@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -63,12 +64,27 @@ def cell(text: Any, column: str, integer: bool, file: str | None, row: int) -> f
         raise DataError(f"trajectory id {shown!r} is not an integer; expected integer ids such as 0, 1, 2",
                         file=file, row=row, column=column)
     if value is None:
-        raise DataError(f"non-numeric value {shown!r}; expected a number such as 1.5 or -2e-3",
-                        file=file, row=row, column=column)
+        raise DataError(f"non-numeric value {shown!r}{_numeric_hint(stripped, column)}", file=file, row=row,
+                        column=column)
     if not math.isfinite(value):
         raise DataError(f"value {shown!r} is not finite; expected a finite number (no NaN or infinity)",
                         file=file, row=row, column=column)
     return value
+
+
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|^\d{1,2}:\d{2}")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+$")
+
+
+def _numeric_hint(text: Any, column: str) -> str:
+    """What to do about a non-numeric cell: dates and decimal commas get their own advice."""
+    if isinstance(text, str) and _DATE.match(text):
+        when = f"pd.to_datetime(df[{column!r}])"
+        return (f" (a date or clock time); expected elapsed time as a number: convert the column to seconds since "
+                f"the first row, e.g. with pandas ({when} - {when}.iloc[0]).dt.total_seconds()")
+    if isinstance(text, str) and _DECIMAL_COMMA.match(text):
+        return " (a decimal comma); expected a number with a decimal point, such as 1.5"
+    return "; expected a number such as 1.5 or -2e-3"
 
 
 def _try_float(v: Any) -> float:

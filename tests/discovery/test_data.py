@@ -92,6 +92,9 @@ BAD_CSV = [
     # every row one field longer than the header: pandas would take the first column as an index and shift the rest
     ("every-row-one-longer", "t,x\n" + "".join(f"{0.1 * k:g},{k},{k}\n" for k in range(12)), {}, 2, None,
      ["expected 2", "found 3"]),
+    ("date-time", "time,x\n2024-01-01 00:00:00,1\n", {}, 2, "time", ["date or clock time", "total_seconds"]),
+    ("clock-time", "t,x\n12:00:01,1\n", {}, 2, "t", ["date or clock time", "pd.to_datetime(df['t'])"]),
+    ("decimal-comma", 't,x\n0,"1,5"\n', {}, 2, "x", ["'1,5'", "decimal point"]),
     ("ragged-unused-column", "t,x,note\n0,1,a\n0.1,2\n", {"variables": ["x"]}, 3, None, ["found 2"]),
     ("trajectory-not-integer", "t,x,trajectory\n0,1,0\n0.1,2,1.5\n", {}, 3, "trajectory", ["'1.5'", "integer"]),
     ("trajectory-text", "t,x,trajectory\n0,1,run1\n", {}, 2, "trajectory", ["'run1'", "integer"]),
