@@ -19,7 +19,7 @@ import sympy
 
 from discovery.data import Trajectories
 from discovery.methods.base import Candidate
-from discovery.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows
+from discovery.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows, window_stride
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class RefineConfig:
 
     window_length: int = 20
     max_windows: int = 128
+    min_window_span: float = 0.3
     max_nfev: int = 40
     time_budget_s: float = 8.0
     max_params: int = 40
@@ -196,9 +197,10 @@ def refine_candidate(
     if len(params) == 0 or len(params) > config.max_params:
         return candidate
     smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
+    ts = [tr.t for tr in data]
     windows = make_windows(
-        [tr.t for tr in data], smoothed, [tr.x for tr in data],
-        length=config.window_length, max_windows=config.max_windows,
+        ts, smoothed, [tr.x for tr in data], length=config.window_length, max_windows=config.max_windows,
+        stride=window_stride(ts, smoothed, config.window_length, config.min_window_span),
     )
     scale, bound = data_scale([tr.x for tr in data])
     try:
@@ -242,9 +244,11 @@ def polish_candidate(
     observed = [tr.x for tr in data]
     ts = [tr.t for tr in data]
     try:
-        windows = make_windows(ts, smoothed, observed, length=config.window_length, max_windows=config.max_windows)
-        first_obs = make_windows(ts, observed, observed, length=config.window_length,
-                                 max_windows=config.max_windows).x0  # the observation at each window's start
+        stride = window_stride(ts, smoothed, config.window_length, config.min_window_span)
+        windows = make_windows(ts, smoothed, observed, length=config.window_length, max_windows=config.max_windows,
+                               stride=stride)
+        first_obs = make_windows(ts, observed, observed, length=config.window_length, max_windows=config.max_windows,
+                                 stride=stride).x0  # the observation at each window's start
         f = batch_rhs([param_eqs[v] for v in variables], variables, params)
     except (TypeError, ValueError, SyntaxError):
         return candidate

@@ -48,7 +48,7 @@ import sympy
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
 from discovery.methods.base import Candidate
-from discovery.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_r2
+from discovery.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_r2, window_stride
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class ScoringConfig:
 
     window_length: int = 20
     max_windows: int = 256
+    min_window_span: float = 0.3
     time_limit_s: float = 10.0
     blowup_factor: float = 100.0
     rel_tol: float = 0.5
@@ -133,9 +134,10 @@ def score_candidate(
             break
 
     try:
+        ts = [tr.t for tr in data]
         windows = make_windows(
-            [tr.t for tr in data], smoothed, [tr.x for tr in data],
-            length=config.window_length, max_windows=config.max_windows,
+            ts, smoothed, [tr.x for tr in data], length=config.window_length, max_windows=config.max_windows,
+            stride=window_stride(ts, smoothed, config.window_length, config.min_window_span),
         )
         f = batch_rhs(exprs, variables)
         r2w = window_r2(rk4_windows(f, windows, max_abs=bound), windows.target, scale)
