@@ -19,7 +19,7 @@ import sympy
 
 from discovery.data import Trajectories
 from discovery.methods.base import Candidate
-from discovery.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows, window_stride
+from discovery.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows, window_plan
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,14 @@ class RefineConfig:
     window_length: int = 20
     max_windows: int = 128
     min_window_span: float = 0.3
+    max_window_span: float = 4.0
     max_nfev: int = 40
     time_budget_s: float = 8.0
     max_params: int = 40
     significant_digits: int = 6
 
 
-POLISH = RefineConfig(window_length=40, max_windows=96, max_nfev=40, time_budget_s=6.0)
+POLISH = RefineConfig(window_length=40, max_windows=96, max_window_span=8.0, max_nfev=40, time_budget_s=6.0)
 """Settings of :func:`polish_candidate`: longer windows (their starts are fitted too) and a larger budget."""
 
 
@@ -198,10 +199,9 @@ def refine_candidate(
         return candidate
     smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
     ts = [tr.t for tr in data]
-    windows = make_windows(
-        ts, smoothed, [tr.x for tr in data], length=config.window_length, max_windows=config.max_windows,
-        stride=window_stride(ts, smoothed, config.window_length, config.min_window_span),
-    )
+    length, stride = window_plan(ts, smoothed, config.window_length, config.min_window_span, config.max_window_span)
+    windows = make_windows(ts, smoothed, [tr.x for tr in data], length=length, max_windows=config.max_windows,
+                           stride=stride)
     scale, bound = data_scale([tr.x for tr in data])
     try:
         f = batch_rhs([param_eqs[v] for v in variables], variables, params)
@@ -244,10 +244,10 @@ def polish_candidate(
     observed = [tr.x for tr in data]
     ts = [tr.t for tr in data]
     try:
-        stride = window_stride(ts, smoothed, config.window_length, config.min_window_span)
-        windows = make_windows(ts, smoothed, observed, length=config.window_length, max_windows=config.max_windows,
-                               stride=stride)
-        first_obs = make_windows(ts, observed, observed, length=config.window_length, max_windows=config.max_windows,
+        length, stride = window_plan(ts, smoothed, config.window_length, config.min_window_span,
+                                     config.max_window_span)
+        windows = make_windows(ts, smoothed, observed, length=length, max_windows=config.max_windows, stride=stride)
+        first_obs = make_windows(ts, observed, observed, length=length, max_windows=config.max_windows,
                                  stride=stride).x0  # the observation at each window's start
         f = batch_rhs([param_eqs[v] for v in variables], variables, params)
     except (TypeError, ValueError, SyntaxError):

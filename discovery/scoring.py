@@ -22,10 +22,10 @@ which no model can explain: the *noise floor* ``f`` (:func:`noise_floor`, the sh
 the estimated noise makes up, capped at ``floor_cap * e*``). A candidate is *acceptable* when
 ``e - f <= (e* - f) (1 + rel_tol) + abs_tol`` and, unless the data cannot be followed over its whole window
 (none of the ``follow_check`` candidates with the smallest ``e`` has ``E <= chaotic_error``, as for chaotic
-systems), ``E <= E* (1 + rel_tol) + full_abs_tol + full_noise_factor f`` (noise in the data makes every fitted constant, and so the phase of a long simulation,
-uncertain: at 5% noise a correct Lotka-Volterra model drifted to ``E = 0.07`` while one with a spurious constant
-reached 0.03). The best candidate is the *simplest* acceptable one (by node count with each elementary function
-counting 3, see :func:`discovery.methods.base.selection_complexity`); ties go to fewer distinct constants, then
+systems), ``E <= E* (1 + rel_tol) + full_abs_tol + full_noise_factor f`` (noise in the data makes every fitted
+constant, and so the phase of a long simulation, uncertain: at 5% noise a correct Lotka-Volterra model drifted
+to ``E = 0.07`` while one with a spurious constant reached 0.03). The best candidate is the *simplest* acceptable
+one (by node count with each elementary function counting 3, see :func:`discovery.methods.base.selection_complexity`); ties go to fewer distinct constants, then
 to the lower ``e``. So an extra term must buy a real improvement to be kept (which recovers exact terms on noisy
 data), a term that is needed over the long run (a small damping) is not dropped for looking negligible on short
 windows, and on noisy data the tolerance is a share of the error a model can still remove, not of the noise
@@ -48,7 +48,7 @@ import sympy
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
 from discovery.methods.base import Candidate
-from discovery.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_r2, window_stride
+from discovery.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_plan, window_r2
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class ScoringConfig:
     window_length: int = 20
     max_windows: int = 256
     min_window_span: float = 0.3
+    max_window_span: float = 4.0
     time_limit_s: float = 10.0
     blowup_factor: float = 100.0
     rel_tol: float = 0.5
@@ -135,10 +136,10 @@ def score_candidate(
 
     try:
         ts = [tr.t for tr in data]
-        windows = make_windows(
-            ts, smoothed, [tr.x for tr in data], length=config.window_length, max_windows=config.max_windows,
-            stride=window_stride(ts, smoothed, config.window_length, config.min_window_span),
-        )
+        length, stride = window_plan(ts, smoothed, config.window_length, config.min_window_span,
+                                     config.max_window_span)
+        windows = make_windows(ts, smoothed, [tr.x for tr in data], length=length, max_windows=config.max_windows,
+                               stride=stride)
         f = batch_rhs(exprs, variables)
         r2w = window_r2(rk4_windows(f, windows, max_abs=bound), windows.target, scale)
     except (ValueError, TypeError, ZeroDivisionError, OverflowError):

@@ -67,7 +67,7 @@ def make_windows(
     max_windows:
         Upper bound on the number of windows, spread evenly over all trajectories (or drawn by ``rng``).
     stride:
-        Samples per step (see :func:`window_stride`); lowered where a trajectory is too short for it.
+        Samples per step (see :func:`window_plan`); lowered where a trajectory is too short for it.
     """
     starts: list[tuple[int, int]] = []
     length = int(max(1, length))
@@ -93,14 +93,29 @@ def make_windows(
     return Windows(x0=x0.astype(float), dt=dt.astype(float), target=target.astype(float))
 
 
-def window_stride(ts: Sequence[np.ndarray], xs: Sequence[np.ndarray], length: int, min_span: float = 0.3) -> int:
-    """Samples per window step so that a window of ``length`` steps spans at least ``min_span`` time scales.
+def window_plan(
+    ts: Sequence[np.ndarray],
+    xs: Sequence[np.ndarray],
+    length: int,
+    min_span: float = 0.3,
+    max_span: float = 4.0,
+) -> tuple[int, int]:
+    """Steps per window and samples per step, so that a window spans ``min_span`` to ``max_span`` time scales.
 
     The time scale is the median over variables and trajectories of ``std(x_v) / rms(dx_v/dt)``, from ``xs``
     (pass smoothed states: finite differences of noisy ones would shrink it), roughly the time the state needs to
-    move by its own spread. On densely sampled data twenty samples span a sliver of that (Lorenz at dt = 0.001:
-    0.14 of it), the window error then cannot tell a model without Lorenz's ``-y`` term from the true one, and
-    such data gets a larger stride. The zoo's sampling spans 0.34-3.5 time scales per 20 samples: stride 1.
+    move by its own spread. ``length`` steps of one sample each are kept when they span that range. On densely
+    sampled data twenty samples span a sliver of a time scale (Lorenz at dt = 0.001: 0.14), the window error
+    cannot tell a model without Lorenz's ``-y`` term from the true one, and a step skips samples (the stride).
+    On coarsely sampled data twenty samples span many (Lorenz at dt = 0.05: 6.9), chaotic or stiff flows carry
+    every window away from the data, refinement cannot pull the constants into place, and the window is cut
+    short (at least 2 steps). The zoo's sampling spans 0.34-3.5 time scales per 20 samples (0.7-7.1 per 40): the
+    defaults leave it alone.
+
+    Returns
+    -------
+    tuple[int, int]
+        ``(length, stride)`` for :func:`make_windows`.
     """
     scales, steps = [], []
     for t, x in zip(ts, xs):
@@ -113,11 +128,13 @@ def window_stride(ts: Sequence[np.ndarray], xs: Sequence[np.ndarray], length: in
         scales.extend((spread[ok] / rate[ok]).tolist())
         steps.append(float(np.median(np.diff(t))))
     if not scales or not steps:
-        return 1
-    covered = length * float(np.median(steps)) / float(np.median(scales))  # time scales per window at stride 1
-    if not np.isfinite(covered) or covered <= 0:
-        return 1
-    return max(1, int(np.ceil(min_span / covered - 1e-9)))
+        return length, 1
+    per_sample = float(np.median(steps)) / float(np.median(scales))  # time scales per sample
+    if not np.isfinite(per_sample) or per_sample <= 0:
+        return length, 1
+    if length * per_sample > max_span:
+        return max(2, min(length, int(np.floor(max_span / per_sample + 1e-9)))), 1
+    return length, max(1, int(np.ceil(min_span / (length * per_sample) - 1e-9)))
 
 
 def rk4_windows(f: BatchRHS, windows: Windows, *, substeps: int = 2, max_abs: float = 1e6) -> np.ndarray:
