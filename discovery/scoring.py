@@ -25,8 +25,9 @@ the estimated noise makes up, capped at ``floor_cap * e*``). A candidate is *acc
 systems), ``E <= E* (1 + rel_tol) + full_abs_tol + full_noise_factor f`` (noise in the data makes every fitted
 constant, and so the phase of a long simulation, uncertain: at 5% noise a correct Lotka-Volterra model drifted
 to ``E = 0.07`` while one with a spurious constant reached 0.03). The best candidate is the *simplest* acceptable
-one (by node count with each elementary function counting 3, see :func:`discovery.methods.base.selection_complexity`); ties go to fewer distinct constants, then
-to the lower ``e``. So an extra term must buy a real improvement to be kept (which recovers exact terms on noisy
+one (by node count with each elementary function counting 3, see
+:func:`discovery.methods.base.selection_complexity`); ties go to fewer distinct constants, then to the lower
+``e``. So an extra term must buy a real improvement to be kept (which recovers exact terms on noisy
 data), a term that is needed over the long run (a small damping) is not dropped for looking negligible on short
 windows, and on noisy data the tolerance is a share of the error a model can still remove, not of the noise
 (without that, at 5% noise every model within half the noise variance of the best looked equally good, and true
