@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t1", type=float)
     p.add_argument("--dt", type=float)
     p.add_argument("--noise", type=float, default=0.0, help="relative noise, e.g. 0.01 for 1%% (default 0)")
-    p.add_argument("--trajectories", type=int, default=1, help="number of trajectories (random initial conditions after the first)")
+    p.add_argument("--trajectories", type=int, default=1,
+                   help="number of trajectories (random initial conditions after the first)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, metavar="FILE.csv")
     p.set_defaults(func=cmd_simulate)
