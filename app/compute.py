@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from app.settings import RunSettings
+from discovery.plotting import extended_time
 
 __all__ = [
     "MAX_HORIZON",
@@ -68,23 +69,6 @@ def cacheable(result: Any) -> Any:
         p.info = plain(p.info)
     result.options = plain(result.options)
     return result
-
-
-def extended_time(t: np.ndarray, horizon: float, max_points: int = 20_000) -> np.ndarray:
-    """The observed times ``t`` (N,) followed by steps of the median spacing up to ``horizon`` times the window.
-
-    Returns shape ``(N + K,)``; ``K = 0`` when ``horizon <= 0``.
-    """
-    t = np.asarray(t, dtype=float)
-    if horizon <= 0 or t.size < 2:
-        return t
-    span = float(t[-1] - t[0])
-    dt = float(np.median(np.diff(t)))
-    k = int(min(np.ceil(horizon * span / dt), max(max_points - t.size, 0)))
-    if k <= 0:
-        return t
-    step = horizon * span / k
-    return np.concatenate([t, t[-1] + step * np.arange(1, k + 1)])
 
 
 MAX_HORIZON = 2.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["BatchItem", "BatchReport", "discover_file", "output_paths", "run_batch"]
+__all__ = ["BatchItem", "BatchReport", "discover_file", "output_paths", "plot_path", "run_batch"]
 
 
 @dataclass
@@ -27,6 +27,8 @@ class BatchItem:
     error: str | None = None
     equations: dict[str, str] | None = None
     elapsed_s: float = 0.0
+    plot: str | None = None
+    warning: str | None = None
 
 
 @dataclass
@@ -65,8 +67,14 @@ def output_paths(files: Sequence[str | Path], out_dir: str | Path) -> list[Path]
     return result
 
 
-def discover_file(path: str, output: str, method: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Run discovery on one file and write its JSON atomically; never raises for a bad file.
+def plot_path(output: str | Path) -> Path:
+    """Where the figure of a result JSON goes: beside it, as ``<stem>.png``."""
+    return Path(output).with_suffix(".png")
+
+
+def discover_file(path: str, output: str, method: str, options: dict[str, Any], plot: bool = False) -> dict[str, Any]:
+    """Run discovery on one file and write its JSON atomically (and, with ``plot``, its figure as PNG beside
+    it, see :mod:`discovery.plotting`); never raises for a bad file.
 
     Runs inside a worker process (or a Dask worker), so it takes and returns plain values.
     """
@@ -90,6 +98,13 @@ def discover_file(path: str, output: str, method: str, options: dict[str, Any]) 
         from discovery import __version__
 
         payload = {"source": source, "error": error, "eqdisco_version": __version__}
+    figure, warning = None, None
+    if plot and status == "ok":
+        try:
+            figure = str(plot_path(output))
+            result.plot(path, figure, horizon=0.5)
+        except Exception as exc:  # noqa: BLE001 -- the equations stand without their figure
+            figure, warning = None, f"figure not written: {one_line(exc)}"
     atomic_write_text(output, json.dumps(payload, indent=2) + "\n")
     return {
         "source": source,
@@ -98,7 +113,17 @@ def discover_file(path: str, output: str, method: str, options: dict[str, Any]) 
         "error": error,
         "equations": payload.get("equations"),
         "elapsed_s": round(time.monotonic() - started, 3),
+        "plot": figure,
+        "warning": warning,
     }
+
+
+def _failed(output: Path) -> bool:
+    """Whether ``output`` records a failed file (it has no figure to wait for)."""
+    try:
+        return "error" in json.loads(output.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
 
 
 def _executor(workers: int, scheduler: str | None) -> tuple[Executor | None, Callable[[], None]]:
@@ -129,6 +154,7 @@ def run_batch(
     overwrite: bool = False,
     show_progress: bool = True,
     echo: Callable[[str], None] | None = None,
+    plot: bool = False,
 ) -> BatchReport:
     """Discover equations for every file, writing ``out_dir/<stem>.json`` for each.
 
@@ -146,6 +172,8 @@ def run_batch(
         Address of a Dask scheduler (``tcp://host:8786``); when given, the files run on that cluster.
     overwrite:
         Recompute files whose output exists (otherwise they are skipped, so a batch resumes).
+    plot:
+        Also write each result's figure as ``out_dir/<stem>.png`` (a file is skipped only when both exist).
     echo:
         Where one-line messages about failed files go (default: above the progress bar, on stderr).
 
@@ -164,7 +192,7 @@ def run_batch(
     report = BatchReport()
     todo: list[tuple[str, str]] = []
     for f, o in zip(files, outputs):
-        if o.exists() and not overwrite:
+        if o.exists() and not overwrite and (not plot or plot_path(o).exists() or _failed(o)):
             report.items.append(BatchItem(source=Path(f).name, output=str(o), status="skipped"))
         else:
             todo.append((str(f), str(o)))
@@ -179,6 +207,8 @@ def run_batch(
             error = item.error or "failed"
             named = item.source in error.split(": ", 1)[0]  # a DataError already starts with the file (and row)
             say(f"error: {error}" if named else f"error: {item.source}: {error}")
+        if item.warning:
+            say(f"warning: {item.source}: {item.warning}")
         bar.update(1)
 
     executor, close = _executor(workers, scheduler)
@@ -186,10 +216,10 @@ def run_batch(
         if executor is None:
             for f, o in todo:
                 bar.set_postfix_str(Path(f).name)
-                record(discover_file(f, o, method, options))
+                record(discover_file(f, o, method, options, plot))
         else:
             futures: dict[Future, tuple[str, str]] = {
-                executor.submit(discover_file, f, o, method, options): (f, o) for f, o in todo
+                executor.submit(discover_file, f, o, method, options, plot): (f, o) for f, o in todo
             }
             for fut in as_completed(futures):
                 f, o = futures[fut]

@@ -182,13 +182,19 @@ def cmd_discover(args: argparse.Namespace) -> int:
     options.update(derivative=args.derivative, seed=args.seed, device=args.device, refine=not args.no_refine)
     if args.operators:
         options["operators"] = [o.strip() for o in args.operators.split(",") if o.strip()]
+    if args.plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError("--plots needs matplotlib; install it with: python3 -m pip install matplotlib "
+                           "(or pip install 'eqdisco[app]')") from None
     missing = [f for f in args.files if not Path(f).exists()]
     for f in missing:
         print(f"error: {f}: file not found", file=sys.stderr)
     files = [f for f in args.files if Path(f).exists()]
     report = run_batch(
         files, args.out, method=args.method, options=options, workers=args.workers,
-        scheduler=args.scheduler, overwrite=args.overwrite, show_progress=not args.quiet,
+        scheduler=args.scheduler, overwrite=args.overwrite, show_progress=not args.quiet, plot=args.plots,
     )
     for item in report.items:
         if item.status == "ok" and not args.quiet:
@@ -269,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--overwrite", action="store_true", help="recompute files whose result already exists")
+    p.add_argument("--plots", action="store_true",
+                   help="also write NAME.png: the data, the model re-simulated and extrapolated by half the window, "
+                        "and the operator predictions (needs matplotlib)")
     p.add_argument("--known", action="append", metavar="VAR=FORMULA",
                    help="partly known model for pinn, e.g. --known 'x=0.5*x - h1(x, y)' (repeat per variable)")
     p.add_argument("--guess", action="append", metavar="VAR=FORMULA", help="guessed equations for prose")

@@ -164,6 +164,31 @@ class DiscoveryResult:
         cand = candidate or self.best
         return simulate_candidate(cand.equations, self.variables, np.asarray(x0, float), np.asarray(t, float))
 
+    def plot(
+        self,
+        data: Any,
+        path: str | Path | None = None,
+        *,
+        horizon: float = 0.5,
+        max_trajectories: int = 3,
+        candidate: Candidate | None = None,
+    ) -> Any:
+        """A matplotlib figure: the data, the model re-simulated over it and ``horizon`` windows beyond, and the
+        operator predictions (:mod:`discovery.plotting`); written as PNG to ``path`` when given.
+
+        ``data`` is what the result was discovered from: trajectories, or anything ``discover`` reads (a file, a
+        DataFrame).
+        """
+        from discovery.data import Trajectories, load_trajectories
+        from discovery.plotting import result_figure, save_figure
+
+        if not isinstance(data, Trajectories):
+            data = load_trajectories(data, variables=list(self.variables))
+        fig = result_figure(self, data, horizon=horizon, max_trajectories=max_trajectories, candidate=candidate)
+        if path is not None:
+            save_figure(fig, path)
+        return fig
+
     # --- serialization ---------------------------------------------------------------------------------------
     @staticmethod
     def _candidate_dict(c: Candidate) -> dict[str, Any]:

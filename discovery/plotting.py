@@ -1,0 +1,178 @@
+"""A static figure of a result (matplotlib): what the command line writes beside each JSON, and ``result.plot``.
+
+One panel per state variable and trajectory (up to ``max_trajectories``): the observed data, the selected model
+re-simulated from the first observed state over the observed window and ``horizon`` times its length beyond, and
+each neural-operator prediction of that trajectory. A dotted line marks the end of the observed window; the
+equations and the fit are in the title. The Streamlit app draws the same things interactively (plotly).
+
+Examples
+--------
+>>> from discovery import discover, simulate  # doctest: +SKIP
+>>> data = simulate("lotka_volterra", noise=0.01, seed=0)  # doctest: +SKIP
+>>> result = discover(data, method="sindy")  # doctest: +SKIP
+>>> result.plot(data, "lotka_volterra.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from discovery.errors import DiscoveryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.data import Trajectories
+    from discovery.methods.base import Candidate
+    from discovery.result import DiscoveryResult
+
+__all__ = ["extended_time", "result_figure", "save_figure", "simulate_extended"]
+
+DATA_COLOR = "#4a4a4a"
+MODEL_COLOR = "#d62728"
+OPERATOR_COLORS = {"prose": "#2ca02c", "deeponet": "#9467bd"}
+MAX_MARKERS = 2500
+"""Data markers per panel; longer trajectories are thinned for the figure (never for the fit)."""
+
+
+def extended_time(t: np.ndarray, horizon: float, max_points: int = 20_000) -> np.ndarray:
+    """The observed times ``t`` (N,) followed by steps of the median spacing up to ``horizon`` times the window.
+
+    Returns shape ``(N + K,)``; ``K = 0`` when ``horizon <= 0``.
+
+    Examples
+    --------
+    >>> extended_time(np.array([0.0, 1.0, 2.0]), 0.5)
+    array([0., 1., 2., 3.])
+    """
+    t = np.asarray(t, dtype=float)
+    if horizon <= 0 or t.size < 2:
+        return t
+    span = float(t[-1] - t[0])
+    dt = float(np.median(np.diff(t)))
+    k = int(min(np.ceil(horizon * span / dt), max(max_points - t.size, 0)))
+    if k <= 0:
+        return t
+    step = horizon * span / k
+    return np.concatenate([t, t[-1] + step * np.arange(1, k + 1)])
+
+
+def simulate_extended(
+    result: "DiscoveryResult",
+    data: "Trajectories",
+    trajectory: int,
+    horizon: float,
+    candidate: "Candidate | None" = None,
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The candidate (default: the selected one) simulated from trajectory ``trajectory``'s first observed state.
+
+    Returns ``(t (M,), x (M, D) or None, problem)``: when the extrapolation blows up, the observed window alone
+    is tried; ``x`` is ``None`` and ``problem`` one line when even that fails.
+    """
+    tr = data[trajectory]
+    problem = ""
+    for h in ((horizon, 0.0) if horizon > 0 else (0.0,)):
+        t = extended_time(tr.t, h)
+        try:
+            x = np.asarray(result.simulate(t, tr.x[0], candidate), dtype=float)
+        except Exception as exc:  # noqa: BLE001 -- a model that cannot be integrated is drawn as such
+            problem = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            continue
+        if x.shape == (t.size, len(result.variables)) and np.all(np.isfinite(x)):
+            return t, x, ""
+        problem = "the simulation did not stay finite"
+    return np.asarray(tr.t, dtype=float), None, problem
+
+
+def _thin(n: int, limit: int) -> np.ndarray:
+    return np.arange(n) if n <= limit else np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+
+
+def _title(result: "DiscoveryResult", candidate: "Candidate") -> str:
+    import sympy
+
+    lines = [f"d{v}/dt = {sympy.sstr(candidate.equations[v])}" for v in result.variables]
+    r2, r2w = candidate.metrics.get("r2"), candidate.metrics.get("r2_window")
+    fit = ", ".join(
+        f"{name} {value:.4f}" for name, value in (("R^2 whole", r2), ("R^2 windows", r2w)) if isinstance(value, float)
+    )
+    head = " | ".join(part for part in (result.source, f"method {candidate.method}", fit) if part)
+    return "\n".join([head, *lines])
+
+
+def result_figure(
+    result: "DiscoveryResult",
+    data: "Trajectories",
+    *,
+    horizon: float = 0.5,
+    max_trajectories: int = 3,
+    candidate: "Candidate | None" = None,
+) -> Any:
+    """A matplotlib ``Figure`` of the data, the model and the operator predictions (see the module docstring).
+
+    Parameters
+    ----------
+    result:
+        A discovery result.
+    data:
+        The trajectories it was discovered from (the same variables).
+    horizon:
+        Extrapolation beyond the observed window, as a multiple of its length (0: none).
+    max_trajectories:
+        Columns of the figure: the first trajectories only.
+    candidate:
+        The model to draw (default: the selected one).
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise DiscoveryError(
+            "plotting needs matplotlib; install it with: python3 -m pip install matplotlib (or 'eqdisco[app]')"
+        ) from None
+    if tuple(data.variables) != tuple(result.variables):
+        raise DiscoveryError(f"plot: the data's variables {list(data.variables)} are not the result's "
+                             f"{list(result.variables)}; pass the trajectories the result was discovered from")
+    cand = candidate or result.best
+    n_traj = max(1, min(int(max_trajectories), len(data)))
+    n_var = len(result.variables)
+    fig = Figure(figsize=(4.8 * n_traj + 1.2, 2.1 * n_var + 1.4 + 0.22 * n_var), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(n_var, n_traj, sharex="col", squeeze=False))  # (D, K)
+    fig.suptitle(_title(result, cand), fontsize=9, family="monospace", ha="left", x=0.01)
+    for k in range(n_traj):
+        tr = data[k]
+        t_sim, x_sim, problem = simulate_extended(result, data, k, horizon, cand)
+        keep = _thin(len(tr.t), MAX_MARKERS)
+        for d, v in enumerate(result.variables):
+            ax = axes[d, k]
+            ax.plot(tr.t[keep], tr.x[keep, d], "o", ms=2.2, color=DATA_COLOR, alpha=0.55, label="data")
+            if x_sim is not None:
+                ax.plot(t_sim, x_sim[:, d], "-", lw=1.4, color=MODEL_COLOR, label="model")
+            for p in result.operator_predictions:
+                if p.trajectory == k and v in p.variables:
+                    ax.plot(p.t, p.x[:, list(p.variables).index(v)], "--", lw=1.1,
+                            color=OPERATOR_COLORS.get(p.model, "#17becf"), label=f"{p.model} operator")
+            ax.axvline(float(tr.t[-1]), color="#888888", lw=0.8, ls=":")
+            ax.set_ylabel(v)
+            ax.grid(alpha=0.25)
+            if d == 0:
+                ax.set_title(f"trajectory {k}" if len(data) > 1 else "", fontsize=9)
+                if problem:
+                    ax.text(0.01, 0.97, f"model not drawn: {problem}", transform=ax.transAxes, fontsize=7,
+                            va="top", color=MODEL_COLOR)
+            if d == n_var - 1:
+                ax.set_xlabel("t")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    axes[0, -1].legend(unique.values(), unique.keys(), fontsize=7, loc="upper right")
+    return fig
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG to ``path`` atomically (no half-written file if anything fails)."""
+    from discovery.io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return atomic_write_bytes(path, buffer.getvalue())
