@@ -296,6 +296,8 @@ def discover(
             first = (str(exc).splitlines() or [""])[0]
             warnings.append(f"{name} failed: {type(exc).__name__}: {first}")
             continue
+        if not proposed:
+            warnings.append(f"{name}: proposed no candidate equations")
         for c in proposed:
             missing = [v for v in data.variables if v not in c.equations]
             if missing:

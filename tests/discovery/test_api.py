@@ -90,3 +90,22 @@ def test_accepts_arrays_frames_and_paths(lotka_volterra, lv_csv):
     assert r2.variables == ("x", "y") == r3.variables
     assert len(r1.variables) == 2
     assert np.isclose(r2.metrics["r2"], r3.metrics["r2"], atol=1e-6)
+
+
+def test_a_method_that_proposes_nothing_is_named_in_the_warnings(lotka_volterra):
+    from discovery.methods.base import REGISTRY, Method, register
+
+    @register
+    class Silent(Method):
+        name = "silent_test_method"
+        description = "proposes nothing"
+        in_auto = False
+
+        def propose(self, data, context):
+            return []
+
+    try:
+        result = discover(lotka_volterra, method=["sindy", "silent_test_method"])
+    finally:
+        REGISTRY.pop("silent_test_method")
+    assert "silent_test_method: proposed no candidate equations" in result.warnings
