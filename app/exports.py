@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["file_stem", "latex_document", "python_module", "result_json", "simulation_csv"]
+__all__ = ["figure_png", "file_stem", "latex_document", "python_module", "result_json", "simulation_csv"]
 
 
 def file_stem(source: str | None) -> str:
@@ -54,6 +54,17 @@ def simulation_csv(
     if not frames:
         return "trajectory,t,extrapolated," + ",".join(variables) + "\n"
     return pd.concat(frames, ignore_index=True).to_csv(index=False, float_format="%.10g")
+
+
+def figure_png(result: Any, data: Any, candidate: Any, horizon: float) -> bytes:
+    """The static figure of ``eqdisco discover --plots`` for ``candidate`` (:mod:`discovery.plotting`), as PNG."""
+    import io
+
+    from discovery.plotting import result_figure
+
+    buffer = io.BytesIO()
+    result_figure(result, data, horizon=horizon, candidate=candidate).savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
 
 
 def python_module(result: Any, candidate: Any) -> str:

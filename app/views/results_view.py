@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import state
 from app.compute import MAX_HORIZON, cached_build, cached_simulation
-from app.exports import file_stem, latex_document, python_module, result_json, simulation_csv
+from app.exports import figure_png, file_stem, latex_document, python_module, result_json, simulation_csv
 from app.loading import LoadedData
 from app.plots import (
     MODEL_COLOR,
@@ -97,7 +97,7 @@ def _downloads(run_key: str, result: Any, data: Any, index: int, horizon: float)
         sims = _simulations(run_key, result, data, index, horizon)
         return simulation_csv(result.variables, [(k, t, x) for k, t, x, _ in sims], [float(tr.t[-1]) for tr in data])
 
-    cols = st.columns(4)
+    cols = st.columns(5)
     json_text = cached_build("json", run_key, lambda: result_json(result))
     cols[0].download_button("Result (JSON)", json_text, f"{stem}.eqdisco.json", "application/json",
                             key="dl_json", icon=":material/data_object:", width="stretch")
@@ -108,8 +108,11 @@ def _downloads(run_key: str, result: Any, data: Any, index: int, horizon: float)
                             "text/x-python", key="dl_py", icon=":material/code:", width="stretch")
     cols[3].download_button("Equations (LaTeX)", latex_document(result, cand), f"{stem}.tex", "application/x-tex",
                             key="dl_tex", icon=":material/function:", width="stretch")
-    st.caption(f"CSV, Python and LaTeX are for the picked candidate (#{index + 1}); the CSV covers the "
-               "extrapolation horizon set above. The JSON holds every candidate.")
+    png = cached_build("png", f"{run_key}:{index}:{horizon}", lambda: figure_png(result, data, cand, horizon))
+    cols[4].download_button("Figure (PNG)", png, f"{stem}.png", "image/png", key="dl_png", icon=":material/image:",
+                            width="stretch")
+    st.caption(f"CSV, Python, LaTeX and the figure are for the picked candidate (#{index + 1}); the CSV and the "
+               "figure cover the extrapolation horizon set above. The JSON holds every candidate.")
 
 
 def _interp(t_from: np.ndarray, x_from: np.ndarray, t_to: np.ndarray) -> np.ndarray:

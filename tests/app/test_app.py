@@ -161,7 +161,8 @@ def test_run_results_and_downloads(app_entry: str, lv_csv_bytes: bytes) -> None:
     assert any("\\dot{x}" in latex.value for latex in at.latex)
     assert at.selectbox(key=state.CANDIDATE).value == 0
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Result (JSON)", "Simulated trajectories (CSV)", "Right-hand side (Python)", "Equations (LaTeX)"]
+    assert labels == ["Result (JSON)", "Simulated trajectories (CSV)", "Right-hand side (Python)", "Equations (LaTeX)",
+                      "Figure (PNG)"]
     table = at.dataframe[-1].value
     assert list(table["rank"][: len(result.candidates)]) == list(range(1, len(result.candidates) + 1))
 

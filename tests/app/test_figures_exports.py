@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from app.compute import extended_time
-from app.exports import file_stem, latex_document, python_module, result_json, simulation_csv
+from app.exports import figure_png, file_stem, latex_document, python_module, result_json, simulation_csv
 from app.plots import data_figure, overlay_figure, Curve, pareto_figure, phase_figure, residual_figure
 
 
@@ -22,13 +22,10 @@ def lv_result(lv_csv_bytes: bytes):
     return data, discover(data, method="sindy", refine=False)
 
 
-def test_extended_time() -> None:
-    t = np.linspace(0.0, 10.0, 101)
-    assert extended_time(t, 0.0) is t or np.array_equal(extended_time(t, 0.0), t)
-    ext = extended_time(t, 0.5)
-    assert ext[:101].tolist() == t.tolist()
-    assert ext[-1] == pytest.approx(15.0) and np.all(np.diff(ext) > 0)
-    assert extended_time(t, 100.0, max_points=300).size == 300
+def test_figure_png_is_the_command_line_figure(lv_result) -> None:
+    data, result = lv_result
+    png = figure_png(result, data, result.best, 0.5)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
 
 
 def test_data_and_phase_figures(lv_result) -> None:

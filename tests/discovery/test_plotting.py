@@ -82,6 +82,7 @@ def test_extended_time_continues_at_the_median_step():
     np.testing.assert_allclose(ext[:4], t)
     assert ext[-1] == pytest.approx(4.0) and np.allclose(np.diff(ext[3:]), 0.5)
     np.testing.assert_array_equal(extended_time(t, 0.0), t)
+    assert extended_time(np.linspace(0.0, 10.0, 101), 100.0, max_points=300).size == 300  # capped
 
 
 def test_batch_writes_a_figure_beside_each_result_and_resumes(tmp_path, lv_csv):
