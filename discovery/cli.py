@@ -123,11 +123,34 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # --- validate --------------------------------------------------------------------------------------------
+def _expand_folders(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Paths with each folder replaced by the data files directly inside it (sorted), and one error line per
+    folder that holds none."""
+    from discovery.data import SUPPORTED_EXTENSIONS
+
+    files: list[str] = []
+    errors: list[str] = []
+    for p in paths:
+        folder = Path(p)
+        if not folder.is_dir():
+            files.append(p)
+            continue
+        inside = sorted(str(f) for f in folder.iterdir() if f.is_file() and f.suffix.lower() in SUPPORTED_EXTENSIONS)
+        if not inside:
+            errors.append(f"error: {p}: folder holds no data files ({', '.join(SUPPORTED_EXTENSIONS)}); pass files "
+                          "or a folder that has some")
+        files.extend(inside)
+    return files, errors
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from discovery.data import load_trajectories
 
-    failed = 0
-    for f in args.files:
+    files, errors = _expand_folders(args.files)
+    for line in errors:
+        print(line, file=sys.stderr)
+    failed = len(errors)
+    for f in files:
         try:
             data = load_trajectories(f)
             print(f"ok: {data.summary()}")
@@ -188,10 +211,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
         except ImportError:
             raise CLIError("--plots needs matplotlib; install it with: python3 -m pip install matplotlib "
                            "(or pip install 'eqdisco[app]')") from None
-    missing = [f for f in args.files if not Path(f).exists()]
-    for f in missing:
-        print(f"error: {f}: file not found", file=sys.stderr)
-    files = [f for f in args.files if Path(f).exists()]
+    given, empty = _expand_folders(args.files)
+    missing = [f for f in given if not Path(f).exists()]
+    for line in empty + [f"error: {f}: file not found" for f in missing]:
+        print(line, file=sys.stderr)
+    missing += empty
+    files = [f for f in given if Path(f).exists()]
     report = run_batch(
         files, args.out, method=args.method, options=options, workers=args.workers,
         scheduler=args.scheduler, overwrite=args.overwrite, show_progress=not args.quiet, plot=args.plots,
@@ -269,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("discover", help="discover equations for one or many data files")
-    p.add_argument("files", nargs="+", metavar="FILE", help="CSV, Parquet or NPZ files (see the data contract)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="CSV, Parquet or NPZ files (see the data contract), or folders of them")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for one result JSON per input")
     p.add_argument("--method", default="auto", help="auto (default), or a method name / comma-separated names")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
@@ -306,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("validate", help="check data files against the data contract")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="data files, or folders of them")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("systems", help="list the systems of the ODE zoo")

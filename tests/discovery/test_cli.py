@@ -86,6 +86,23 @@ def test_discover_batch_from_cli(tmp_path, lv_csv, capsys):
     assert "error" in json.loads((out / "bad.json").read_text())
 
 
+def test_folders_stand_for_the_data_files_inside(tmp_path, lv_csv, capsys):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    (folder / "lv_copy.csv").write_bytes(lv_csv.read_bytes())
+    (folder / "notes.txt").write_text("not data")
+    (folder / "nested").mkdir()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["validate", str(folder)]) == 0
+    assert capsys.readouterr().out.count("ok:") == 1
+    out = tmp_path / "results"
+    assert main(["discover", str(folder), str(empty), "--out", str(out), "--method", "sindy", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "empty: folder holds no data files" in err and "1 discovered, 1 failed" in err
+    assert sorted(p.name for p in out.iterdir()) == ["lv_copy.json"]
+
+
 def test_discover_rejects_unknown_method(tmp_path, lv_csv, capsys):
     assert main(["discover", str(lv_csv), "--out", str(tmp_path), "--method", "magic"]) == 2
     assert "valid methods" in capsys.readouterr().err
