@@ -85,6 +85,27 @@ def _most_promising(candidates: Sequence[Candidate], n: int) -> list[Candidate]:
     return [c for c in order if math.isfinite(selection_error(c))][:n]
 
 
+POOR_FIT_R2 = 0.9
+"""Below this short-window R^2 the selected model gets a warning: it does not reproduce the local flow."""
+
+
+def _fit_warnings(best: Candidate, names: Sequence[str]) -> list[str]:
+    """What a user should know about the selected model's fit: it does not reproduce the data, or it blows up."""
+    out = []
+    r2w = best.metrics.get("r2_window")
+    if r2w is None or r2w < POOR_FIT_R2:
+        shown = "not computable" if r2w is None else f"{r2w:.3f}"
+        more = "" if "sr" in names else "try method='sr' for free-form terms, "
+        out.append(f"the selected model fits the data poorly (R^2 on short windows {shown}, below {POOR_FIT_R2}): "
+                   f"the dynamics may need terms outside the search space ({more}or a partly known model with "
+                   "method='pinn'), or the data may be too noisy or too coarsely sampled")
+    if not best.metrics.get("stable", True):
+        reason = best.metrics.get("failure") or "its simulation did not finish"
+        out.append(f"the selected model cannot be simulated over the whole observed window ({reason}); no stable "
+                   "candidate was found")
+    return out
+
+
 MIN_POLISH_FLOOR = 1e-6
 """Noise floors below this (noise under about 0.1% of the spread) leave nothing for polishing to remove."""
 MAX_POLISHED = 4
@@ -337,6 +358,7 @@ def discover(
         best = _polish_finalists(candidates, data, smoothed, scoring, floor)
     else:
         best = select_best(candidates, scoring, floor)
+    warnings.extend(_fit_warnings(best, names))
     ranked = rank(candidates, best)
     front = pareto_front(ranked)
     predictions = list(context.predictions)

@@ -98,13 +98,15 @@ def discover_file(path: str, output: str, method: str, options: dict[str, Any], 
         from discovery import __version__
 
         payload = {"source": source, "error": error, "eqdisco_version": __version__}
-    figure, warning = None, None
+    figure = None
+    notes = list(result.warnings) if status == "ok" else []
     if plot and status == "ok":
         try:
             figure = str(plot_path(output))
             result.plot(path, figure, horizon=0.5)
         except Exception as exc:  # noqa: BLE001 -- the equations stand without their figure
-            figure, warning = None, f"figure not written: {one_line(exc)}"
+            figure = None
+            notes.append(f"figure not written: {one_line(exc)}")
     atomic_write_text(output, json.dumps(payload, indent=2) + "\n")
     return {
         "source": source,
@@ -114,7 +116,7 @@ def discover_file(path: str, output: str, method: str, options: dict[str, Any], 
         "equations": payload.get("equations"),
         "elapsed_s": round(time.monotonic() - started, 3),
         "plot": figure,
-        "warning": warning,
+        "warning": "; ".join(notes) or None,
     }
 
 

@@ -9,6 +9,7 @@ import pytest
 import sympy
 
 from discovery import DiscoveryError, discover
+from discovery.data import Trajectories, Trajectory
 from discovery.benchmarks.terms import same_terms
 from discovery.result import DiscoveryResult
 
@@ -109,3 +110,14 @@ def test_a_method_that_proposes_nothing_is_named_in_the_warnings(lotka_volterra)
     finally:
         REGISTRY.pop("silent_test_method")
     assert "silent_test_method: proposed no candidate equations" in result.warnings
+
+
+def test_a_poor_fit_is_flagged(lotka_volterra, lv_result):
+    # the prey of Lotka-Volterra with the predator column zeroed: no model in the libraries reproduces it
+    tr = lotka_volterra[0]
+    broken = Trajectories(lotka_volterra.variables, [Trajectory(tr.t, np.c_[tr.x[:, 0], np.zeros(len(tr.t))])])
+    result = discover(broken, method="sindy")
+    assert result.metrics["r2_window"] < 0.9
+    assert any(w.startswith("the selected model fits the data poorly") and "method='sr'" in w
+               for w in result.warnings), result.warnings
+    assert not any("poorly" in w for w in lv_result.warnings)

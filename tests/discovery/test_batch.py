@@ -58,3 +58,16 @@ def test_batch_on_a_dask_local_cluster(tmp_path, batch_files):
                            show_progress=False, echo=lambda s: None)
     assert sorted(i.status for i in report.items) == ["error", "ok"]
     assert (tmp_path / "out" / "good.json").exists()
+
+
+def test_notes_from_the_run_reach_the_console(tmp_path, lotka_volterra):
+    import pandas as pd
+
+    tr = lotka_volterra[0]
+    path = tmp_path / "flat.csv"
+    pd.DataFrame({"t": tr.t, "x": tr.x[:, 0], "y": 0.0}).to_csv(path, index=False)
+    messages: list[str] = []
+    report = run_batch([path], tmp_path / "out", method="sindy", show_progress=False, echo=messages.append)
+    assert report.items[0].status == "ok"
+    assert len(messages) == 1 and messages[0].startswith("warning: flat.csv: the selected model fits the data poorly")
+    assert "fits the data poorly" in json.loads((tmp_path / "out" / "flat.json").read_text())["warnings"][0]
