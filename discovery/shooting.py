@@ -75,10 +75,13 @@ def make_windows(
     length = min(length, max(1, min_n - 1))
     stride = int(max(1, min(stride, (min_n - 1) // length)))
     span = length * stride  # samples covered by one window
+    crossing: list[tuple[int, int]] = []  # windows over a gap in the sampling, used only if nothing else is left
     for k, t in enumerate(ts):
         n = len(t)
+        gaps = np.concatenate([[0], np.cumsum(gap_steps(t))])  # (N,): gaps among the first j steps
         for i in range(0, n - span, max(1, span // 2)):
-            starts.append((k, i))
+            (crossing if gaps[i + span] > gaps[i] else starts).append((k, i))
+    starts = starts or crossing
     if not starts:
         raise ValueError("trajectories are too short to cut into windows (need at least 2 points)")
     if len(starts) > max_windows:
@@ -91,6 +94,28 @@ def make_windows(
     dt = np.stack([np.diff(ts[k][i : i + span + 1 : stride]) for k, i in starts])
     target = np.stack([xs_target[k][i + stride : i + span + 1 : stride] for k, i in starts])
     return Windows(x0=x0.astype(float), dt=dt.astype(float), target=target.astype(float))
+
+
+GAP_FACTOR = 10.0
+"""A time step longer than this many times the trajectory's median step is a gap in the sampling."""
+
+
+def gap_steps(t: np.ndarray, factor: float = GAP_FACTOR) -> np.ndarray:
+    """Mask ``(N - 1,)`` of the steps of ``t`` that are gaps: longer than ``factor`` times the median step.
+
+    A window across a gap would integrate the whole gap in one RK4 step and compare the result with the data after
+    it: a large error for every model, true one included, that swamps the error of the other windows (a damped
+    pendulum with 7 of its 20 seconds missing got spurious ``sin(omega)`` and ``omega^2 theta`` terms).
+
+    Examples
+    --------
+    >>> gap_steps(np.array([0.0, 0.1, 0.2, 2.0, 2.1])).tolist()
+    [False, False, True, False]
+    """
+    steps = np.diff(np.asarray(t, dtype=float))
+    if steps.size == 0:
+        return np.zeros(0, dtype=bool)
+    return steps > factor * float(np.median(steps))
 
 
 def window_plan(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import sympy
 
-from discovery.shooting import make_windows, window_plan
+from discovery.data import Trajectories, Trajectory
+from discovery.shooting import gap_steps, make_windows, window_plan
 from discovery.simulation import simulate
 
 
@@ -23,6 +25,32 @@ def test_windows_with_a_stride_step_over_samples():
     # a stride too long for the shortest trajectory is lowered to fit
     short = make_windows([t[:12]], [x[:12]], [x[:12]], length=5, stride=4)
     np.testing.assert_allclose(short.dt, 0.2)
+
+
+def test_windows_do_not_cross_gaps_in_the_sampling():
+    t = np.concatenate([np.arange(50) * 0.1, 20.0 + np.arange(50) * 0.1])  # 15 time units missing after 4.9
+    x = np.c_[np.sin(t)]
+    assert gap_steps(t).sum() == 1 and gap_steps(t)[49]
+    windows = make_windows([t], [x], [x], length=10, max_windows=1000)
+    assert windows.n_windows > 0 and windows.dt.max() == pytest.approx(0.1)
+    # when every window would cross a gap, they are kept rather than none
+    short = np.array([0.0, 0.1, 0.2, 5.0, 5.1, 5.2])
+    assert make_windows([short], [short[:, None]], [short[:, None]], length=4).n_windows > 0
+
+
+def test_a_gap_in_the_data_does_not_invent_terms():
+    # 7 of the damped pendulum's 20 seconds missing: windows across the gap gave it spurious sin(omega) and
+    # omega^2 theta terms
+    from discovery import discover
+    from discovery.benchmarks.terms import same_terms
+    from grammar.zoo import get_system
+
+    data = simulate("damped_pendulum", noise=0.01, seed=0)
+    tr = data[0]
+    keep = (tr.t < 5.0) | (tr.t > 12.0)
+    gappy = Trajectories(data.variables, [Trajectory(tr.t[keep], tr.x[keep])])
+    result = discover(gappy, method="sindy")
+    assert same_terms(result.equations, get_system("damped_pendulum").rhs()), result.equations
 
 
 def test_window_plan_follows_the_time_scale_and_leaves_the_zoo_sampling_alone():
