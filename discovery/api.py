@@ -302,7 +302,8 @@ def discover(
     for i, name in enumerate(names):
         lo, hi = 0.6 * i / n, 0.6 * (i + 1) / n
         report(f"{name}: proposing candidates", lo)
-        context.progress = (lambda msg, f, lo=lo, hi=hi, name=name: report(f"{name}: {msg}", lo + (hi - lo) * f))
+        context.progress = (lambda msg, f, lo=lo, hi=hi, name=name: report(
+            msg if msg.startswith(f"{name}:") else f"{name}: {msg}", lo + (hi - lo) * f))
         try:
             proposed = get_method(name, **method_options.get(name, {})).propose(data, context)
         except DiscoveryError as exc:

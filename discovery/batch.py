@@ -72,11 +72,19 @@ def plot_path(output: str | Path) -> Path:
     return Path(output).with_suffix(".png")
 
 
-def discover_file(path: str, output: str, method: str, options: dict[str, Any], plot: bool = False) -> dict[str, Any]:
+def discover_file(
+    path: str,
+    output: str,
+    method: str,
+    options: dict[str, Any],
+    plot: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Run discovery on one file and write its JSON atomically (and, with ``plot``, its figure as PNG beside
     it, see :mod:`discovery.plotting`); never raises for a bad file.
 
-    Runs inside a worker process (or a Dask worker), so it takes and returns plain values.
+    Runs inside a worker process (or a Dask worker), so it takes and returns plain values; ``progress`` (the
+    stage of the run, see :func:`discovery.discover`) is only for runs in this process.
     """
     from discovery.api import discover
     from discovery.errors import DataError, DiscoveryError, SimulationError
@@ -86,7 +94,7 @@ def discover_file(path: str, output: str, method: str, options: dict[str, Any], 
     source = Path(path).name
     started = time.monotonic()
     try:
-        result = discover(path, method=method, **options)
+        result = discover(path, method=method, progress=progress, **options)
         payload = result.to_dict()
         payload["source"] = source
         status, error = "ok", None
@@ -217,8 +225,10 @@ def run_batch(
     try:
         if executor is None:
             for f, o in todo:
-                bar.set_postfix_str(Path(f).name)
-                record(discover_file(f, o, method, options, plot))
+                name = Path(f).name
+                bar.set_postfix_str(name)
+                stage = (lambda message, fraction, name=name: bar.set_postfix_str(f"{name}: {message}"))
+                record(discover_file(f, o, method, options, plot, stage if show_progress else None))
         else:
             futures: dict[Future, tuple[str, str]] = {
                 executor.submit(discover_file, f, o, method, options, plot): (f, o) for f, o in todo

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery.batch import output_paths, run_batch
+from discovery.batch import discover_file, output_paths, run_batch
 
 
 @pytest.fixture
@@ -71,3 +71,13 @@ def test_notes_from_the_run_reach_the_console(tmp_path, lotka_volterra):
     assert report.items[0].status == "ok"
     assert len(messages) == 1 and messages[0].startswith("warning: flat.csv: the selected model fits the data poorly")
     assert "fits the data poorly" in json.loads((tmp_path / "out" / "flat.json").read_text())["warnings"][0]
+
+
+def test_a_file_in_this_process_reports_its_stages(tmp_path, lv_csv):
+    stages: list[tuple[str, float]] = []
+    done = discover_file(str(lv_csv), str(tmp_path / "lv.json"), "sindy", {},
+                         progress=lambda m, f: stages.append((m, f)))
+    assert done["status"] == "ok"
+    messages = [m for m, _ in stages]
+    assert any(m.startswith("sindy: ") for m in messages) and messages[-1] == "done"
+    assert not any(m.startswith("sindy: sindy:") for m in messages)
