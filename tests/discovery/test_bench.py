@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 import sympy
 
 from discovery.benchmarks.core import predictability_horizon
@@ -88,6 +90,25 @@ def test_bench_on_a_folder_of_unseen_systems(tmp_path, capsys):
     assert "| 1% | sindy | 1 |" in capsys.readouterr().out
     decay = np.exp(-np.linspace(0, 1, 5))[:, None]
     assert predictability_horizon({"x": -sympy.Symbol("x")}, ["x"], np.linspace(0, 1, 5), decay) == 5
+
+
+def test_sampling_set_is_written_as_described(tmp_path):
+    from discovery.benchmarks.core import folder_cases
+    from discovery.shooting import gap_steps
+
+    folder = tmp_path / "sampling"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "sampling.py"
+    proc = subprocess.run([sys.executable, str(script), "--out-dir", str(folder)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cases = {c.name: c for c in folder_cases(folder, noise=0.0, seed=0)}
+    assert set(cases) == {"lorenz_dense", "lorenz_coarse", "pendulum_gap", "lotka_volterra_clock",
+                          "van_der_pol_random"}
+    assert np.diff(cases["lorenz_dense"].fit_t)[0] == pytest.approx(0.001)
+    assert gap_steps(np.asarray(cases["pendulum_gap"].fit_t)).sum() == 1
+    assert cases["lotka_volterra_clock"].fit_t[0] == 1.7e9  # written with enough digits to keep the steps
+    assert np.allclose(np.diff(cases["lotka_volterra_clock"].fit_t), 0.05)
+    steps = np.diff(cases["van_der_pol_random"].fit_t)
+    assert steps.std() > 0.6 * steps.mean()  # strongly irregular
 
 
 def test_bench_no_zoo_needs_a_folder(tmp_path, capsys):
