@@ -185,7 +185,8 @@ def run_batch(
     plot:
         Also write each result's figure as ``out_dir/<stem>.png`` (a file is skipped only when both exist).
     echo:
-        Where one-line messages about failed files go (default: above the progress bar, on stderr).
+        Where one-line messages about failed files and the warnings of discovered ones go (default: above the
+        progress bar, on stderr).
 
     Examples
     --------
