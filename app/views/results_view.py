@@ -108,9 +108,9 @@ def _downloads(run_key: str, result: Any, data: Any, index: int, horizon: float)
                             "text/x-python", key="dl_py", icon=":material/code:", width="stretch")
     cols[3].download_button("Equations (LaTeX)", latex_document(result, cand), f"{stem}.tex", "application/x-tex",
                             key="dl_tex", icon=":material/function:", width="stretch")
-    png = cached_build("png", f"{run_key}:{index}:{horizon}", lambda: figure_png(result, data, cand, horizon))
-    cols[4].download_button("Figure (PNG)", png, f"{stem}.png", "image/png", key="dl_png", icon=":material/image:",
-                            width="stretch")
+    # built on click (about 0.6 s of matplotlib), not on every rerun of the page
+    cols[4].download_button("Figure (PNG)", lambda: figure_png(result, data, cand, horizon), f"{stem}.png",
+                            "image/png", key="dl_png", icon=":material/image:", width="stretch")
     st.caption(f"CSV, Python, LaTeX and the figure are for the picked candidate (#{index + 1}); the CSV and the "
                "figure cover the extrapolation horizon set above. The JSON holds every candidate.")
 

@@ -55,8 +55,14 @@ def test_upload_run_and_see_equations(app_page, screenshot, tmp_path: Path) -> N
     text = code.first.inner_text()
     assert "dx/dt =" in text and "dy/dt =" in text, text
     expect(page.locator(".katex").first).to_be_visible()
-    for label in ("Result (JSON)", "Simulated trajectories (CSV)", "Right-hand side (Python)", "Equations (LaTeX)"):
+    for label in ("Result (JSON)", "Simulated trajectories (CSV)", "Right-hand side (Python)", "Equations (LaTeX)",
+                  "Figure (PNG)"):
         expect(page.get_by_role("button", name=label)).to_be_visible()
+    with page.expect_download(timeout=60_000) as download:  # the figure is built on click
+        page.get_by_role("button", name="Figure (PNG)").click()
+    figure = tmp_path / download.value.suggested_filename
+    download.value.save_as(figure)
+    assert figure.suffix == ".png" and figure.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     shot = screenshot(page, "eqdisco_app_results.png")
     assert shot.stat().st_size > 10_000
 
