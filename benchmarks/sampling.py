@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         fit = simulate(system, t=t_fit)[0]
         held = simulate(system, t=_grid(name), x0=held_x0)[0]
         frames = [
-            pd.DataFrame({"trajectory": j, "t": tr.t + offset, **{v: tr.x[:, i] for i, v in enumerate(system.variables)}})
+            pd.DataFrame({"trajectory": j, "t": tr.t + offset,
+                          **{v: tr.x[:, i] for i, v in enumerate(system.variables)}})
             for j, tr in enumerate((fit, held))
         ]
         pd.concat(frames).to_csv(args.out_dir / f"{case}.csv", index=False, float_format="%.15g")

@@ -25,7 +25,9 @@ class OperatorPrediction:
     trajectory:
         Index of the observed trajectory whose initial condition (or window) the prediction starts from.
     rel_l2:
-        Relative L2 error against the observed data where the two overlap (``None`` when they do not).
+        Relative L2 error against observed data: for ``prose`` its backtest (the same read length, one read earlier,
+        on data the model had not read; see :mod:`discovery.methods.prose`), otherwise where the prediction and
+        the data overlap (``None`` when they do not).
     info:
         Model-specific details (checkpoint, training loss, ...), JSON-serializable.
     """

@@ -83,10 +83,31 @@ def test_candidates_and_prediction(lv_checkpoint, lv_data):
     (pred,) = context.predictions
     tr = lv_data[0]
     assert pred.model == "prose" and pred.variables == ("prey", "predator")
-    assert pred.t[0] == tr.t[0] and pred.t[-1] == pytest.approx(tr.t[0] + 1.5 * tr.duration)
+    # 40 points: a third of the span holds under 16, so no backtest: the whole span is read, twice it forecast
+    assert pred.info["read_fraction"] is None and pred.info["backtest_rel_l2"] is None
+    assert pred.t[0] == tr.t[0] and pred.t[-1] == pytest.approx(tr.t[-1] + 2.0 * tr.duration)
     assert pred.x.shape == (pred.t.size, 2)
     assert np.all(np.diff(pred.t) > 0)
     assert pred.rel_l2 is not None and pred.rel_l2 < 0.5
+
+
+def test_the_forecast_reads_the_length_its_backtest_picks(lv_checkpoint):
+    sim = simulate("lotka_volterra", t=np.linspace(0.0, 12.0, 241))
+    data = Trajectories(["prey", "predator"], [Trajectory(sim[0].t, sim[0].x)])
+    context = MethodContext()
+    method = ProseMethod(checkpoint=lv_checkpoint, horizon=1.5)
+    method.propose(data, context)
+    (pred,) = context.predictions
+    fraction = pred.info["read_fraction"]
+    assert fraction in method.forecast_reads
+    read = fraction * 12.0
+    assert pred.info["read"] == [pytest.approx(12.0 - read, abs=0.05), 12.0]
+    assert pred.t[0] == pytest.approx(12.0 - read, abs=0.05) and pred.t[-1] == pytest.approx(12.0 + 1.5 * read)
+    assert np.all(np.diff(pred.t) > 0) and pred.x.shape == (pred.t.size, 2)
+    # its error estimate is the backtest's: the same read length, one read earlier, on data it had not seen
+    assert pred.rel_l2 == pred.info["backtest_rel_l2"] and 0.0 <= pred.rel_l2 < 10.0
+    with pytest.raises(DiscoveryError, match="forecast_reads"):
+        ProseMethod(checkpoint=lv_checkpoint, forecast_reads=(0.5,)).propose(data, MethodContext())
 
 
 def test_model_is_cached(lv_checkpoint):
@@ -229,3 +250,19 @@ def test_discover_returns_the_operator_prediction(lv_checkpoint, lv_data):
     assert pred.values.shape == (pred.times.size, 2)
     assert pred.times[-1] > lv_data[0].t[-1]  # beyond the observed window
     assert result.to_dict()["operator_predictions"][0]["model"] == "prose"
+
+
+@pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "model.safetensors").is_file(), reason="no shipped PROSE checkpoint")
+def test_forecast_benchmark_runs(tmp_path, capsys):
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "prose_forecast.py"
+    spec = importlib.util.spec_from_file_location("prose_forecast", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "forecast.json"
+    assert module.main(["--systems", "sir", "--out", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["system"] == "sir" and row["read_fraction"] is not None
+    assert row["forecast_rel_l2"] < row["whole_read_rel_l2"]  # the point of picking the read by backtest
+    assert "| sir |" in capsys.readouterr().out
