@@ -31,11 +31,24 @@ def load_frame(frame: Any, file: str | None, opts: LoadOptions) -> Trajectories:
     return load_columns(names, [frame.iloc[:, k].to_numpy() for k in range(frame.shape[1])], file, opts)
 
 
+def _clock_to_seconds(a: np.ndarray) -> np.ndarray:
+    """A time column of dates (``datetime64``) as seconds since its earliest one, of durations (``timedelta64``)
+    as seconds; anything else unchanged. Missing values (``NaT``) become NaN, reported like any bad cell."""
+    if a.dtype.kind == "M" and a.size:
+        valid = a[~np.isnat(a)]
+        start = valid.min() if valid.size else a[0]
+        return (a - start) / np.timedelta64(1, "s")
+    if a.dtype.kind == "m":
+        return a / np.timedelta64(1, "s")
+    return a
+
+
 def load_columns(names: list[str], columns: list[Any], file: str | None, opts: LoadOptions) -> Trajectories:
     """Load a table given as column ``names`` and one 1-D array per column."""
     names = [n.strip() for n in names]
     layout = table_layout(names, file, None, opts)
     arrays = [np.asarray(c) for c in columns]
+    arrays[layout.time] = _clock_to_seconds(arrays[layout.time])
     n_rows = None
     for k in layout.used:
         a = arrays[k]

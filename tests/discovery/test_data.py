@@ -191,10 +191,24 @@ def test_dataframe_none_is_an_empty_cell() -> None:
     assert (err.row, err.column) == (3, "x") and "empty cell" in str(err)
 
 
-def test_dataframe_dates_are_not_numbers() -> None:
-    frame = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=12), "x": np.arange(12.0)})
+def test_a_time_column_of_dates_or_durations_becomes_seconds(tmp_path: Path) -> None:
+    dates = pd.date_range("2024-01-01", periods=12, freq="250ms")
+    for frame in (pd.DataFrame({"time": dates, "x": np.arange(12.0)}),
+                  pd.DataFrame({"time": dates, "x": np.arange(12.0)}).set_index("time"),
+                  pd.DataFrame({"t": dates - dates[0], "x": np.arange(12.0)})):
+        np.testing.assert_allclose(load_trajectories(frame)[0].t, 0.25 * np.arange(12))
+    path = tmp_path / "dated.parquet"
+    pd.DataFrame({"time": dates, "x": np.arange(12.0)}).to_parquet(path)
+    np.testing.assert_allclose(load_trajectories(path)[0].t, 0.25 * np.arange(12))
+    missing = pd.DataFrame({"time": dates, "x": np.arange(12.0)})
+    missing.loc[3, "time"] = pd.NaT
+    assert (_raises(missing).row, _raises(missing).column) == (3, "time")
+
+
+def test_dataframe_dates_are_not_states() -> None:
+    frame = pd.DataFrame({"t": np.arange(12.0), "x": pd.date_range("2024-01-01", periods=12)})
     err = _raises(frame)
-    assert (err.row, err.column) == (0, "time") and "non-numeric" in str(err)
+    assert (err.row, err.column) == (0, "x") and "non-numeric" in str(err)
 
 
 def test_arrays_nan_reports_row_and_variable() -> None:
