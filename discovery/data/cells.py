@@ -80,8 +80,9 @@ def _numeric_hint(text: Any, column: str) -> str:
     """What to do about a non-numeric cell: dates and decimal commas get their own advice."""
     if isinstance(text, str) and _DATE.match(text):
         when = f"pd.to_datetime(df[{column!r}])"
-        return (f" (a date or clock time); expected elapsed time as a number: convert the column to seconds since "
-                f"the first row, e.g. with pandas ({when} - {when}.iloc[0]).dt.total_seconds()")
+        return (f" (a date or clock time); expected elapsed time as a number, or ISO 8601 dates such as "
+                f"2024-01-31T12:00:00 (read as seconds): convert the column, e.g. to seconds with pandas "
+                f"({when} - {when}.iloc[0]).dt.total_seconds()")
     if isinstance(text, str) and _DECIMAL_COMMA.match(text):
         return " (a decimal comma); expected a number with a decimal point, such as 1.5"
     return "; expected a number such as 1.5 or -2e-3"

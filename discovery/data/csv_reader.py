@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import operator
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -52,6 +53,9 @@ def _load_text(text: str, file: str | None, opts: LoadOptions, raw: bytes | None
     header_line = reader.line_num
     layout = table_layout([name.strip() for name in header], file, header_line, opts)
     body = text[_after_lines(text, "\n", header_line):]
+    dated = _dates_to_seconds(body, layout.time)
+    if dated is not None:
+        body, raw = dated, None
     fast_input: Any = io.StringIO(body) if raw is None else io.BytesIO(raw[_after_lines(raw, b"\n", header_line):])
 
     values = _csv_fast(fast_input, layout)
@@ -69,6 +73,32 @@ def _load_text(text: str, file: str | None, opts: LoadOptions, raw: bytes | None
     if values.shape[0] == 0:
         raise DataError(f"the header has no data rows below it; expected at least {opts.min_points} rows", file=file)
     return from_table(values, layout, row_of, file, opts)
+
+
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\s*$")
+"""An ISO 8601 date or date-time (``2024-01-31``, ``2024-01-31T12:00:00.5``, ``... 12:00:00+01:00``)."""
+
+
+def _dates_to_seconds(body: str, time_col: int) -> str | None:
+    """``body`` with its time column of ISO 8601 dates turned into seconds since the earliest one, or ``None``
+    when its first data row's time is not such a date. Cells that are not ISO dates are left as they are, so the
+    usual checks report them (with advice on dates); line numbers are kept."""
+    import pandas as pd
+
+    rows = list(csv.reader(io.StringIO(body)))
+    first = next((r for r in rows if not _blank(r)), None)
+    if first is None or len(first) <= time_col or not _ISO_DATE.match(first[time_col]):
+        return None
+    cells = [r[time_col] if len(r) > time_col and not _blank(r) and _ISO_DATE.match(r[time_col]) else None
+             for r in rows]
+    stamps = pd.to_datetime(pd.Series(cells, dtype=object), utc=True, errors="coerce", format="ISO8601")
+    seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy()
+    for r, cell_text, value in zip(rows, cells, seconds):
+        if cell_text is not None and np.isfinite(value):
+            r[time_col] = repr(float(value))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
 
 
 def _decode(raw: bytes, file: str | None) -> str:

@@ -92,7 +92,10 @@ BAD_CSV = [
     # every row one field longer than the header: pandas would take the first column as an index and shift the rest
     ("every-row-one-longer", "t,x\n" + "".join(f"{0.1 * k:g},{k},{k}\n" for k in range(12)), {}, 2, None,
      ["expected 2", "found 3"]),
-    ("date-time", "time,x\n2024-01-01 00:00:00,1\n", {}, 2, "time", ["date or clock time", "total_seconds"]),
+    ("date-not-iso", "time,x\n01/31/2024 12:00,1\n", {}, 2, "time", ["date or clock time", "ISO 8601",
+                                                                     "total_seconds"]),
+    ("iso-then-not", "time,x\n" + "".join(f"2024-01-01T00:00:{k:02d},{k}\n" for k in range(12)) + "later,12\n",
+     {}, 14, "time", ["'later'"]),
     ("clock-time", "t,x\n12:00:01,1\n", {}, 2, "t", ["date or clock time", "pd.to_datetime(df['t'])"]),
     ("decimal-comma", 't,x\n0,"1,5"\n', {}, 2, "x", ["'1,5'", "decimal point"]),
     ("ragged-unused-column", "t,x,note\n0,1,a\n0.1,2\n", {"variables": ["x"]}, 3, None, ["found 2"]),
@@ -314,6 +317,17 @@ def test_csv_rows_with_a_trailing_comma_load_by_both_parsers(tmp_path: Path) -> 
         data = load_trajectories(path, **options)
         np.testing.assert_allclose(data[0].t, 0.1 * np.arange(12))
         np.testing.assert_array_equal(data[0].x[:, 0], np.arange(12))
+
+
+def test_csv_iso_dates_are_read_as_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "logger.csv"
+    stamps = pd.date_range("2024-03-01 08:00", periods=12, freq="500ms", tz="UTC")
+    lines = ["time,x"] + [f"{s.isoformat()},{k}" for k, s in enumerate(stamps)]
+    lines[3] = lines[3].replace("+00:00", "Z")  # mixed spellings of the same zone
+    path.write_text("\n".join(lines) + "\n")
+    data = load_trajectories(path)
+    np.testing.assert_allclose(data[0].t, 0.5 * np.arange(12))
+    np.testing.assert_array_equal(data[0].x[:, 0], np.arange(12))
 
 
 def test_csv_lone_cr_line_ends(tmp_path: Path) -> None:
