@@ -85,9 +85,15 @@ def _dates_to_seconds(body: str, time_col: int) -> str | None:
     usual checks report them (with advice on dates); line numbers are kept."""
     import pandas as pd
 
-    rows = list(csv.reader(io.StringIO(body)))
-    first = next((r for r in rows if not _blank(r)), None)
+    try:
+        first = next((r for r in csv.reader(io.StringIO(body)) if not _blank(r)), None)  # reads one row or so
+    except csv.Error:
+        return None  # the usual checks report the malformed line
     if first is None or len(first) <= time_col or not _ISO_DATE.match(first[time_col]):
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(body)))
+    except csv.Error:
         return None
     cells = [r[time_col] if len(r) > time_col and not _blank(r) and _ISO_DATE.match(r[time_col]) else None
              for r in rows]
