@@ -3,7 +3,7 @@
 Usage::
 
     python examples/quickstart.py                       # examples/lotka_volterra.csv, method auto
-    python examples/quickstart.py FILE.csv --method sindy --out result.json
+    python examples/quickstart.py FILE.csv --method sindy --out result.json --plot result.png
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", nargs="?", default=str(Path(__file__).resolve().parent / "lotka_volterra.csv"))
     parser.add_argument("--method", default="auto")
     parser.add_argument("--out", help="write the result JSON here")
+    parser.add_argument("--plot", help="write the figure (data, model, extrapolation, operator forecasts) here")
     args = parser.parse_args(argv)
 
     result = discover(args.file, method=args.method, progress=lambda msg, f: print(f"[{f:4.0%}] {msg}"))
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         result.to_json(args.out)
         print(f"\nwrote {args.out}")
+    if args.plot:
+        result.plot(args.file, args.plot)  # the data the result was discovered from
+        print(f"wrote {args.plot}")
     return 0
 
 

@@ -37,8 +37,10 @@ def test_quickstart_runs(tmp_path):
     small = tmp_path / "lotka_volterra.csv"
     out = tmp_path / "r.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py"), str(small), "--method", "sindy", "--out", str(out)],
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), str(small), "--method", "sindy", "--out", str(out),
+         "--plot", str(tmp_path / "r.png")],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
     assert "dx/dt" in proc.stdout and out.exists()
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
