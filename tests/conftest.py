@@ -17,16 +17,24 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
+def _one_torch_thread() -> None:
+    """Keep torch on one thread per test process (the CI machine has 2 cores), if torch is imported.
+
+    The app's background threads (model preloading, warm-up) may be importing torch at this moment: the module is
+    then in ``sys.modules`` but only partly initialized, without ``set_num_threads`` yet; leave it alone then.
+    """
+    setter = getattr(sys.modules.get("torch"), "set_num_threads", None)
+    if callable(setter):
+        setter(1)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep torch on one thread per test process (the CI machine has 2 cores)."""
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    _one_torch_thread()
 
 
 @pytest.fixture(autouse=True)
 def _torch_threads() -> None:
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    _one_torch_thread()
 
 
 def assert_close(actual, expected, *, rtol: float = 1e-6, atol: float = 1e-9, what: str = "") -> None:

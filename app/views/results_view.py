@@ -187,10 +187,14 @@ def _comparison_frame(run_key: str, result: Any, data: Any) -> Any:
             "equations": "; ".join(f"d{v}/dt = {c.equations[v]}" for v in result.variables),
         })
     for p in result.operator_predictions:
+        read = p.info.get("read")
+        what = ("(neural operator: a predicted trajectory, no formula)" if p.info.get("backtest_rel_l2") is None else
+                f"(neural operator: reads t in [{read[0]:.4g}, {read[1]:.4g}] and forecasts past it; its error is a "
+                "backtest on data it had not read)")
         rows.append({
             "rank": None, "kind": "operator", "model": f"{p.model} (trajectory {p.trajectory})", "complexity": None,
             "R²": None, "R² (windows)": None, "relative L2 error": p.rel_l2, "stable": None, "Pareto front": None,
-            "equations": "(neural operator: a predicted trajectory, no formula)",
+            "equations": what,
         })
     return pd.DataFrame(rows)
 
