@@ -139,7 +139,11 @@ def result_figure(
     n_var = len(result.variables)
     fig = Figure(figsize=(4.8 * n_traj + 1.2, 2.1 * n_var + 1.4 + 0.22 * n_var), layout="constrained")
     axes = np.atleast_2d(fig.subplots(n_var, n_traj, sharex="col", squeeze=False))  # (D, K)
-    fig.suptitle(_title(result, cand), fontsize=9, family="monospace", ha="left", x=0.01)
+    title = _title(result, cand)
+    if len(data) > n_traj:
+        head, _, rest = title.partition("\n")
+        title = f"{head} | first {n_traj} of {len(data)} trajectories\n{rest}"
+    fig.suptitle(title, fontsize=9, family="monospace", ha="left", x=0.01)
     for k in range(n_traj):
         tr = data[k]
         t_sim, x_sim, problem = simulate_extended(result, data, k, horizon, cand)

@@ -65,7 +65,8 @@ def test_a_model_that_blows_up_is_named_not_drawn(lotka_volterra, lv_result):
 def test_several_trajectories_get_columns_up_to_the_limit(lv_result, lotka_volterra):
     tr = lotka_volterra[0]
     four = Trajectories(lotka_volterra.variables, [Trajectory(tr.t, tr.x * s) for s in (1.0, 1.1, 0.9, 1.2)])
-    assert len(result_figure(lv_result, four).axes) == 2 * 3
+    fig = result_figure(lv_result, four)
+    assert len(fig.axes) == 2 * 3 and "first 3 of 4 trajectories" in fig.get_suptitle()
     assert len(result_figure(lv_result, four, max_trajectories=4, horizon=0).axes) == 2 * 4
 
 
