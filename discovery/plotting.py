@@ -161,7 +161,11 @@ def result_figure(
             ax.set_ylabel(v)
             ax.grid(alpha=0.25)
             if d == 0:
-                ax.set_title(f"trajectory {k}" if len(data) > 1 else "", fontsize=9)
+                notes = [f"trajectory {k}"] if len(data) > 1 else []
+                notes += [f"{p.model} forecast, backtest error {p.info['backtest_rel_l2']:.2g}"
+                          for p in result.operator_predictions
+                          if p.trajectory == k and p.info.get("backtest_rel_l2") is not None]
+                ax.set_title(" | ".join(notes), fontsize=9)
                 if problem:
                     ax.text(0.01, 0.97, f"model not drawn: {problem}", transform=ax.transAxes, fontsize=7,
                             va="top", color=MODEL_COLOR)

@@ -35,7 +35,8 @@ def test_figure_draws_data_model_extrapolation_and_operators(lotka_volterra, lv_
     tr = lotka_volterra[0]
     span = tr.t[-1] - tr.t[0]
     lv_result.operator_predictions = [
-        OperatorPrediction("prose", lotka_volterra.variables, tr.t, tr.x * 1.01, trajectory=0),
+        OperatorPrediction("prose", lotka_volterra.variables, tr.t, tr.x * 1.01, trajectory=0,
+                           info={"backtest_rel_l2": 0.0123}),
         OperatorPrediction("deeponet", lotka_volterra.variables, tr.t, tr.x, trajectory=1),  # no such column
     ]
     try:
@@ -50,6 +51,7 @@ def test_figure_draws_data_model_extrapolation_and_operators(lotka_volterra, lv_
     assert {"data", "model", "prose operator"} <= set(lines) and "deeponet operator" not in lines
     assert lines["model"][-1] == pytest.approx(tr.t[-1] + 0.5 * span)  # half a window beyond
     assert lines["data"].size == tr.t.size
+    assert axes[0].get_title() == "prose forecast, backtest error 0.012"
     title = fig.get_suptitle()
     assert "method sindy" in title and "dx/dt = " in title and "dy/dt = " in title
 
