@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy
 
+from discovery.data.trajectories import GAP_FACTOR, gap_steps  # noqa: F401 -- part of this module's API
+
 BatchRHS = Callable[[np.ndarray], np.ndarray]
 """``f(x) -> dx/dt`` for a batch of states ``x`` of shape ``(B, D)`` (autonomous systems)."""
 
@@ -94,28 +96,6 @@ def make_windows(
     dt = np.stack([np.diff(ts[k][i : i + span + 1 : stride]) for k, i in starts])
     target = np.stack([xs_target[k][i + stride : i + span + 1 : stride] for k, i in starts])
     return Windows(x0=x0.astype(float), dt=dt.astype(float), target=target.astype(float))
-
-
-GAP_FACTOR = 10.0
-"""A time step longer than this many times the trajectory's median step is a gap in the sampling."""
-
-
-def gap_steps(t: np.ndarray, factor: float = GAP_FACTOR) -> np.ndarray:
-    """Mask ``(N - 1,)`` of the steps of ``t`` that are gaps: longer than ``factor`` times the median step.
-
-    A window across a gap would integrate the whole gap in one RK4 step and compare the result with the data after
-    it: a large error for every model, true one included, that swamps the error of the other windows (a damped
-    pendulum with 7 of its 20 seconds missing got spurious ``sin(omega)`` and ``omega^2 theta`` terms).
-
-    Examples
-    --------
-    >>> gap_steps(np.array([0.0, 0.1, 0.2, 2.0, 2.1])).tolist()
-    [False, False, True, False]
-    """
-    steps = np.diff(np.asarray(t, dtype=float))
-    if steps.size == 0:
-        return np.zeros(0, dtype=bool)
-    return steps > factor * float(np.median(steps))
 
 
 def window_plan(

@@ -23,6 +23,27 @@ UNIFORM_RTOL = 1e-3
 PathLike = Union[str, os.PathLike]
 
 
+GAP_FACTOR = 10.0
+"""A time step longer than this many times the trajectory's median step is a gap in the sampling."""
+
+
+def gap_steps(t: np.ndarray, factor: float = GAP_FACTOR) -> np.ndarray:
+    """Mask ``(N - 1,)`` of the steps of ``t`` that are gaps: longer than ``factor`` times the median step.
+
+    Shooting windows skip gaps (:mod:`discovery.shooting`): a window across one would integrate the whole gap in one
+    RK4 step and swamp the other windows' errors (a damped pendulum with 7 of its 20 seconds missing got spurious
+    ``sin(omega)`` and ``omega^2 theta`` terms). :meth:`Trajectories.summary` counts them.
+
+    Examples
+    --------
+    >>> gap_steps(np.array([0.0, 0.1, 0.2, 2.0, 2.1])).tolist()
+    [False, False, True, False]
+    """
+    steps = np.diff(np.asarray(t, dtype=float))
+    if steps.size == 0:
+        return np.zeros(0, dtype=bool)
+    return steps > factor * float(np.median(steps))
+
 @dataclass(frozen=True, eq=False)
 class Trajectory:
     """One sampled trajectory: times ``t`` of shape ``(N,)`` and states ``x`` of shape ``(N, D)``, float64.
@@ -218,6 +239,9 @@ class Trajectories(Sequence[Trajectory]):
         else:
             lo, hi = min(float(x.min()) for x in diffs), max(float(x.max()) for x in diffs)
             grid = f"irregular dt from {lo:.6g} to {hi:.6g}"
+        gaps = sum(int(gap_steps(tr.t).sum()) for tr in self if tr.n_points >= 2)
+        if gaps:
+            grid += f", {gaps} gap{'s' * (gaps != 1)} (a step over {GAP_FACTOR:g}x the median)"
         return (
             f"{self._source or 'data'}: {d} variable{'s' * (d != 1)} ({', '.join(self._variables)}), "
             f"{m} {'trajectory' if m == 1 else 'trajectories'}, {self.n_points} points, "

@@ -330,6 +330,13 @@ def test_csv_iso_dates_are_read_as_seconds(tmp_path: Path) -> None:
     np.testing.assert_array_equal(data[0].x[:, 0], np.arange(12))
 
 
+def test_summary_counts_gaps_in_the_sampling() -> None:
+    t = np.concatenate([np.arange(30) * 0.1, 10.0 + np.arange(30) * 0.1])
+    data = load_trajectories((t, np.sin(t)))
+    assert data.summary().endswith("1 gap (a step over 10x the median)")
+    assert "gap" not in load_trajectories((np.arange(60) * 0.1, np.sin(np.arange(60)))).summary()
+
+
 def test_csv_lone_cr_line_ends(tmp_path: Path) -> None:
     path = tmp_path / "mac.csv"
     path.write_bytes(_csv().replace("\n", "\r").encode())
