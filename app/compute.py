@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from app.settings import RunSettings
-from discovery.plotting import extended_time
+from discovery.plotting import extended_time, model_times
 
 __all__ = [
     "MAX_HORIZON",
@@ -80,7 +80,7 @@ def _simulate(
     run_key: str, candidate_index: int, trajectory: int, horizon: float, _result: Any, _trajectories: Any
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     tr = _trajectories[trajectory]
-    t_ext = extended_time(tr.t, horizon)
+    t_ext = model_times(tr.t, horizon)
     candidate = _result.candidates[candidate_index]
     try:
         x = _result.simulate(t_ext, tr.x[0], candidate)  # (M, D)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from discovery.methods.base import Candidate
     from discovery.result import DiscoveryResult
 
-__all__ = ["extended_time", "result_figure", "save_figure", "simulate_extended"]
+__all__ = ["extended_time", "model_times", "result_figure", "save_figure", "simulate_extended"]
 
 DATA_COLOR = "#4a4a4a"
 MODEL_COLOR = "#d62728"
@@ -59,6 +59,26 @@ def extended_time(t: np.ndarray, horizon: float, max_points: int = 20_000) -> np
     return np.concatenate([t, t[-1] + step * np.arange(1, k + 1)])
 
 
+def model_times(t: np.ndarray, horizon: float) -> np.ndarray:
+    """Times to draw a model at: the observed ``t`` (N,), each gap in the sampling filled with steps of the median
+    spacing (else the model would be drawn as a straight line across it), then :func:`extended_time`.
+
+    Examples
+    --------
+    >>> model_times(np.array([0.0, 1.0, 2.0, 30.0, 31.0]), 0.0).size  # 27 steps fill the gap from 2 to 30
+    32
+    """
+    from discovery.data.trajectories import gap_steps
+
+    observed = np.asarray(t, dtype=float)
+    gaps = np.nonzero(gap_steps(observed))[0]
+    if gaps.size:
+        step = float(np.median(np.diff(observed)))
+        fill = [np.arange(observed[i] + step, observed[i + 1], step)[:20_000] for i in gaps]
+        observed = np.union1d(observed, np.concatenate(fill))
+    return extended_time(observed, horizon)
+
+
 def simulate_extended(
     result: "DiscoveryResult",
     data: "Trajectories",
@@ -69,12 +89,13 @@ def simulate_extended(
     """The candidate (default: the selected one) simulated from trajectory ``trajectory``'s first observed state.
 
     Returns ``(t (M,), x (M, D) or None, problem)``: when the extrapolation blows up, the observed window alone
-    is tried; ``x`` is ``None`` and ``problem`` one line when even that fails.
+    is tried; ``x`` is ``None`` and ``problem`` one line when even that fails. Gaps in the sampling are filled
+    with steps of the median spacing, so the model is drawn through them rather than as a straight line.
     """
     tr = data[trajectory]
     problem = ""
     for h in ((horizon, 0.0) if horizon > 0 else (0.0,)):
-        t = extended_time(tr.t, h)
+        t = model_times(tr.t, h)
         try:
             x = np.asarray(result.simulate(t, tr.x[0], candidate), dtype=float)
         except Exception as exc:  # noqa: BLE001 -- a model that cannot be integrated is drawn as such

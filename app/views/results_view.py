@@ -115,6 +115,12 @@ def _downloads(run_key: str, result: Any, data: Any, index: int, horizon: float)
                "figure cover the extrapolation horizon set above. The JSON holds every candidate.")
 
 
+def _at_observed(t_sim: np.ndarray, x_sim: np.ndarray, t_obs: np.ndarray) -> np.ndarray:
+    """The rows of a simulation ``x_sim`` (M, D) at the observed times ``t_obs`` (N,), which its times ``t_sim``
+    contain (:func:`discovery.plotting.model_times` adds steps in gaps and beyond, never moves observed ones)."""
+    return x_sim[np.searchsorted(t_sim, t_obs)]
+
+
 def _interp(t_from: np.ndarray, x_from: np.ndarray, t_to: np.ndarray) -> np.ndarray:
     """Values of ``x_from`` (M, D) at ``t_to`` (N,); ``nan`` outside ``t_from``'s range."""
     out = np.full((t_to.size, x_from.shape[1]), np.nan)
@@ -141,7 +147,7 @@ def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
     name = f"candidate #{index + 1} ({result.candidates[index].method})"
     if x_sim is not None:
         curves.append(Curve(name, t_sim, x_sim, MODEL_COLOR))
-        residuals.append((name, tr.x - x_sim[: len(tr.t)], MODEL_COLOR))
+        residuals.append((name, tr.x - _at_observed(t_sim, x_sim, tr.t), MODEL_COLOR))
     else:
         st.warning(f"Candidate #{index + 1} cannot be simulated from this trajectory's start: {problem}")
     if index != 0:
@@ -179,7 +185,8 @@ def _comparison_frame(run_key: str, result: Any, data: Any) -> Any:
         if i < MAX_COMPARED:
             sims = _simulations(run_key, result, data, i, 0.0)
             if all(x is not None for _, _, x, _ in sims):
-                rel = relative_l2(np.concatenate([x for _, _, x, _ in sims]), np.concatenate([tr.x for tr in data]))
+                at_data = [_at_observed(t, x, tr.t) for (_, t, x, _), tr in zip(sims, data)]
+                rel = relative_l2(np.concatenate(at_data), np.concatenate([tr.x for tr in data]))
         rows.append({
             "rank": i + 1, "kind": "equations", "model": c.method, "complexity": c.complexity,
             "R²": c.metrics.get("r2"), "R² (windows)": c.metrics.get("r2_window"), "relative L2 error": rel,

@@ -99,3 +99,18 @@ def test_cacheable_makes_free_form_info_picklable(lv_result) -> None:
         pickle.dumps(fixed)
     finally:
         result.candidates[-1].info.pop("callback", None)
+
+
+def test_simulations_through_gaps_are_compared_at_the_observed_times(lv_result) -> None:
+    from app.views.results_view import _at_observed
+    from discovery.plotting import model_times
+
+    data, result = lv_result
+    tr = data[0]
+    keep = (tr.t < 5.0) | (tr.t > 15.0)
+    t_obs = tr.t[keep]
+    t_sim = model_times(t_obs, 0.5)
+    assert t_sim.size > t_obs.size  # the gap was filled, and the horizon added
+    x_sim = result.simulate(t_sim, tr.x[0])
+    np.testing.assert_allclose(_at_observed(t_sim, x_sim, t_obs), result.simulate(t_obs, tr.x[0]), rtol=1e-4,
+                               atol=1e-4)

@@ -64,6 +64,15 @@ def test_a_model_that_blows_up_is_named_not_drawn(lotka_volterra, lv_result):
     assert any("model not drawn" in text.get_text() for text in fig.axes[0].texts)
 
 
+def test_the_model_is_drawn_through_gaps(lotka_volterra, lv_result):
+    tr = lotka_volterra[0]
+    keep = (tr.t < 10.0) | (tr.t > 20.0)
+    gappy = Trajectories(lotka_volterra.variables, [Trajectory(tr.t[keep], tr.x[keep])])
+    t_model = _lines(result_figure(lv_result, gappy, horizon=0).axes[0])["model"]
+    inside = t_model[(t_model > 10.0) & (t_model < 20.0)]
+    assert inside.size >= 90 and np.diff(inside).max() < 2 * np.median(np.diff(tr.t))
+
+
 def test_several_trajectories_get_columns_up_to_the_limit(lv_result, lotka_volterra):
     tr = lotka_volterra[0]
     four = Trajectories(lotka_volterra.variables, [Trajectory(tr.t, tr.x * s) for s in (1.0, 1.1, 0.9, 1.2)])
