@@ -249,8 +249,8 @@ def render_results_section(loaded: LoadedData) -> None:
                               lambda: pareto_figure(result.candidates, result.front, picked))
         st.plotly_chart(pareto, key="pareto_chart", on_select=_on_pareto_select, selection_mode=("points", "box"),
                         width="stretch")
-        st.caption("Click a point (or use the box-select tool) to pick a candidate. Error = 1 − R² of the re-simulation on short "
-                   "windows; the dotted line joins the Pareto front.")
+        st.caption("Click a point (or use the box-select tool) to pick a candidate. Error = 1 − R² of the "
+                   "re-simulation on short windows; the dotted line joins the Pareto front.")
     with right:
         index = st.selectbox("Picked candidate", list(range(n)), key=state.CANDIDATE,
                              format_func=lambda i: _candidate_label(i, result.candidates[i]))
