@@ -58,13 +58,9 @@ def simulation_csv(
 
 def figure_png(result: Any, data: Any, candidate: Any, horizon: float) -> bytes:
     """The static figure of ``eqdisco discover --plots`` for ``candidate`` (:mod:`discovery.plotting`), as PNG."""
-    import io
+    from discovery.plotting import png_bytes, result_figure
 
-    from discovery.plotting import result_figure
-
-    buffer = io.BytesIO()
-    result_figure(result, data, horizon=horizon, candidate=candidate).savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
+    return png_bytes(result_figure(result, data, horizon=horizon, candidate=candidate))
 
 
 def python_module(result: Any, candidate: Any) -> str:

@@ -87,6 +87,7 @@ def discover_file(
     stage of the run, see :func:`discovery.discover`) is only for runs in this process.
     """
     from discovery.api import discover
+    from discovery.data import load_trajectories
     from discovery.errors import DataError, DiscoveryError, SimulationError
     from discovery.io import atomic_write_text
     from grammar.errors import GrammarError
@@ -94,7 +95,9 @@ def discover_file(
     source = Path(path).name
     started = time.monotonic()
     try:
-        result = discover(path, method=method, progress=progress, **options)
+        options = dict(options)
+        data = load_trajectories(path, variables=options.pop("variables", None))  # read once: discovery, figure
+        result = discover(data, method=method, progress=progress, **options)
         payload = result.to_dict()
         payload["source"] = source
         status, error = "ok", None
@@ -111,7 +114,7 @@ def discover_file(
     if plot and status == "ok":
         try:
             figure = str(plot_path(output))
-            result.plot(path, figure, horizon=0.5)
+            result.plot(data, figure, horizon=0.5)
         except Exception as exc:  # noqa: BLE001 -- the equations stand without their figure
             figure = None
             notes.append(f"figure not written: {one_line(exc)}")

@@ -213,9 +213,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
                            "(or pip install 'eqdisco[app]')") from None
     given, empty = _expand_folders(args.files)
     missing = [f for f in given if not Path(f).exists()]
-    for line in empty + [f"error: {f}: file not found" for f in missing]:
+    unusable = empty + [f"error: {f}: file not found" for f in missing]  # one line each, counted as failed
+    for line in unusable:
         print(line, file=sys.stderr)
-    missing += empty
     files = [f for f in given if Path(f).exists()]
     report = run_batch(
         files, args.out, method=args.method, options=options, workers=args.workers,
@@ -225,7 +225,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         if item.status == "ok" and not args.quiet:
             eqs = "; ".join(f"d{v}/dt = {e}" for v, e in (item.equations or {}).items())
             print(f"{item.source}: {eqs}")
-    n_fail = len(report.failed) + len(missing)
+    n_fail = len(report.failed) + len(unusable)
     print(
         f"{len(report.ok)} discovered, {n_fail} failed, {len(report.skipped)} skipped (output exists; "
         f"--overwrite to redo) -> {args.out}",

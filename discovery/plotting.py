@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from discovery.methods.base import Candidate
     from discovery.result import DiscoveryResult
 
-__all__ = ["extended_time", "model_times", "result_figure", "save_figure", "simulate_extended"]
+__all__ = ["extended_time", "model_times", "png_bytes", "result_figure", "save_figure", "simulate_extended"]
 
 DATA_COLOR = "#4a4a4a"
 MODEL_COLOR = "#d62728"
@@ -198,10 +198,15 @@ def result_figure(
     return fig
 
 
+def png_bytes(fig: Any, dpi: int = 110) -> bytes:
+    """``fig`` rendered as PNG."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
 def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically (no half-written file if anything fails)."""
     from discovery.io import atomic_write_bytes
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, png_bytes(fig, dpi))

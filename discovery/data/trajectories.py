@@ -44,6 +44,7 @@ def gap_steps(t: np.ndarray, factor: float = GAP_FACTOR) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     return steps > factor * float(np.median(steps))
 
+
 @dataclass(frozen=True, eq=False)
 class Trajectory:
     """One sampled trajectory: times ``t`` of shape ``(N,)`` and states ``x`` of shape ``(N, D)``, float64.
