@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def merge(paths: list[Path]) -> dict:
-    from discovery.benchmarks.core import Outcome, summarize
+    from discovery.bench.core import Outcome, summarize
 
     runs: dict[tuple, dict] = {}
     sources, systems, noise = [], set(), set()
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"merge_results: error: no such file {missing[0]}", file=sys.stderr)
         return 2
-    from discovery.benchmarks.core import format_table
+    from discovery.bench.core import format_table
     from discovery.io import atomic_write_text
     from discovery.result import json_safe
 

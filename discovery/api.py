@@ -13,9 +13,9 @@ from discovery.data import Trajectories, load_trajectories
 from discovery.errors import DiscoveryError
 from discovery.methods import REGISTRY, Candidate, MethodContext, get_method
 from discovery.methods.base import ProgressFn
-from discovery.refine import POLISH, RefineConfig, polish_candidate, refine_candidate
+from discovery.pipeline.refine import POLISH, RefineConfig, polish_candidate, refine_candidate
 from discovery.result import DiscoveryResult
-from discovery.scoring import (
+from discovery.pipeline.scoring import (
     ScoringConfig,
     error_limits,
     noise_floor,
@@ -123,7 +123,7 @@ def _polish_finalists(
 
     On noisy data the window-refined constants are biased, and that bias can decide the whole-trajectory test
     (``E``) against a simpler, correct model. So the selected candidate and up to ``MAX_POLISHED - 1`` simpler ones
-    that pass the window-error limit are polished (:func:`discovery.refine.polish_candidate`); a polished model
+    that pass the window-error limit are polished (:func:`discovery.pipeline.refine.polish_candidate`); a polished model
     replaces its original when it stays stable, its window error stays within the rule's tolerance of the
     original's and (when the data can be followed over the whole window) its trajectory error too. Then the rule
     is applied again.
@@ -229,7 +229,7 @@ def discover(
         Fit each of the ``max_refine`` most promising candidates' constants to the trajectories.
     polish:
         Fit the selected model and its simpler rivals once more by full multiple shooting (constants and window
-        start states together, :func:`discovery.refine.polish_candidate`), which removes the bias smoothing leaves
+        start states together, :func:`discovery.pipeline.refine.polish_candidate`), which removes the bias smoothing leaves
         in noisy data, then select again (see ``_polish_finalists``). Skipped on data without measurable noise.
     prune_tolerances:
         For each of the ``max_refine`` best candidates, also try variants without the terms whose RMS over the

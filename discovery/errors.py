@@ -44,3 +44,28 @@ class SimulationError(RuntimeError):
 
 class DiscoveryError(ValueError):
     """Discovery could not run as asked (unknown method, bad option, no usable candidate)."""
+
+
+MAX_LINE = 600
+"""Longest message :func:`one_line` returns; longer ones are cut in the middle (``...``)."""
+
+_PROJECT_PACKAGES = ("discovery", "grammar", "models", "app")
+
+
+def one_line(exc: BaseException, *, limit: int = MAX_LINE) -> str:
+    """An exception as one bounded line: its message with whitespace collapsed.
+
+    Project errors (raised by eqdisco's own packages) read as their message alone; any other exception is prefixed
+    with its type (``OverflowError: ...``) so an internal failure is recognizable. Messages over ``limit``
+    characters keep their start and end around ``" ... "``.
+    """
+    text = " ".join(str(exc).split())
+    own = type(exc).__module__.split(".")[0] in _PROJECT_PACKAGES or isinstance(exc, (FileNotFoundError,))
+    if not text:
+        text = type(exc).__name__
+    elif not own:
+        text = f"{type(exc).__name__}: {text}"
+    if len(text) > limit:
+        keep = max(limit - 5, 10)
+        text = text[: keep * 2 // 3] + " ... " + text[-(keep - keep * 2 // 3):]
+    return text

@@ -59,7 +59,7 @@ class DiscoveryResult:
     variables:
         State variable names.
     candidates:
-        Every scored candidate, best first (see :func:`discovery.scoring.select_best` for the rule).
+        Every scored candidate, best first (see :func:`discovery.pipeline.scoring.select_best` for the rule).
     front:
         The Pareto front of complexity vs error among ``candidates``, by increasing complexity.
     operator_predictions:
@@ -159,7 +159,7 @@ class DiscoveryResult:
 
     def simulate(self, t: np.ndarray, x0: np.ndarray, candidate: Candidate | None = None) -> np.ndarray:
         """Integrate the best (or the given) candidate from ``x0`` over times ``t``; returns ``(N, D)``."""
-        from discovery.scoring import simulate_candidate
+        from discovery.pipeline.scoring import simulate_candidate
 
         cand = candidate or self.best
         return simulate_candidate(cand.equations, self.variables, np.asarray(x0, float), np.asarray(t, float))

@@ -30,7 +30,7 @@ GAP_FACTOR = 10.0
 def gap_steps(t: np.ndarray, factor: float = GAP_FACTOR) -> np.ndarray:
     """Mask ``(N - 1,)`` of the steps of ``t`` that are gaps: longer than ``factor`` times the median step.
 
-    Shooting windows skip gaps (:mod:`discovery.shooting`): a window across one would integrate the whole gap in one
+    Shooting windows skip gaps (:mod:`discovery.pipeline.shooting`): a window across one would integrate the whole gap in one
     RK4 step and swamp the other windows' errors (a damped pendulum with 7 of its 20 seconds missing got spurious
     ``sin(omega)`` and ``omega^2 theta`` terms). :meth:`Trajectories.summary` counts them.
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import sympy
 
-from discovery.benchmarks.core import predictability_horizon
-from discovery.benchmarks.terms import same_terms, term_set
+from discovery.bench.core import predictability_horizon
+from discovery.bench.terms import same_terms, term_set
 from discovery.cli import main
 
 x, y = sympy.symbols("x y")
@@ -64,7 +64,7 @@ def test_bench_on_a_folder_of_unseen_systems(tmp_path, capsys):
 
     import numpy as np
 
-    from discovery.benchmarks.core import folder_cases
+    from discovery.bench.core import folder_cases
 
     folder = tmp_path / "unseen"
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "unseen.py"
@@ -93,8 +93,8 @@ def test_bench_on_a_folder_of_unseen_systems(tmp_path, capsys):
 
 
 def test_sampling_set_is_written_as_described(tmp_path):
-    from discovery.benchmarks.core import folder_cases
-    from discovery.shooting import gap_steps
+    from discovery.bench.core import folder_cases
+    from discovery.pipeline.shooting import gap_steps
 
     folder = tmp_path / "sampling"
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "sampling.py"

@@ -49,7 +49,7 @@ def test_predictions_per_trajectory(lv_data, lv_truth) -> None:
 
 
 def test_operator_predicts_a_new_initial_condition(lv_data, lv_truth) -> None:
-    from discovery.scoring import simulate_candidate
+    from discovery.pipeline.scoring import simulate_candidate
 
     op = fit_operator(lv_data, lv_truth, device="cpu", seed=0, **FAST)
     x0 = np.array([11.0, 4.5])

@@ -166,7 +166,7 @@ def test_recovers_a_hidden_restoring_force() -> None:
 def test_benchmark_coefficient_error_and_arguments() -> None:
     import argparse
 
-    from discovery.benchmarks.neural import CASES, add_arguments, coefficient_error
+    from discovery.bench.neural import CASES, add_arguments, coefficient_error
 
     truth = {"x": -0.1 * x * y + x, "y": 0.075 * x * y - 1.5 * y}
     found = {"x": -0.11 * x * y + 1.0 * x, "y": 0.075 * x * y - 1.5 * y}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy
 
-from discovery.prose.data import (
+from discovery.training.data import (
     DataConfig,
     collate,
     concat_datasets,
@@ -64,7 +64,7 @@ def test_predictable_windows_shorten_chaotic_systems_only():
 
 
 def test_predictable_window_keeps_the_oracle_within_tolerance():
-    from discovery.prose.windows import predictable_window, zoo_window
+    from discovery.training.windows import predictable_window, zoo_window
 
     short, loose = predictable_window("lorenz", tolerance=0.03), predictable_window("lorenz", tolerance=0.3)
     assert short < loose <= 5.0
@@ -160,7 +160,7 @@ def test_with_noise_is_relative_and_seeded(tok):
 def test_training_augmentation(tok):
     import torch
 
-    from discovery.prose.training import AugmentConfig, make_augment
+    from discovery.training.training import AugmentConfig, make_augment
 
     cfg = DataConfig(random_fraction=0.0, systems=("lorenz",), n_input=32, n_query=4)
     arrays = collate([make_sample(i, cfg) for i in range(8)], tok.pad_id)

@@ -17,13 +17,13 @@ import sympy
 
 torch = pytest.importorskip("torch")
 
-from discovery.benchmarks.terms import same_terms  # noqa: E402
+from discovery.bench.terms import same_terms  # noqa: E402
 from discovery.data import Trajectories, Trajectory  # noqa: E402
 from discovery.errors import DiscoveryError  # noqa: E402
 from discovery.methods import get_method, method_names  # noqa: E402
 from discovery.methods.base import MethodContext  # noqa: E402
 from discovery.methods.prose import DEFAULT_CHECKPOINT, ProseMethod, clear_cache  # noqa: E402
-from discovery.prose.data import DataConfig, generate_dataset  # noqa: E402
+from discovery.training.data import DataConfig, generate_dataset  # noqa: E402
 from discovery.simulation import simulate  # noqa: E402
 
 LV_DATA = DataConfig(systems=("lotka_volterra",), random_fraction=0.0, n_samples=16, n_input=32, n_query=16,
@@ -162,7 +162,7 @@ def test_missing_checkpoint(tmp_path, lv_data):
 def test_benchmark_on_the_tiny_model(lv_checkpoint, tmp_path, monkeypatch):
     import argparse
 
-    from discovery.prose import evaluate
+    from discovery.training import evaluate
 
     parser = argparse.ArgumentParser()
     evaluate.add_arguments(parser)
@@ -200,7 +200,7 @@ def test_benchmark_on_the_tiny_model(lv_checkpoint, tmp_path, monkeypatch):
 
 
 def test_oracle_is_exact_without_error_and_grows_with_it():
-    from discovery.prose import evaluate
+    from discovery.training import evaluate
 
     cfg = DataConfig(systems=("lorenz", "van_der_pol"), random_fraction=0.0, n_samples=4, n_input=32, n_query=24,
                      seed=1)

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from discovery.prose import training  # noqa: E402
+from discovery.training import training  # noqa: E402
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -6,7 +6,7 @@ import numpy as np
 import sympy
 
 from discovery.methods.base import Candidate
-from discovery.refine import parameterize, refine_candidate
+from discovery.pipeline.refine import parameterize, refine_candidate
 
 x, y = sympy.symbols("x y")
 
@@ -46,7 +46,7 @@ def test_refinement_survives_divergent_candidate(lotka_volterra):
 
 def test_polish_removes_the_bias_of_smoothed_window_starts():
     from discovery.methods.base import MethodContext
-    from discovery.refine import polish_candidate
+    from discovery.pipeline.refine import polish_candidate
     from discovery.simulation import simulate
     from grammar.zoo import get_system
 
@@ -68,7 +68,7 @@ def test_polish_removes_the_bias_of_smoothed_window_starts():
 
 
 def test_polish_keeps_a_candidate_it_cannot_improve(lotka_volterra):
-    from discovery.refine import polish_candidate
+    from discovery.pipeline.refine import polish_candidate
 
     c = Candidate("test", {"x": x - x * y, "y": x * y - y})  # no constants
     assert polish_candidate(c, lotka_volterra) is c

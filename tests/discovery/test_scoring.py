@@ -10,7 +10,7 @@ import sympy
 
 from discovery.data import Trajectories, Trajectory
 from discovery.methods.base import Candidate
-from discovery.scoring import (
+from discovery.pipeline.scoring import (
     ScoringConfig,
     pareto_front,
     score_candidate,
@@ -70,7 +70,7 @@ def test_unstable_candidates_lose_to_stable(decay):
 
 
 def test_noise_floor_measures_the_noise_share_of_the_variance():
-    from discovery.scoring import noise_floor
+    from discovery.pipeline.scoring import noise_floor
     from discovery.simulation import simulate
 
     clean = simulate("lorenz", noise=0.0)
@@ -113,7 +113,7 @@ def test_nested_functions_do_not_pass_for_simple():
 
 
 def test_the_trajectory_tolerance_widens_with_noise():
-    from discovery.scoring import error_limits
+    from discovery.pipeline.scoring import error_limits
 
     spurious = _with_window_error("spurious", 3, 0.0025)
     correct = _with_window_error("correct", 2, 0.0025)
@@ -128,7 +128,7 @@ def test_a_lucky_trajectory_on_chaotic_data_does_not_set_the_trajectory_limit():
     # Four-wing at 5% noise: the accurate models drift off the data over the whole window (E about 1), while a
     # model with constants 7% off tracked it by chance (E = 0.45); the data counts as not followed, so the E test
     # is off and the simplest model within the window-error tolerance wins, not the lucky one.
-    from discovery.scoring import error_limits
+    from discovery.pipeline.scoring import error_limits
 
     accurate = [_with_window_error(f"accurate{k}", 3, 0.00259) for k in range(3)]
     simple = _with_window_error("simple", 2, 0.00262)

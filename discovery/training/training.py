@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from discovery.errors import DiscoveryError
-from discovery.prose.data import DEFAULT_CACHE, DataConfig, generate_dataset
-from discovery.prose.windows import WINDOW_RULES
+from discovery.training.data import DEFAULT_CACHE, DataConfig, generate_dataset
+from discovery.training.windows import WINDOW_RULES
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "models" / "checkpoints"
 
@@ -118,7 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start from this checkpoint's weights and architecture (fine-tuning: fresh optimizer "
                              "and schedule)")
     parser.add_argument("--window-rule", choices=WINDOW_RULES, default="predictable",
-                        help="zoo windows: 'predictable' (default) or 'span' (see discovery.prose.windows)")
+                        help="zoo windows: 'predictable' (default) or 'span' (see discovery.training.windows)")
     parser.add_argument("--data-weight", type=float, default=None,
                         help="weight of the data-decoder loss beside the symbol loss (default: the config's, 1.0)")
     parser.add_argument("--out", type=Path, default=None,
@@ -150,7 +150,7 @@ def _wait_for(path: Path, timeout_s: float = 6 * 3600) -> None:
 
 
 def _dataset(cfg: DataConfig, args: argparse.Namespace, rank: int) -> tuple[dict, list]:
-    from discovery.prose.data import _tokenizer, cache_key
+    from discovery.training.data import _tokenizer, cache_key
 
     if rank != 0 and args.cache_dir is not None:
         _wait_for(Path(args.cache_dir) / cache_key(cfg, _tokenizer()) / "meta.json")

@@ -6,7 +6,7 @@ Scores (``Candidate.metrics``)
     Variance-weighted R^2 of the candidate simulated from each trajectory's first observed state over the whole
     observed window, averaged over trajectories (``None`` when the simulation blew up or timed out).
 ``r2_window``
-    The same on short windows restarted from the smoothed data (see :mod:`discovery.shooting`). It measures the
+    The same on short windows restarted from the smoothed data (see :mod:`discovery.pipeline.shooting`). It measures the
     vector field's local accuracy, and stays meaningful for chaotic systems, where any model, the true one
     included, drifts away from the data after a few Lyapunov times.
 ``complexity``
@@ -49,7 +49,7 @@ import sympy
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
 from discovery.methods.base import Candidate
-from discovery.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_plan, window_r2
+from discovery.pipeline.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_plan, window_r2
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def noise_floor(data: Trajectories) -> float:
     """The window error ``1 - r2_window`` that measurement noise alone leaves to a perfect model.
 
     Per variable, the noise variance (:func:`discovery.derivatives.estimate_noise`, pooled over trajectories) over
-    the variance of the data (the scale of :func:`discovery.shooting.data_scale`); summed over variables, as
+    the variance of the data (the scale of :func:`discovery.pipeline.shooting.data_scale`); summed over variables, as
     ``r2_window`` weighs them. 0 for clean data.
     """
     from discovery.derivatives import estimate_noise

@@ -17,7 +17,7 @@ parameters and initial states: in distribution), ``holdout`` (zoo families the m
 * ``per_system`` (JSON only): the prediction-window relative L2 and the R^2 share per zoo system;
 * ``oracle``: the same relative L2 on the prediction window for the *true* equations with every coefficient and
   the initial state 1% off (a reference: the part of the error no model can avoid, large for chaotic systems over
-  long windows; see :mod:`discovery.prose.windows`);
+  long windows; see :mod:`discovery.training.windows`);
 * ``s/system``: wall time of one system on its own (encode, beam search, decode, data-decoder query).
 
 It prints a markdown table and writes JSON (and the table as markdown) next to the checkpoint by default.
@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import sympy
 
-from discovery.prose.data import DEFAULT_CACHE, DEFAULT_HOLDOUT, DataConfig, generate_dataset, with_noise
-from discovery.prose.windows import WINDOW_RULES
+from discovery.training.data import DEFAULT_CACHE, DEFAULT_HOLDOUT, DataConfig, generate_dataset, with_noise
+from discovery.training.windows import WINDOW_RULES
 
 if TYPE_CHECKING:  # pragma: no cover
     from models.prose.inference import ProsePredictor
@@ -117,7 +117,7 @@ def _best_fitting(hyps: list[Any], t_in: np.ndarray, x_in: np.ndarray, in_pad: n
     Uses only what the model was given, so it is a decoding strategy (beam search, then selection by the data),
     not a peek at the answer; the first hypothesis wins ties and when none can be simulated.
     """
-    from discovery.scoring import trajectory_r2
+    from discovery.pipeline.scoring import trajectory_r2
 
     keep = ~in_pad
     t, x = t_in[keep].astype(np.float64), x_in[keep, :d].astype(np.float64)
@@ -176,9 +176,9 @@ def evaluate_setting(
     """Metrics of one (test set, noise, symbol input) setting; see the module docstring."""
     import torch
 
-    from discovery.benchmarks.terms import same_terms
+    from discovery.bench.terms import same_terms
     from discovery.prediction import relative_l2
-    from discovery.scoring import trajectory_r2
+    from discovery.pipeline.scoring import trajectory_r2
 
     noisy = with_noise(arrays, noise, seed)
     model = predictor.model

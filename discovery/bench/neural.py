@@ -90,7 +90,7 @@ def coefficient_error(found: dict[str, sympy.Expr], truth: dict[str, sympy.Expr]
     >>> round(coefficient_error({"x": -1.1 * x}, {"x": -x}), 3)
     0.1
     """
-    from discovery.benchmarks.terms import _normalize_floats
+    from discovery.bench.terms import _normalize_floats
 
     worst = 0.0
     for v, true_expr in truth.items():
@@ -106,8 +106,8 @@ def run_case(which: str, case: NeuralCase, noise: float, samples: int, seed: int
              deeponet: bool, options: dict[str, Any]) -> dict[str, Any]:
     """Run one (system, noise) benchmark of method ``which``; returns its row (never raises)."""
     from discovery.api import discover
-    from discovery.benchmarks.terms import same_terms
-    from discovery.scoring import simulate_candidate, trajectory_r2
+    from discovery.bench.terms import same_terms
+    from discovery.pipeline.scoring import simulate_candidate, trajectory_r2
     from discovery.simulation import simulate
     from grammar.zoo import get_system
 
@@ -157,7 +157,7 @@ def _deeponet_errors(data: Any, equations: dict[str, sympy.Expr], case: NeuralCa
                      seed: int, device: str) -> dict[str, Any]:
     from discovery.deeponet import fit_operator
     from discovery.prediction import relative_l2
-    from discovery.scoring import simulate_candidate
+    from discovery.pipeline.scoring import simulate_candidate
 
     started = time.monotonic()
     try:

@@ -4,6 +4,6 @@ and ``eqdisco bench prose`` (:mod:`.evaluate`). The torch model itself lives in 
 Nothing here imports torch at import time.
 """
 
-from discovery.prose.data import DataConfig, corrupt_system, generate_dataset, with_noise
+from discovery.training.data import DataConfig, corrupt_system, generate_dataset, with_noise
 
 __all__ = ["DataConfig", "corrupt_system", "generate_dataset", "with_noise"]

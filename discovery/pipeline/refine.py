@@ -3,7 +3,7 @@
 Methods fit their constants to estimated derivatives, which noise and differentiation bias. Here every ``Float``
 in a candidate becomes a free parameter, and the parameters are fitted by nonlinear least squares
 (``scipy.optimize.least_squares``) so that the candidate, integrated over short windows that restart from the
-smoothed data (multiple shooting, :mod:`discovery.shooting`), reproduces the observed states. A candidate whose
+smoothed data (multiple shooting, :mod:`discovery.pipeline.shooting`), reproduces the observed states. A candidate whose
 windows blow up gets large residuals rather than hanging the run; a time budget bounds each fit, and the refined
 constants are kept only when they lower the window error.
 """
@@ -19,7 +19,7 @@ import sympy
 
 from discovery.data import Trajectories
 from discovery.methods.base import Candidate
-from discovery.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows, window_plan
+from discovery.pipeline.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows, window_plan
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ Each sample is one trajectory of one system:
 **Time windows (our documented choice).** A zoo system is observed from ``t0`` over a window of its own
 (``window_rule``): under ``"predictable"`` (the default) the longest window, at most ``window_fraction`` of its
 ``t_span``, whose future part the true equations started 1% off still predict within ``window_tolerance``
-(:mod:`discovery.prose.windows`: chaotic systems get windows of a few Lyapunov times, the others a quarter of
+(:mod:`discovery.training.windows`: chaotic systems get windows of a few Lyapunov times, the others a quarter of
 their span); under ``"span"`` (the rule of the first checkpoints) ``window_fraction`` of the ``t_span`` for
 every system. The first ``input_fraction`` (default 1/3, the paper's [0, 2] of [0, 6]) is the input window, the
 rest is the prediction window. Random systems use the paper's window directly: input [0, 2], prediction (2, 6].
@@ -20,7 +20,7 @@ query times are a uniform grid over the whole window, so the data decoder learns
 and to extrapolate; evaluation scores the prediction window only.
 
 The stored inputs are **clean**: noise (``p * std(x_v)`` per variable, as everywhere in eqdisco) is added per
-batch during training (:func:`discovery.prose.training.make_augment`) and with a fixed seed for evaluation
+batch during training (:func:`discovery.training.training.make_augment`) and with a fixed seed for evaluation
 (:func:`with_noise`). The symbol input is the true system **corrupted** as in the paper: each term dropped with
 probability ``term_prob``, a random term added to each equation with probability ``term_prob``, and every
 coefficient multiplied by ``1 + coef_noise * N(0, 1)``.
@@ -120,7 +120,7 @@ class DataConfig:
             raise ValueError(f"DataConfig.input_fraction must be in (0, 1), got {self.input_fraction}")
         if self.n_input < 4 or self.n_query < 1:
             raise ValueError(f"DataConfig: need n_input >= 4 and n_query >= 1, got {self.n_input}, {self.n_query}")
-        from discovery.prose.windows import WINDOW_RULES
+        from discovery.training.windows import WINDOW_RULES
 
         if self.window_rule not in WINDOW_RULES:
             raise ValueError(f"DataConfig.window_rule must be one of {WINDOW_RULES}, got {self.window_rule!r}")
@@ -315,7 +315,7 @@ def make_sample(index: int, cfg: DataConfig) -> dict[str, Any]:
 
 
 def _zoo_sample(name: str, rng: np.random.Generator, cfg: DataConfig) -> dict[str, Any] | None:
-    from discovery.prose.windows import zoo_window
+    from discovery.training.windows import zoo_window
     from discovery.simulation import sample_initial_condition, sample_params
     from grammar.tokenizer import canonicalize
 

@@ -84,7 +84,7 @@ def predictability_horizon(equations: dict[str, Any], variables: Sequence[str], 
     """Number of samples for which the true model (sympy ``equations``), started from ``reference[0]`` moved by
     ``perturbation`` of each variable's spread, stays within ``tolerance`` of the spread of ``reference``."""
     from discovery.errors import SimulationError
-    from discovery.scoring import simulate_candidate
+    from discovery.pipeline.scoring import simulate_candidate
 
     spread = np.maximum(reference.std(axis=0), 1e-12)
     try:
@@ -197,10 +197,10 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
 
     import sympy
 
-    from discovery.benchmarks.terms import same_terms
+    from discovery.bench.terms import same_terms
     from discovery.data import Trajectories, Trajectory
     from discovery.errors import SimulationError
-    from discovery.scoring import simulate_candidate, trajectory_r2
+    from discovery.pipeline.scoring import simulate_candidate, trajectory_r2
     from grammar import parse
 
     t = np.asarray(case.fit_t)

@@ -1,0 +1,40 @@
+"""``eqdisco app``: the Streamlit app as a child process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from discovery.cli.common import EXIT_OK, CLIError
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ImportError("the app needs Streamlit; install it with pip install 'eqdisco[app]'")
+    entry = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+    if not entry.exists():
+        raise CLIError(f"the app's entry file is missing: {entry}")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(entry),
+        "--server.port", str(args.port), "--server.address", args.host,
+        "--server.headless", "true" if args.headless else "false",
+        "--browser.gatherUsageStats", "false",
+    ]
+    print(f"eqdisco app on http://{args.host}:{args.port}", file=sys.stderr)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register ``app``."""
+    p = sub.add_parser("app", help="start the Streamlit app")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_app)

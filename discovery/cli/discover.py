@@ -1,0 +1,111 @@
+"""``eqdisco discover``: one result JSON (and optionally a figure) per data file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from discovery.cli.common import EXIT_FAILED, EXIT_OK, CLIError, expand_folders
+
+
+def _parse_known(items: Sequence[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    known: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise CLIError(f"--known must look like 'x=0.5*x - h1(x, y)', got {item!r}")
+        var, formula = item.split("=", 1)
+        known[var.strip()] = formula.strip()
+    return known
+
+
+def _parse_set(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    options: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise CLIError(f"--set must look like 'METHOD.OPTION=VALUE' (e.g. sindy.ensemble=true), got {item!r}")
+        key, value = item.split("=", 1)
+        method, option = key.split(".", 1)
+        try:
+            parsed: Any = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        options.setdefault(method.strip(), {})[option.strip()] = parsed
+    return options
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from discovery.batch import run_batch
+    from discovery.methods import REGISTRY
+
+    names = [m.strip() for m in args.method.split(",") if m.strip()]
+    for name in names:
+        if name != "auto" and name not in REGISTRY:
+            raise CLIError(f"unknown method {name!r}; valid methods: auto, {', '.join(sorted(REGISTRY))}")
+    options: dict[str, Any] = dict(_parse_set(args.set))
+    known = _parse_known(args.known)
+    if known:
+        options["known"] = known
+    if args.guess:
+        options["guess"] = _parse_known(args.guess)
+    options.update(derivative=args.derivative, seed=args.seed, device=args.device, refine=not args.no_refine)
+    if args.operators:
+        options["operators"] = [o.strip() for o in args.operators.split(",") if o.strip()]
+    if args.plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError("--plots needs matplotlib; install it with: python3 -m pip install matplotlib "
+                           "(or pip install 'eqdisco[app]')") from None
+    given, empty = expand_folders(args.files)
+    missing = [f for f in given if not Path(f).exists()]
+    unusable = empty + [f"error: {f}: file not found" for f in missing]  # one line each, counted as failed
+    for line in unusable:
+        print(line, file=sys.stderr)
+    files = [f for f in given if Path(f).exists()]
+    report = run_batch(
+        files, args.out, method=args.method, options=options, workers=args.workers,
+        scheduler=args.scheduler, overwrite=args.overwrite, show_progress=not args.quiet, plot=args.plots,
+    )
+    for item in report.items:
+        if item.status == "ok" and not args.quiet:
+            eqs = "; ".join(f"d{v}/dt = {e}" for v, e in (item.equations or {}).items())
+            print(f"{item.source}: {eqs}")
+    n_fail = len(report.failed) + len(unusable)
+    print(
+        f"{len(report.ok)} discovered, {n_fail} failed, {len(report.skipped)} skipped (output exists; "
+        f"--overwrite to redo) -> {args.out}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if n_fail else EXIT_OK
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register ``discover``."""
+    p = sub.add_parser("discover", help="discover equations for one or many data files")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="CSV, Parquet or NPZ files (see the data contract), or folders of them")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for one result JSON per input")
+    p.add_argument("--method", default="auto", help="auto (default), or a method name / comma-separated names")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--overwrite", action="store_true", help="recompute files whose result already exists")
+    p.add_argument("--plots", action="store_true",
+                   help="also write NAME.png: the data, the model re-simulated and extrapolated by half the window, "
+                        "and the operator predictions (needs matplotlib)")
+    p.add_argument("--known", action="append", metavar="VAR=FORMULA",
+                   help="partly known model for pinn, e.g. --known 'x=0.5*x - h1(x, y)' (repeat per variable)")
+    p.add_argument("--guess", action="append", metavar="VAR=FORMULA", help="guessed equations for prose")
+    p.add_argument("--derivative", default="auto", help="derivative estimator (default: auto)")
+    p.add_argument("--operators", metavar="NAMES", help="neural operators fitted after selection: deeponet")
+    p.add_argument("--set", action="append", metavar="METHOD.OPTION=VALUE",
+                   help="a method option, e.g. --set sindy.ensemble=true --set sr.backend=pyoperon")
+    p.add_argument("--no-refine", action="store_true", help="skip constant refinement against trajectories")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="torch device for neural methods (auto, cpu, cuda)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file equations")
+    p.set_defaults(func=cmd_discover)
