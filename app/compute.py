@@ -14,8 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import streamlit as st
 
-from app.settings import RunSettings
-from discovery.plotting import extended_time, model_times
+from discovery.plotting import extended_time, model_times, simulation_bounds
 
 __all__ = [
     "MAX_HORIZON",
@@ -35,7 +34,7 @@ def cached_discover(
     data_digest: str,
     settings_json: str,
     _trajectories: Any,
-    _settings: RunSettings,
+    _settings: Any,
     _progress: Callable[[str, float], None] | None = None,
 ) -> Any:
     """Run :func:`discovery.discover` on ``_trajectories`` (the data hashed to ``data_digest``).
@@ -45,7 +44,7 @@ def cached_discover(
     """
     from discovery import discover
 
-    return cacheable(discover(_trajectories, progress=_progress, **_settings.discover_kwargs()))
+    return cacheable(discover(_trajectories, progress=_progress, settings=_settings))
 
 
 def cacheable(result: Any) -> Any:
@@ -81,9 +80,10 @@ def _simulate(
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     tr = _trajectories[trajectory]
     t_ext = model_times(tr.t, horizon)
+    scale, bound = simulation_bounds(_trajectories)  # the data's own scale, whatever its units
     candidate = _result.candidates[candidate_index]
     try:
-        x = _result.simulate(t_ext, tr.x[0], candidate)  # (M, D)
+        x = _result.simulate(t_ext, tr.x[0], candidate, scale=scale, max_abs=bound)  # (M, D)
     except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be simulated is shown as such
         return t_ext, None, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
     x = np.asarray(x, dtype=float)

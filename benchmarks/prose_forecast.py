@@ -38,7 +38,7 @@ def measure(name: str, noise: float, seed: int, method: ProseMethod) -> dict:
     n = t.size
     rng = np.random.default_rng(seed)
     x = clean.x[:n] + noise * clean.x[:n].std(axis=0) * rng.standard_normal((n, clean.x.shape[1]))
-    predictor = load_predictor(method.checkpoint, "cpu")
+    predictor = load_predictor(method.options.checkpoint, "cpu")
 
     started = time.perf_counter()
     pred = method._forecast(predictor, Trajectory(t, x), 0, list(system.variables), None, "prose-small")

@@ -12,7 +12,10 @@ import time
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.pipeline.settings import DiscoverySettings
 
 __all__ = ["BatchItem", "BatchReport", "discover_file", "output_paths", "plot_path", "run_batch"]
 
@@ -75,16 +78,16 @@ def plot_path(output: str | Path) -> Path:
 def discover_file(
     path: str,
     output: str,
-    method: str,
-    options: dict[str, Any],
+    settings: "DiscoverySettings",
     plot: bool = False,
     progress: Callable[[str, float], None] | None = None,
 ) -> dict[str, Any]:
     """Run discovery on one file and write its JSON atomically (and, with ``plot``, its figure as PNG beside
     it, see :mod:`discovery.plotting`); never raises for a bad file.
 
-    Runs inside a worker process (or a Dask worker), so it takes and returns plain values; ``progress`` (the
-    stage of the run, see :func:`discovery.discover`) is only for runs in this process.
+    Runs inside a worker process (or a Dask worker), so it takes the checked request (``settings``, which pickles)
+    and returns plain values; ``progress`` (the stage of the run, see :func:`discovery.discover`) is only for runs
+    in this process.
     """
     from discovery.api import discover
     from discovery.data import load_trajectories
@@ -95,9 +98,8 @@ def discover_file(
     source = Path(path).name
     started = time.monotonic()
     try:
-        options = dict(options)
-        data = load_trajectories(path, variables=options.pop("variables", None))  # read once: discovery, figure
-        result = discover(data, method=method, progress=progress, **options)
+        data = load_trajectories(path)  # read once: discovery, figure
+        result = discover(data, progress=progress, settings=settings)
         payload = result.to_dict()
         payload["source"] = source
         status, error = "ok", None
@@ -160,6 +162,7 @@ def run_batch(
     files: Sequence[str | Path],
     out_dir: str | Path,
     *,
+    settings: "DiscoverySettings | None" = None,
     method: str = "auto",
     options: dict[str, Any] | None = None,
     workers: int = 1,
@@ -177,8 +180,11 @@ def run_batch(
         Input files (CSV, Parquet, NPZ).
     out_dir:
         Output folder (created if missing).
+    settings:
+        The checked request (:func:`discovery.pipeline.settings.build_settings`), as the command line passes it.
     method, options:
-        Passed to :func:`discovery.discover` (``options`` as keyword arguments).
+        Without ``settings``: the request as :func:`discovery.discover`'s ``method`` and keyword arguments, checked
+        here before any file is read.
     workers:
         Local worker processes (1 runs in this process).
     scheduler:
@@ -199,7 +205,10 @@ def run_batch(
     """
     from tqdm.auto import tqdm
 
-    options = dict(options or {})
+    if settings is None:
+        from discovery.pipeline.settings import build_settings
+
+        settings = build_settings(method, **dict(options or {}))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     outputs = output_paths(files, out)
@@ -232,10 +241,10 @@ def run_batch(
                 name = Path(f).name
                 bar.set_postfix_str(name)
                 stage = (lambda message, fraction, name=name: bar.set_postfix_str(f"{name}: {message}"))
-                record(discover_file(f, o, method, options, plot, stage if show_progress else None))
+                record(discover_file(f, o, settings, plot, stage if show_progress else None))
         else:
             futures: dict[Future, tuple[str, str]] = {
-                executor.submit(discover_file, f, o, method, options, plot): (f, o) for f, o in todo
+                executor.submit(discover_file, f, o, settings, plot): (f, o) for f, o in todo
             }
             for fut in as_completed(futures):
                 f, o = futures[fut]

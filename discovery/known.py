@@ -106,7 +106,7 @@ def _applications(expr: sympy.Basic) -> set[sympy.Basic]:
     return {f for f in expr.atoms(sympy.Function) if isinstance(f.func, sympy.core.function.UndefinedFunction)}
 
 
-def _entries(known: Any) -> list[tuple[str, Any]]:
+def _entries(known: Any, what: str = "known model") -> list[tuple[str, Any]]:
     """``known`` as ``(left-hand side, formula)`` pairs, whatever form it came in."""
     if isinstance(known, Mapping):
         return [(str(k), v) for k, v in known.items()]
@@ -116,16 +116,66 @@ def _entries(known: Any) -> list[tuple[str, Any]]:
         pairs = []
         for item in known:
             if not isinstance(item, str) or "=" not in item:
-                raise DiscoveryError(
-                    f"known model: expected entries like 'x = 0.5*x - h1(x, y)', found {item!r}"
-                )
+                raise DiscoveryError(f"{what}: expected entries like 'x = 0.5*x - h1(x, y)', found {str(item)[:80]!r}")
             lhs, rhs = item.split("=", 1)
             pairs.append((lhs, rhs))
         return pairs
     raise DiscoveryError(
-        "known model: expected a dict variable -> formula or a list of 'variable = formula' strings, "
+        f"{what}: expected a dict variable -> formula or a list of 'variable = formula' strings, "
         f"found {type(known).__name__}"
     )
+
+
+def formula_entries(value: Any, what: str) -> list[tuple[str, Any]]:
+    """A system given as a dict or as ``"x = ..."`` / ``"dx/dt = ..."`` lines, as ``(variable, formula)`` pairs.
+
+    Raises :class:`DiscoveryError` (prefixed with ``what``) for a left-hand side that is not a name, or a name
+    given twice.
+    """
+    out: dict[str, Any] = {}
+    for lhs, formula in _entries(value, what):
+        m = _LHS.match(lhs)
+        var = next((g for g in (m.group("d"), m.group("p"), m.group("v")) if g), None) if m else None
+        if var is None:
+            raise DiscoveryError(f"{what}: {lhs.strip()[:60]!r} is not a variable name (expected e.g. 'x' or 'dx/dt')")
+        if var in out:
+            raise DiscoveryError(f"{what}: two equations for {var!r}; expected one per state variable")
+        if not isinstance(formula, (str, sympy.Basic)):
+            raise DiscoveryError(f"{what}, equation for {var!r}: expected a formula, found {type(formula).__name__}")
+        out[var] = formula.strip() if isinstance(formula, str) else formula
+    return list(out.items())
+
+
+def parse_guess(guess: Any, variables: Sequence[str]) -> dict[str, sympy.Expr]:
+    """A guessed system (one formula per state variable, no hidden terms) parsed with the grammar's safe parser.
+
+    Raises
+    ------
+    DiscoveryError
+        When a variable has no formula or an unknown one has, or a formula does not parse.
+    """
+    from grammar.parser import parse
+
+    entries = dict(formula_entries(guess, "guess"))
+    variables = [str(v) for v in variables]
+    missing = [v for v in variables if v not in entries]
+    unknown = [v for v in entries if v not in variables]
+    if missing or unknown:
+        raise DiscoveryError(f"guess: expected one formula per state variable ({', '.join(variables)}); "
+                             f"missing {missing}, unknown {unknown}")
+    exprs = {}
+    for v in variables:
+        value = entries[v]
+        try:
+            exprs[v] = parse(value, variables, hidden=False) if isinstance(value, str) else sympy.sympify(value)
+        except GrammarError as exc:
+            raise DiscoveryError(f"guess, equation for {v!r}: {exc}") from None
+    return exprs
+
+
+def check_guess(guess: Any) -> None:
+    """Parse a guess against the variables it names (before the data is read); see :func:`parse_guess`."""
+    parse_guess(guess, [v for v, _ in formula_entries(guess, "guess")])
 
 
 def parse_known(known: Any, variables: Sequence[str]) -> KnownModel:

@@ -10,7 +10,7 @@ from app import state
 from app.compute import cached_discover, warm_simulations
 from app.loading import LoadedData
 from app.runner import DiscoveryJob
-from app.settings import RunSettings
+from app.settings import run_key, settings_json
 
 __all__ = ["collect_finished_job", "render_run_section", "start_job"]
 
@@ -18,17 +18,17 @@ POLL_S = 0.5
 """Seconds between progress redraws while a run works."""
 
 
-def start_job(session: MutableMapping[str, Any], loaded: LoadedData, settings: RunSettings) -> DiscoveryJob:
+def start_job(session: MutableMapping[str, Any], loaded: LoadedData, settings: Any) -> DiscoveryJob:
     """Start discovery of ``loaded`` with ``settings`` in a background thread and keep it in the session."""
     old = session.get(state.JOB)
     if old is not None and not old.finished:
         old.cancel()
-    key = settings.key(loaded.digest)
-    settings_json = settings.to_json()
+    key = run_key(settings, loaded.digest)
+    text = settings_json(settings)
     data = loaded.trajectories
 
     def work(progress: Any) -> Any:
-        return cached_discover(loaded.digest, settings_json, data, settings, progress)
+        return cached_discover(loaded.digest, text, data, settings, progress)
 
     job = DiscoveryJob(work, key=key).start()
     session[state.JOB] = job
@@ -88,13 +88,13 @@ def _progress_panel() -> None:
         st.markdown("\n".join(lines))
 
 
-def render_run_section(loaded: LoadedData, settings: RunSettings | None, problems: list[str]) -> None:
+def render_run_section(loaded: LoadedData, settings: Any | None, problems: list[str]) -> None:
     """Draw the Run button, and the progress panel while a run works."""
     session = st.session_state
     collect_finished_job(session, loaded.trajectories)
     job = session.get(state.JOB)
     running = job is not None and not job.finished
-    key = settings.key(loaded.digest) if settings is not None else None
+    key = run_key(settings, loaded.digest) if settings is not None else None
     have_it = key is not None and session.get(state.RESULT_KEY) == key
 
     col_button, col_note = st.columns([1, 3], vertical_alignment="center")

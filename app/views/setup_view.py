@@ -10,7 +10,6 @@ from app.compute import preload_models
 from app.formulas import read_system
 from app.loading import LoadedData
 from app.options import MethodInfo, OptionSpec, method_catalog
-from app.settings import RunSettings
 
 __all__ = ["render_setup_section"]
 
@@ -56,7 +55,7 @@ def _auto_names(loaded: LoadedData) -> list[str]:
     from discovery.api import auto_methods
 
     try:
-        return auto_methods(loaded.trajectories)
+        return [m.name for m in auto_methods(loaded.trajectories)]
     except Exception:  # noqa: BLE001 -- the caption is a hint; the run itself reports real problems
         return []
 
@@ -131,8 +130,9 @@ def _system_box(label: str, key: str, help_text: str, placeholder: str, variable
     return {}, [f"the {what} has {n} problem{'s' * (n != 1)} (shown under it)"]
 
 
-def render_setup_section(loaded: LoadedData) -> tuple[RunSettings | None, list[str]]:
-    """Draw section 2; returns the run settings (``None`` while the form has a problem) and the problems."""
+def render_setup_section(loaded: LoadedData) -> tuple[Any | None, list[str]]:
+    """Draw section 2; returns the checked request (a ``DiscoverySettings``, ``None`` while the form has a problem)
+    and the problems."""
     st.subheader("2 · Methods")
     catalog = _catalog()
     available = [m for m in catalog if m.available]
@@ -195,8 +195,14 @@ def render_setup_section(loaded: LoadedData) -> tuple[RunSettings | None, list[s
 
     if problems:
         return None, problems
-    settings = RunSettings(
-        methods=tuple(chosen), options=options, known=known, guess=guess, operators=tuple(ops),
-        derivative=derivative, refine=bool(refine), seed=seed,
-    )
+    from discovery.errors import DiscoveryError, one_line
+    from discovery.pipeline.settings import build_settings
+
+    try:
+        settings = build_settings(
+            "auto" if chosen == [AUTO] else list(chosen), known=known or None, guess=guess or None,
+            operators=tuple(ops), derivative=derivative, refine=bool(refine), seed=seed, **options,
+        )
+    except DiscoveryError as exc:
+        return None, [one_line(exc)]
     return settings, []

@@ -11,23 +11,12 @@ from typing import Any, Sequence
 from discovery.cli.common import EXIT_FAILED, EXIT_OK, CLIError, expand_folders
 
 
-def _parse_known(items: Sequence[str] | None) -> dict[str, str] | None:
-    if not items:
-        return None
-    known: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise CLIError(f"--known must look like 'x=0.5*x - h1(x, y)', got {item!r}")
-        var, formula = item.split("=", 1)
-        known[var.strip()] = formula.strip()
-    return known
-
-
 def _parse_set(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    """``--set METHOD.OPTION=VALUE`` items as ``{method: {option: value}}`` (values read as JSON when they parse)."""
     options: dict[str, dict[str, Any]] = {}
     for item in items or []:
         if "=" not in item or "." not in item.split("=", 1)[0]:
-            raise CLIError(f"--set must look like 'METHOD.OPTION=VALUE' (e.g. sindy.ensemble=true), got {item!r}")
+            raise CLIError(f"--set must look like 'METHOD.OPTION=VALUE' (e.g. sindy.ensemble=true), got {item[:80]!r}")
         key, value = item.split("=", 1)
         method, option = key.split(".", 1)
         try:
@@ -38,23 +27,30 @@ def _parse_set(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
     return options
 
 
+def settings_from_args(args: argparse.Namespace) -> Any:
+    """The checked request (:func:`discovery.pipeline.settings.build_settings`) the options of ``discover`` make.
+
+    Raises :class:`CLIError` (exit 2, nothing written) for any bad option, before a file is read.
+    """
+    from discovery.errors import DiscoveryError, one_line
+    from discovery.pipeline.settings import build_settings
+    from grammar.errors import GrammarError
+
+    operators = [o.strip() for o in (args.operators or "").split(",") if o.strip()]
+    try:
+        return build_settings(
+            args.method, known=args.known or None, guess=args.guess or None, derivative=args.derivative,
+            operators=operators, refine=not args.no_refine, seed=args.seed, device=args.device,
+            **_parse_set(args.set),
+        )
+    except (DiscoveryError, GrammarError) as exc:
+        raise CLIError(one_line(exc)) from None
+
+
 def cmd_discover(args: argparse.Namespace) -> int:
     from discovery.batch import run_batch
-    from discovery.methods import REGISTRY
 
-    names = [m.strip() for m in args.method.split(",") if m.strip()]
-    for name in names:
-        if name != "auto" and name not in REGISTRY:
-            raise CLIError(f"unknown method {name!r}; valid methods: auto, {', '.join(sorted(REGISTRY))}")
-    options: dict[str, Any] = dict(_parse_set(args.set))
-    known = _parse_known(args.known)
-    if known:
-        options["known"] = known
-    if args.guess:
-        options["guess"] = _parse_known(args.guess)
-    options.update(derivative=args.derivative, seed=args.seed, device=args.device, refine=not args.no_refine)
-    if args.operators:
-        options["operators"] = [o.strip() for o in args.operators.split(",") if o.strip()]
+    settings = settings_from_args(args)
     if args.plots:
         try:
             import matplotlib  # noqa: F401
@@ -68,7 +64,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     files = [f for f in given if Path(f).exists()]
     report = run_batch(
-        files, args.out, method=args.method, options=options, workers=args.workers,
+        files, args.out, settings=settings, workers=args.workers,
         scheduler=args.scheduler, overwrite=args.overwrite, show_progress=not args.quiet, plot=args.plots,
     )
     for item in report.items:

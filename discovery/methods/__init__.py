@@ -12,6 +12,11 @@ from discovery.methods import pinn  # noqa: F401
 from discovery.methods import node  # noqa: F401
 
 # isort: on
+from discovery.methods.node import NODEMethod as NODE
+from discovery.methods.pinn import PINNMethod as PINN
+from discovery.methods.prose import ProseMethod as Prose
+from discovery.methods.sindy import SINDyMethod as SINDy
+from discovery.methods.sr import SRMethod as SR
 from discovery.methods.base import (
     REGISTRY,
     Candidate,
@@ -24,7 +29,12 @@ from discovery.methods.base import (
 )
 
 __all__ = [
+    "NODE",
+    "PINN",
+    "Prose",
     "REGISTRY",
+    "SINDy",
+    "SR",
     "Candidate",
     "Method",
     "MethodContext",

@@ -17,6 +17,7 @@ import numpy as np
 import sympy
 
 from discovery.errors import DiscoveryError
+from discovery.options import Options, build_options, non_default
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -125,21 +126,57 @@ class MethodContext:
         return self._cache[key]
 
 
-class Method(ABC):
-    """Base class of a discovery method.
+@dataclass(frozen=True)
+class NoOptions(Options):
+    """The options of a method that has none."""
 
-    Subclasses set :attr:`name` and :attr:`description`, store their options in ``__init__`` without doing any
-    work, and implement :meth:`propose`. Options unknown to a method raise :class:`DiscoveryError`.
+
+class Method(ABC):
+    """Base class of a discovery method: a strategy object, configured once, that proposes candidates.
+
+    Subclasses set :attr:`name`, :attr:`description` and :attr:`Options` (a frozen
+    :class:`~discovery.options.Options` dataclass: every option typed, ranged and documented there), and implement
+    :meth:`propose`. ``Method(**options)`` only stores the checked options (``self.options``), as a scikit-learn
+    estimator's ``__init__`` does: an unknown option, a wrong type or a value out of range raises
+    :class:`DiscoveryError` at once, before any work.
+
+    Examples
+    --------
+    >>> from discovery.methods import SINDy
+    >>> SINDy(ensemble=True)
+    SINDy(ensemble=True)
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
+    Options: ClassVar[type] = NoOptions
+    """The method's options dataclass."""
     requires: ClassVar[tuple[str, ...]] = ()
     """Importable modules the method needs; :meth:`availability` checks them without importing."""
     install_hint: ClassVar[str] = ""
     """What to install when a requirement is missing, e.g. ``pip install 'eqdisco[pysr]'``."""
     in_auto: ClassVar[bool] = True
     """Whether ``method="auto"`` runs it when it suits the data."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = build_options(self.Options, options, owner=self.name)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in non_default(self.options).items())
+        return f"{type(self).__name__.removesuffix('Method')}({shown})"
+
+    def get_params(self) -> dict[str, Any]:
+        """The options that differ from their defaults, as a plain dict (JSON-friendly for simple values)."""
+        return non_default(self.options)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.options == self.options  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self.options)))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (batch workers, caches) as class + options
+        return (_rebuild, (type(self), non_default(self.options)))
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -159,6 +196,10 @@ class Method(ABC):
         """Return candidate systems for ``data`` (may be empty, never ``None``)."""
 
 
+def _rebuild(cls: type[Method], options: dict[str, Any]) -> Method:
+    return cls(**options)
+
+
 REGISTRY: dict[str, type[Method]] = {}
 
 
@@ -168,6 +209,11 @@ def register(cls: type[Method]) -> type[Method]:
         raise DiscoveryError(f"a method named {cls.name!r} is already registered")
     REGISTRY[cls.name] = cls
     return cls
+
+
+def valid_methods() -> str:
+    """The one line that lists what ``method`` may be: ``"valid methods: sindy, sr, ..., or 'auto'"``."""
+    return f"valid methods: {', '.join(REGISTRY) or '(none registered)'}, or 'auto'"
 
 
 def method_names() -> list[str]:
@@ -186,12 +232,11 @@ def get_method(name: str, **options: Any) -> Method:
     try:
         cls = REGISTRY[name]
     except KeyError:
-        valid = ", ".join(sorted(REGISTRY)) or "(none registered)"
-        raise DiscoveryError(f"unknown method {name!r}; valid methods: {valid}, or 'auto'") from None
+        raise DiscoveryError(f"unknown method {str(name)[:60]!r}; {valid_methods()}") from None
     ok, reason = cls.availability()
     if not ok:
         raise DiscoveryError(reason)
     try:
         return cls(**options)
-    except TypeError as exc:  # unknown keyword option
+    except TypeError as exc:  # a method with its own __init__ given an unknown keyword
         raise DiscoveryError(f"method {name!r}: {exc}") from None

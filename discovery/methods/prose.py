@@ -28,14 +28,16 @@ is a fair estimate of it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
 
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, register
+from discovery.options import Options, option
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories, Trajectory
@@ -76,11 +78,11 @@ def clear_cache() -> None:
     _PREDICTORS.clear()
 
 
-@register
-class ProseMethod(Method):
-    """PROSE: a multimodal transformer that reads trajectories and an optional guess and writes equations.
+@dataclass(frozen=True)
+class ProseOptions(Options):
+    """Options of the ``prose`` method.
 
-    Parameters
+    Attributes
     ----------
     checkpoint:
         Checkpoint folder; ``None`` uses the shipped ``models/checkpoints/prose-small``.
@@ -103,6 +105,32 @@ class ProseMethod(Method):
     min_window_points:
         Fewest observed points in a window.
 
+    """
+
+    owner = "prose"
+
+    checkpoint: Path | None = None
+    beam_size: int = option(5, low=1, high=64)
+    max_candidates: int = option(10, low=1)
+    horizon: float = option(2.0, low=0.0, low_open=True)
+    max_trajectories: int = option(8, low=1)
+    windows: tuple[float, ...] = option(tuple(0.5**k for k in range(9)), low=0.0, high=1.0, low_open=True, each=True)
+    min_window_points: int = option(16, low=2)
+    forecast_reads: tuple[float, ...] = option((1 / 3, 1 / 4, 1 / 6, 1 / 8, 1 / 12, 1 / 16, 1 / 24, 1 / 32, 1 / 48, 1 / 64),
+                                               low=0.0, high=1 / 3 + 1e-12, low_open=True, each=True)
+
+    def validate(self) -> None:
+        for name in ("windows", "forecast_reads"):
+            if not getattr(self, name):
+                raise DiscoveryError(f"prose.{name}: expected at least one fraction, found none")
+
+
+@register
+class ProseMethod(Method):
+    """PROSE: a multimodal transformer that reads trajectories and an optional guess and writes equations.
+
+    Options are the fields of :class:`ProseOptions` (``ProseMethod(beam_size=8)``).
+
     The equation guess, if any, comes from ``context.options["guess"]``: a mapping variable -> formula text
     (parsed safely with :func:`grammar.parser.parse`) or sympy expression, for every state variable.
 
@@ -121,69 +149,21 @@ class ProseMethod(Method):
     requires = ("torch",)
     install_hint = "pip install torch"
 
-    def __init__(
-        self,
-        checkpoint: str | Path | None = None,
-        beam_size: int = 5,
-        max_candidates: int = 10,
-        horizon: float = 2.0,
-        max_trajectories: int = 8,
-        windows: Sequence[float] = tuple(0.5**k for k in range(9)),
-        min_window_points: int = 16,
-        forecast_reads: Sequence[float] = (1 / 3, 1 / 4, 1 / 6, 1 / 8, 1 / 12, 1 / 16, 1 / 24, 1 / 32, 1 / 48, 1 / 64),
-    ) -> None:
-        self.checkpoint = checkpoint
-        self.beam_size = beam_size
-        self.max_candidates = max_candidates
-        self.horizon = horizon
-        self.max_trajectories = max_trajectories
-        self.windows = tuple(windows)
-        self.min_window_points = min_window_points
-        self.forecast_reads = tuple(forecast_reads)
+    Options = ProseOptions
 
     def suits(self, data: "Trajectories") -> bool:
-        folder = Path(self.checkpoint) if self.checkpoint is not None else DEFAULT_CHECKPOINT
+        folder = Path(self.options.checkpoint) if self.options.checkpoint is not None else DEFAULT_CHECKPOINT
         return len(data.variables) <= MAX_VARS and (folder / "model.safetensors").is_file()
 
-    def _check_options(self) -> None:
-        if not isinstance(self.beam_size, int) or self.beam_size < 1:
-            raise DiscoveryError(f"prose: beam_size must be a positive integer, got {self.beam_size!r}")
-        if not isinstance(self.max_candidates, int) or self.max_candidates < 1:
-            raise DiscoveryError(f"prose: max_candidates must be a positive integer, got {self.max_candidates!r}")
-        if not (isinstance(self.horizon, (int, float)) and self.horizon > 0.0):
-            raise DiscoveryError(f"prose: horizon must be a positive number, got {self.horizon!r}")
-        if not self.forecast_reads or not all(
-            isinstance(f, (int, float)) and 0.0 < f <= 1.0 / 3.0 + 1e-12 for f in self.forecast_reads
-        ):
-            raise DiscoveryError(f"prose: forecast_reads must be fractions in (0, 1/3], got {self.forecast_reads!r}")
-        if not self.windows or not all(isinstance(w, (int, float)) and 0.0 < w <= 1.0 for w in self.windows):
-            raise DiscoveryError(f"prose: windows must be fractions in (0, 1], got {self.windows!r}")
-
     def _guess(self, data: "Trajectories", context: MethodContext) -> list[sympy.Expr] | None:
+        from discovery.known import parse_guess
         from grammar.errors import GrammarError
-        from grammar.parser import parse
         from grammar.tokenizer import canonicalize
 
         guess = context.options.get("guess")
         if guess is None:
             return None
-        if not isinstance(guess, dict):
-            raise DiscoveryError(f"prose: the guess must map each variable to a formula, got {type(guess).__name__}")
-        variables = list(data.variables)
-        missing = [v for v in variables if v not in guess]
-        unknown = [v for v in guess if v not in variables]
-        if missing or unknown:
-            raise DiscoveryError(
-                f"prose: the guess must give one formula per state variable {variables}; "
-                f"missing {missing}, unknown {unknown}"
-            )
-        exprs = {}
-        for v in variables:
-            value = guess[v]
-            try:
-                exprs[v] = parse(value, variables, hidden=False) if isinstance(value, str) else sympy.sympify(value)
-            except GrammarError as exc:
-                raise DiscoveryError(f"prose: cannot read the guess for d{v}/dt: {exc}") from None
+        exprs = parse_guess(guess, data.variables)
         try:
             canonical, _ = canonicalize(exprs)
         except GrammarError as exc:
@@ -205,11 +185,11 @@ class ProseMethod(Method):
         t, x = tr.t, tr.x
         end, span = float(t[-1]), float(t[-1] - t[0])
         trials = []  # (fraction, read mask, unseen mask)
-        for fraction in sorted({float(f) for f in self.forecast_reads}, reverse=True):
+        for fraction in sorted({float(f) for f in self.options.forecast_reads}, reverse=True):
             r = fraction * span
             read = (t >= end - 3.0 * r - 1e-12 * span) & (t <= end - 2.0 * r)
             unseen = t > end - 2.0 * r
-            if read.sum() >= self.min_window_points and unseen.sum() >= 2:
+            if read.sum() >= self.options.min_window_points and unseen.sum() >= 2:
                 trials.append((fraction, read, unseen))
         backtest = None
         fraction = None
@@ -222,8 +202,8 @@ class ProseMethod(Method):
         r = span if fraction is None else fraction * span
         read = t >= end - r - 1e-12 * span
         step = float(np.median(np.diff(t[read]))) if read.sum() > 1 else r
-        n_ahead = max(int(np.ceil(self.horizon * r / step)), 1)
-        t_query = np.concatenate([t[read], end + self.horizon * r * np.arange(1, n_ahead + 1) / n_ahead])
+        n_ahead = max(int(np.ceil(self.options.horizon * r / step)), 1)
+        t_query = np.concatenate([t[read], end + self.options.horizon * r * np.arange(1, n_ahead + 1) / n_ahead])
         batch = predictor.make_batch([(t[read], x[read])], [guess])
         values = predictor.predict_states(batch, [t_query])[0]
         return OperatorPrediction(
@@ -234,14 +214,13 @@ class ProseMethod(Method):
             trajectory=k,
             rel_l2=backtest if backtest is not None else relative_l2(values[: int(read.sum())], x[read]),
             info={"checkpoint": checkpoint_name, "guess": guess is not None, "read": [float(t[read][0]), end],
-                  "read_fraction": fraction, "horizon": float(self.horizon), "backtest_rel_l2": backtest},
+                  "read_fraction": fraction, "horizon": float(self.options.horizon), "backtest_rel_l2": backtest},
         )
 
     def propose(self, data: "Trajectories", context: MethodContext) -> list[Candidate]:
         from grammar.errors import GrammarError
         from grammar.tokenizer import canonical_name, decanonicalize
 
-        self._check_options()
         variables = list(data.variables)
         if len(variables) > MAX_VARS:
             raise DiscoveryError(
@@ -250,29 +229,29 @@ class ProseMethod(Method):
             )
         start = time.perf_counter()
         context.report("prose: loading the model", 0.0)
-        predictor = load_predictor(self.checkpoint, context.device)
+        predictor = load_predictor(self.options.checkpoint, context.device)
         guess = self._guess(data, context)
-        trajectories = list(data)[: self.max_trajectories]
+        trajectories = list(data)[: self.options.max_trajectories]
         mapping = {v: canonical_name(i) for i, v in enumerate(variables)}
         context.report("prose: reading the data", 0.2)
         # The whole span of every trajectory first, then shorter leading windows.
         reads: list[tuple[int, float, np.ndarray, np.ndarray]] = [
             (k, 1.0, tr.t, tr.x) for k, tr in enumerate(trajectories)
         ]
-        for fraction in sorted({float(w) for w in self.windows if w < 1.0}, reverse=True):
+        for fraction in sorted({float(w) for w in self.options.windows if w < 1.0}, reverse=True):
             for k, tr in enumerate(trajectories):
                 n = int(np.searchsorted(tr.t, tr.t[0] + fraction * tr.duration, side="right"))
-                if n >= self.min_window_points:
+                if n >= self.options.min_window_points:
                     reads.append((k, fraction, tr.t[:n], tr.x[:n]))
         try:
             batch = predictor.make_batch([(t, x) for _, _, t, x in reads], [guess] * len(reads))
         except GrammarError as exc:
             raise DiscoveryError(f"prose: the guess cannot be tokenized: {exc}") from None
         context.report("prose: beam search", 0.4)
-        decoded = predictor.decode(batch, beam_size=self.beam_size)
+        decoded = predictor.decode(batch, beam_size=self.options.beam_size)
 
         context.report("prose: operator prediction", 0.8)
-        checkpoint_name = Path(self.checkpoint).name if self.checkpoint is not None else DEFAULT_CHECKPOINT.name
+        checkpoint_name = Path(self.options.checkpoint).name if self.options.checkpoint is not None else DEFAULT_CHECKPOINT.name
         for k, tr in enumerate(trajectories):
             context.predictions.append(self._forecast(predictor, tr, k, variables, guess, checkpoint_name))
 
@@ -282,7 +261,7 @@ class ProseMethod(Method):
         candidates: list[Candidate] = []
         seen: set[str] = set()
         depth = 0
-        while len(candidates) < self.max_candidates and any(depth < len(v) for v in valid):
+        while len(candidates) < self.options.max_candidates and any(depth < len(v) for v in valid):
             layer = [(reads[i], v[depth]) for i, v in enumerate(valid) if depth < len(v)]
             layer.sort(key=lambda item: -item[1][1].score)
             for (k, fraction, t_read, _), (rank, h) in layer:
@@ -300,7 +279,7 @@ class ProseMethod(Method):
                               "guess": guess is not None},
                     )
                 )
-                if len(candidates) >= self.max_candidates:
+                if len(candidates) >= self.options.max_candidates:
                     break
             depth += 1
         elapsed = time.perf_counter() - start

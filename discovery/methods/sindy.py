@@ -7,13 +7,19 @@ once; supports are collected along a sparsity path and scored by block cross-val
 :func:`~discovery.methods.sindy_path.support_score` over all libraries is picked (each extra term must cut the
 cross-validated error by about 16%). That pick, its sparser and denser neighbours, the best of each library and,
 with ``ensemble=True``, a bagged (E-SINDy) support, are returned as candidates; re-simulation downstream decides.
+
+Two generators add per-variable libraries to the pool (:mod:`discovery.methods.sindy_generators`): ``rational``
+(denominators found by implicit regression, :mod:`discovery.methods.rational`) and ``saturating`` (Hill,
+Michaelis-Menten, exponential and logarithmic terms with searched inner constants,
+:mod:`discovery.methods.saturating`). Each adds one more candidate system, its variables' best supports from that
+generator's libraries (``"rational"``, ``"saturating"``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,8 +27,11 @@ import sympy
 
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, register
+from discovery.methods.sindy_generators import GENERATORS, generated_libraries
 from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Library, build_library
 from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
+from discovery.options import Options, option
+from discovery.parsimony import ERROR_FLOOR, pareto_front
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -44,8 +53,10 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class SINDyConfig:
+class SINDyConfig(Options):
     """Search options of the ``sindy`` method (defaults tuned on the zoo, see ``benchmarks/``).
+
+    Every field is checked when a config is made (type and range, :mod:`discovery.options`).
 
     Attributes
     ----------
@@ -85,43 +96,44 @@ class SINDyConfig:
         Terms whose RMS over the data is under this fraction of the derivative's RMS are dropped.
     digits:
         Significant digits of the returned coefficients.
+    rational:
+        Also search rational right-hand sides ``P/Q`` (implicit regression, :mod:`discovery.methods.rational`).
+        Not to be confused with the fixed ``"rational"`` library (``x/(1 + x)``, opt-in).
+    saturating:
+        Also search saturating, exponential and logarithmic terms with fitted inner constants
+        (:mod:`discovery.methods.saturating`).
     """
 
-    libraries: tuple[str, ...] = DEFAULT_LIBRARIES
-    degree: int = 3
-    trig_min_range: float = float(np.pi)
-    thresholds: tuple[float, float, int] = (2e-3, 0.5, 16)
-    alpha: float = 1e-3
-    n_blocks: int = 5
-    penalty: float = 0.15
-    floor: float = 3e-3
-    other_cost: float = 1.5
-    sparser_margin: float = 0.7
-    trim: float = 0.02
-    max_rows: int = 5000
-    ensemble: bool = False
-    n_models: int = 20
-    inclusion: float = 0.6
-    max_candidates: int = 6
-    prune: float = 1e-3
-    digits: int = 4
+    owner = "sindy"
 
-    def __post_init__(self) -> None:
-        unknown = [name for name in self.libraries if name not in LIBRARIES]
-        if unknown or not self.libraries:
-            raise DiscoveryError(
-                f"sindy: expected libraries among {', '.join(LIBRARIES)}, found {list(self.libraries)}"
-            )
+    libraries: tuple[str, ...] = option(DEFAULT_LIBRARIES, choices=tuple(LIBRARIES), each=True)
+    degree: int = option(3, low=1, high=5)
+    trig_min_range: float = option(float(np.pi), low=0.0)
+    thresholds: tuple[float, float, int] = (2e-3, 0.5, 16)
+    alpha: float = option(1e-3, low=0.0)
+    n_blocks: int = option(5, low=2)
+    penalty: float = option(0.15, low=0.0)
+    floor: float = option(ERROR_FLOOR, low=0.0, low_open=True)
+    other_cost: float = option(1.5, low=0.0)
+    sparser_margin: float = option(0.7, low=0.0)
+    trim: float = option(0.02, low=0.0, high=0.5, high_open=True)
+    max_rows: int = option(5000, low=10)
+    ensemble: bool = False
+    n_models: int = option(20, low=2)
+    inclusion: float = option(0.6, low=0.0, high=1.0, low_open=True)
+    max_candidates: int = option(6, low=1)
+    prune: float = option(1e-3, low=0.0, high=1.0, high_open=True)
+    digits: int = option(4, low=1, high=15)
+    rational: bool = True
+    saturating: bool = True
+
+    def validate(self) -> None:
+        if not self.libraries:
+            raise DiscoveryError(f"sindy.libraries: expected at least one of {', '.join(LIBRARIES)}, found none")
         lo, hi, count = self.thresholds
         if not (0 < lo <= hi) or count < 1:
-            raise DiscoveryError(f"sindy: expected thresholds (lo, hi, count) with 0 < lo <= hi, count >= 1, "
+            raise DiscoveryError(f"sindy.thresholds: expected (lo, hi, count) with 0 < lo <= hi and count >= 1, "
                                  f"found {self.thresholds}")
-        if self.degree < 1 or self.n_blocks < 2 or not (0 < self.inclusion <= 1) or self.max_candidates < 1:
-            raise DiscoveryError(
-                "sindy: expected degree >= 1, n_blocks >= 2, 0 < inclusion <= 1 and max_candidates >= 1, found "
-                f"degree={self.degree}, n_blocks={self.n_blocks}, inclusion={self.inclusion}, "
-                f"max_candidates={self.max_candidates}"
-            )
 
 
 @dataclass
@@ -257,12 +269,15 @@ def _fit_sindy(
                              f"found {x_all.shape} and {dx_all.shape}")
     search = _Search(config, names, dx_all)
     search.run(x_all)
+    if config.rational or config.saturating:
+        search.extend(generated_libraries(x_all, dx_all, names, config, search.reference_scores()))
     best = search.best()
     proposals: list[tuple[str, Sequence[_Pick], dict[str, Any] | None]] = []
     if config.ensemble:
         proposals.append(("ensemble", *search.ensemble(best, seed)))
     proposals += [
         ("best", best, None),
+        *((label, choice, None) for label, choice in search.generated(best)),
         ("sparser", search.neighbours(best, -1), None),
         ("denser", search.neighbours(best, +1), None),
     ]
@@ -316,19 +331,59 @@ class _Search:
             for d, points in enumerate(paths):
                 if not points:  # a constant variable
                     points = [PathPoint((), np.zeros(theta.shape[1]), 0.0, 0.0, float("nan"))]
-                for p in points:
-                    pick = _Pick(lib, p)
-                    old = self.pool[d].get(pick.key())
-                    if old is None or p.cv_err < old.point.cv_err:
-                        self.pool[d][pick.key()] = pick
-                best_here.append(min((_Pick(lib, p) for p in points), key=self.score))
+                best_here.append(self._pool(lib, d, points))
             self.per_library[lib_name] = best_here
         if not self.per_library:
             raise DiscoveryError("sindy: every candidate library gave non-finite values on these states")
-        for d in range(len(self.names)):  # Pareto front of cost vs block-CV error, cheapest first
-            ranked = sorted(self.pool[d].values(), key=lambda q: (q.cost, q.point.cv_err))
-            self.fronts.append([q for i, q in enumerate(ranked)
-                                if all(q.point.cv_err < r.point.cv_err for r in ranked[:i])])
+        self._build_fronts()
+
+    def _pool(self, lib: Library, d: int, points: Sequence[PathPoint]) -> _Pick:
+        """Add variable ``d``'s supports from ``lib`` to the pool (the lower block-CV error wins a tie of terms);
+        returns the best of them."""
+        for p in points:
+            pick = _Pick(lib, p)
+            old = self.pool[d].get(pick.key())
+            if old is None or p.cv_err < old.point.cv_err:
+                self.pool[d][pick.key()] = pick
+        return min((_Pick(lib, p) for p in points), key=self.score)
+
+    def _build_fronts(self) -> None:
+        self.fronts = [pareto_front(self.pool[d].values(), cost=lambda q: q.cost, error=lambda q: q.point.cv_err)
+                       for d in range(len(self.names))]  # cost vs block-CV error, cheapest first
+
+    def reference_scores(self) -> np.ndarray:
+        """Per variable, the best score of a pooled support computed on its residual over all rows (not block
+        CV): the yardstick of the saturating generator's screen, which fits on all rows too."""
+        return np.asarray([min((support_score(replace(q.point, cv_err=q.point.rel_err), self.config.penalty,
+                                              self.config.floor, q.cost) for q in self.pool[d].values()),
+                               default=0.0) for d in range(len(self.names))])
+
+    def extend(self, libraries: Sequence[tuple[Library, np.ndarray, int]]) -> None:
+        """Run the sparsity path of each per-variable library ``(lib, theta, d)`` and pool its supports."""
+        config = self.config
+        lo, hi, count = config.thresholds
+        thresholds = np.geomspace(lo, hi, int(count))
+        for lib, theta, d in libraries:
+            points = sparsity_path(theta, self.dx_all[:, [d]], thresholds, alpha=config.alpha,
+                                   n_blocks=config.n_blocks)[0]
+            if points:
+                self.thetas[lib.name] = theta
+                self._pool(lib, d, points)
+        self._build_fronts()
+
+    def generated(self, best: Sequence[_Pick]) -> list[tuple[str, list[_Pick]]]:
+        """One system per generator that found something: each variable's best pooled support from that
+        generator's libraries (its ``best`` one where it has none)."""
+        out = []
+        for prefix in GENERATORS:
+            choice, found = list(best), False
+            for d in range(len(self.names)):
+                mine = [q for q in self.pool[d].values() if q.library.name.startswith(prefix + ":")]
+                if mine:
+                    choice[d], found = min(mine, key=self.score), True
+            if found:
+                out.append((prefix, choice))
+        return out
 
     def best(self) -> list[_Pick]:
         """For each variable, the support with the lowest score over all libraries."""
@@ -393,20 +448,8 @@ class _Search:
 class SINDyMethod(Method):
     """Sparse identification of nonlinear dynamics (pysindy), with automatic choice of sparsity.
 
-    Parameters
-    ----------
-    libraries:
-        Candidate libraries: any of ``"poly"``, ``"poly_trig"``, ``"rational"`` (see :func:`build_library`);
-        default :data:`DEFAULT_LIBRARIES`.
-    degree:
-        Highest polynomial degree.
-    ensemble:
-        Bag the regression (E-SINDy) and put first a candidate made of the terms included in at least
-        ``inclusion`` of ``n_models`` bags.
-    max_candidates:
-        Most candidate systems returned.
-    **options:
-        Any other field of :class:`SINDyConfig` (``thresholds``, ``penalty``, ``floor``, ``trim``, ...).
+    Options are the fields of :class:`SINDyConfig` (``SINDyMethod(ensemble=True, degree=2)``), checked when the
+    method is made; ``self.options`` holds them.
 
     Examples
     --------
@@ -423,33 +466,11 @@ class SINDyMethod(Method):
     requires = ("pysindy",)
     install_hint = "pip install pysindy"
 
-    def __init__(
-        self,
-        libraries: Sequence[str] = DEFAULT_LIBRARIES,
-        degree: int = 3,
-        ensemble: bool = False,
-        max_candidates: int = 6,
-        **options: Any,
-    ) -> None:
-        self.libraries = tuple(libraries)
-        self.degree = degree
-        self.ensemble = ensemble
-        self.max_candidates = max_candidates
-        self.options = options
+    Options = SINDyConfig
 
     def config(self) -> SINDyConfig:
-        """The :class:`SINDyConfig` these options make (raises :class:`DiscoveryError` on a bad option)."""
-        known = set(SINDyConfig.__dataclass_fields__)
-        unknown = sorted(set(self.options) - known)
-        if unknown:
-            raise DiscoveryError(f"sindy: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-        return SINDyConfig(
-            libraries=self.libraries,
-            degree=self.degree,
-            ensemble=self.ensemble,
-            max_candidates=self.max_candidates,
-            **self.options,
-        )
+        """The search options (:class:`SINDyConfig`)."""
+        return self.options
 
     def propose(self, data: "Trajectories", context: MethodContext) -> list[Candidate]:
         from discovery.symbolic import to_candidate_expr

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from discovery.errors import DiscoveryError
+from discovery.parsimony import ERROR_FLOOR, parsimony_score
 
 
 
@@ -227,14 +228,14 @@ def sparsity_path(
     return out
 
 
-def support_score(point: PathPoint, penalty: float = 0.15, floor: float = 3e-3, cost: float | None = None) -> float:
-    """Model-selection score of a support (lower is better): ``log(max(cv_err, floor)) + penalty * cost``.
+def support_score(point: PathPoint, penalty: float = 0.15, floor: float = ERROR_FLOOR, cost: float | None = None) -> float:
+    """Model-selection score of a support (lower is better): the :func:`discovery.parsimony.parsimony_score` of
+    its block-CV error and its cost (the number of terms unless given; terms may cost more than one, see
+    :class:`SINDyConfig`).
 
-    ``cost`` is the number of terms unless given (terms may cost more than one, see :class:`SINDyConfig`).
     Each extra term must cut the block-CV error by a factor ``exp(penalty)`` (16% by default) to pay for itself,
     and errors under ``floor`` count as equal. Derivative errors are smooth in time and correlated with the
     library, so extra terms keep lowering the error a little and a likelihood criterion (AIC or BIC with the
     number of rows as sample size) keeps adding them; this relative rule does not.
     """
-    n = point.n_terms if cost is None else cost
-    return float(np.log(max(point.cv_err, floor)) + penalty * n)
+    return parsimony_score(point.cv_err, point.n_terms if cost is None else cost, penalty, floor)

@@ -8,16 +8,19 @@ combines the per-variable fronts into a few candidate systems.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
 
+from discovery import parsimony
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, expression_complexity, register
 from discovery.methods.sr_backends import DEFAULT_OPERATORS, BACKENDS, resolve_backend
+from discovery.options import Options, option
+from discovery.parsimony import ERROR_FLOOR
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -47,31 +50,22 @@ def _evaluate(expr: sympy.Expr, X: np.ndarray, names: Sequence[str]) -> np.ndarr
 
 
 def pareto_front(fits: Sequence[SymbolicFit]) -> list[SymbolicFit]:
-    """The fits no other fit beats on both complexity and error, simplest first, one per distinct formula."""
-    front: list[SymbolicFit] = []
-    seen: set[str] = set()
-    for fit in sorted(fits, key=lambda f: (f.complexity, f.mse)):
-        key = str(fit.expr)
-        if key in seen or not np.isfinite(fit.mse):
-            continue
-        seen.add(key)
-        if not front or fit.mse < front[-1].mse:
-            if front and front[-1].complexity == fit.complexity:
-                continue
-            front.append(fit)
-    return front
+    """The fits' Pareto front of complexity vs. error (:func:`discovery.parsimony.pareto_front`), one per formula."""
+    return parsimony.pareto_front(fits, cost=lambda f: f.complexity, error=lambda f: float(f.mse),
+                                  key=lambda f: str(f.expr))
 
 
-def knee_index(front: Sequence[SymbolicFit], scale: float, penalty: float = 0.05, floor: float = 3e-3) -> int:
-    """Index of the preferred fit of a front: lowest ``log(max(rmse / scale, floor)) + penalty * complexity``.
+def knee_index(front: Sequence[SymbolicFit], scale: float, penalty: float = 0.05, floor: float = ERROR_FLOOR) -> int:
+    """Index of the preferred fit of a front: lowest :func:`discovery.parsimony.parsimony_score` of the relative
+    RMS error ``rmse / scale`` and the complexity.
 
     With the default penalty a formula must be about 5% more accurate per extra node (16% per three-node term,
     as in ``sindy``) to be preferred; errors under ``floor`` times ``scale`` (the target's RMS) count as equal.
     """
     if not front:
         raise DiscoveryError("empty Pareto front: symbolic regression returned no usable formula")
-    scores = [np.log(max(np.sqrt(f.mse) / scale, floor)) + penalty * f.complexity for f in front]
-    return int(np.argmin(scores))
+    return parsimony.best_by_score(front, error=lambda f: np.sqrt(f.mse) / scale, cost=lambda f: f.complexity,
+                                   penalty=penalty, floor=floor)
 
 
 def fit_symbolic(
@@ -220,11 +214,17 @@ def _front_info(front: Sequence[SymbolicFit]) -> list[dict[str, Any]]:
     return [{"expr": str(f.expr), "complexity": f.complexity, "mse": float(f"{f.mse:.6g}")} for f in front]
 
 
-@register
-class SRMethod(Method):
-    """Symbolic regression of each time derivative on the smoothed states (pyoperon, or PySR with Julia).
+def _operator_names() -> tuple[str, ...]:
+    from grammar.operators import OPERATORS
 
-    Parameters
+    return tuple(OPERATORS)
+
+
+@dataclass(frozen=True)
+class SROptions(Options):
+    """Options of the ``sr`` method.
+
+    Attributes
     ----------
     backend:
         ``"auto"``, ``"pyoperon"`` or ``"pysr"``.
@@ -234,15 +234,39 @@ class SRMethod(Method):
         Largest formula searched per variable.
     time_budget_s:
         Wall-clock cap of the search for the whole system, shared equally by the variables (whole seconds, at
-        least 1 each). With pyoperon the search normally ends first, after its 60 generations (about 2 s per
-        variable on this 2-core machine), so results do not depend on the machine's load; the cap binds only on
-        a slow or busy machine.
+        least 1 each). With pyoperon the search normally ends first, after its 60 generations, so results do not
+        depend on the machine's load; the cap binds only on a slow or busy machine.
     max_points:
         Rows kept for the search.
     max_candidates:
         Most candidate systems returned.
-    **backend_options:
+    backend_options:
         Passed to the backend's regressor.
+    """
+
+    owner = "sr"
+
+    backend: str = option("auto", choices=("auto", *BACKENDS))
+    operators: tuple[str, ...] = DEFAULT_OPERATORS
+    max_complexity: int = option(25, low=3, high=200)
+    time_budget_s: float = option(15.0, low=0.0, low_open=True)
+    max_points: int = option(MAX_POINTS, low=10)
+    max_candidates: int = option(4, low=1)
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        valid = _operator_names()
+        unknown = [o for o in self.operators if o not in valid]
+        if unknown or not self.operators:
+            raise DiscoveryError(f"sr.operators: expected names among {', '.join(valid)}, found "
+                                 f"{list(self.operators)}")
+
+
+@register
+class SRMethod(Method):
+    """Symbolic regression of each time derivative on the smoothed states (pyoperon, or PySR with Julia).
+
+    Options are the fields of :class:`SROptions` (``SRMethod(backend="pyoperon", time_budget_s=4)``).
 
     Examples
     --------
@@ -258,41 +282,24 @@ class SRMethod(Method):
     description = "symbolic regression of each derivative on the states (PySR where Julia runs, else pyoperon)"
     requires = ("pyoperon",)
     install_hint = "pip install pyoperon"
-
-    def __init__(
-        self,
-        backend: str = "auto",
-        operators: Sequence[str] = DEFAULT_OPERATORS,
-        max_complexity: int = 25,
-        time_budget_s: float = 15.0,
-        max_points: int = MAX_POINTS,
-        max_candidates: int = 4,
-        **backend_options: Any,
-    ) -> None:
-        self.backend = backend
-        self.operators = tuple(operators)
-        self.max_complexity = max_complexity
-        self.time_budget_s = time_budget_s
-        self.max_points = max_points
-        self.max_candidates = max_candidates
-        self.backend_options = backend_options
+    Options = SROptions
 
     def propose(self, data: "Trajectories", context: MethodContext) -> list[Candidate]:
         start = time.perf_counter()
-        backend = resolve_backend(self.backend)
+        backend = resolve_backend(self.options.backend)
         names = list(data.variables)
         context.report("sr: estimating derivatives", 0.0)
         pairs = context.derivatives(data)
         x_all = np.concatenate([_trim(p[0]) for p in pairs])  # (N, D)
         dx_all = np.concatenate([_trim(p[1]) for p in pairs])  # (N, D)
-        budget = float(max(1, int(self.time_budget_s / len(names))))  # pyoperon counts whole seconds
+        budget = float(max(1, int(self.options.time_budget_s / len(names))))  # pyoperon counts whole seconds
         fronts: dict[str, list[SymbolicFit]] = {}
         for d, v in enumerate(names):
             context.report(f"sr: searching d{v}/dt", 0.1 + 0.85 * d / len(names))
             fronts[v] = fit_symbolic(
-                x_all, dx_all[:, d], names, backend=backend, operators=self.operators,
-                max_complexity=self.max_complexity, time_budget_s=budget, seed=context.seed + d,
-                max_points=self.max_points, **self.backend_options,
+                x_all, dx_all[:, d], names, backend=backend, operators=self.options.operators,
+                max_complexity=self.options.max_complexity, time_budget_s=budget, seed=context.seed + d,
+                max_points=self.options.max_points, **dict(self.options.backend_options),
             )
             if not fronts[v]:
                 raise DiscoveryError(f"sr: no usable formula for d{v}/dt")
@@ -318,7 +325,7 @@ class SRMethod(Method):
             seen.add(key)
             equations = {v: fronts[v][pick[v]].expr for v in names}
             candidates.append(Candidate(self.name, equations, dict(info_common, label=label)))
-            if len(candidates) >= self.max_candidates:
+            if len(candidates) >= self.options.max_candidates:
                 break
         elapsed = round(time.perf_counter() - start, 3)
         for c in candidates:
@@ -334,7 +341,7 @@ def _step(front: Sequence[SymbolicFit], knee: int, other: int, ratio: float, sca
     if not 0 <= other < len(front):
         return knee
     rmse_knee, rmse_other = np.sqrt(front[knee].mse), np.sqrt(front[other].mse)
-    floor = 3e-3 * scale
+    floor = ERROR_FLOOR * scale
     if ratio < 1:
         return other if rmse_other <= ratio * rmse_knee and rmse_knee > floor else knee
     return other if rmse_other <= ratio * rmse_knee + floor else knee

@@ -19,12 +19,15 @@ import sympy
 
 from discovery.data import Trajectories
 from discovery.methods.base import Candidate
+from discovery.options import Options
 from discovery.pipeline.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows, window_plan
 
 
 @dataclass(frozen=True)
-class RefineConfig:
-    """Settings of the constant refinement."""
+class RefineConfig(Options):
+    """Settings of the constant refinement (checked when a config is made)."""
+
+    owner = "refinement.windows"
 
     window_length: int = 20
     max_windows: int = 128
@@ -80,6 +83,7 @@ class _Shooting:
         self.f, self.windows, self.scale, self.bound = f, windows, scale, bound
         self.P = n_params
         self.first_obs = first_obs
+        self.p_floor = np.full(n_params, np.nan)  # smallest finite-difference step of each constant, set by _fit
         self.B, self.L, self.D = windows.target.shape
 
     def _split(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +111,7 @@ class _Shooting:
         from scipy.sparse import coo_matrix, csr_matrix, hstack
 
         p, x0 = self._split(z)
-        hp = 1e-7 * np.maximum(np.abs(p), 1e-2)  # (P,)
+        hp = 1e-7 * np.maximum(np.abs(p), self.p_floor)  # (P,): relative to each constant's own size
         ps = np.repeat(p[None], self.P + 1, axis=0)
         ps[np.arange(1, self.P + 1), np.arange(self.P)] += hp
         x0s = np.repeat(x0[None], self.P + 1, axis=0)
@@ -143,6 +147,10 @@ def _fit(problem: _Shooting, z0: np.ndarray, config: RefineConfig) -> tuple[np.n
     from scipy.optimize import least_squares
 
     deadline = time.monotonic() + config.time_budget_s
+    # A constant's finite-difference step is relative to its size, and does not shrink below 1% of its starting
+    # size when it moves towards 0: unit-free (an absolute floor swamps constants of 1e-12-sized data).
+    p0 = np.abs(z0[: problem.P])
+    problem.p_floor = np.where(p0 > 0, 1e-2 * p0, 1e-2)
 
     def timed(fn: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
         def call(z: np.ndarray) -> Any:

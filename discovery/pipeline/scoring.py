@@ -46,15 +46,21 @@ from typing import Sequence
 import numpy as np
 import sympy
 
+from discovery import parsimony
+from discovery.options import Options
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
 from discovery.methods.base import Candidate
 from discovery.pipeline.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_plan, window_r2
+from discovery.simulation import state_scale
 
 
 @dataclass(frozen=True)
-class ScoringConfig:
-    """How candidates are re-simulated and selected."""
+class ScoringConfig(Options):
+    """How candidates are re-simulated and selected (the selection rule's knobs are named in this module's
+    docstring); every field is checked when a config is made."""
+
+    owner = "scoring"
 
     window_length: int = 20
     max_windows: int = 256
@@ -71,7 +77,7 @@ class ScoringConfig:
     floor_cap: float = 0.9
     full_noise_factor: float = 10.0
     rtol: float = 1e-6
-    atol: float = 1e-8
+    atol: float = 1e-8  # in units of each variable's largest magnitude in the data
 
 
 def trajectory_r2(pred: np.ndarray, true: np.ndarray) -> float:
@@ -91,17 +97,23 @@ def simulate_candidate(
     x0: np.ndarray,
     t: np.ndarray,
     *,
-    max_abs: float = 1e8,
+    max_abs: float | None = None,
     time_limit: float = 10.0,
     rtol: float = 1e-8,
     atol: float = 1e-10,
+    scale: np.ndarray | float | None = None,
 ) -> np.ndarray:
-    """Simulate ``equations`` from ``x0`` over ``t``; returns ``(N, D)`` or raises :class:`SimulationError`."""
+    """Simulate ``equations`` from ``x0`` over ``t``; returns ``(N, D)`` or raises :class:`SimulationError`.
+
+    ``atol`` is in units of ``scale``, the typical size of each variable (default: that of ``x0``; pass
+    :func:`discovery.simulation.state_scale` of the data when there is data), and ``max_abs`` defaults to a bound
+    relative to it (see :func:`discovery.simulation.integrate`): results do not depend on units.
+    """
     from discovery.simulation import integrate, lambdify_system
 
     f = lambdify_system([equations[v] for v in variables], list(variables))
     return integrate(f, np.asarray(x0, dtype=float), np.asarray(t, dtype=float), rtol=rtol, atol=atol,
-                     max_abs=max_abs, time_limit=time_limit)
+                     max_abs=max_abs, time_limit=time_limit, scale=scale)
 
 
 def score_candidate(
@@ -114,6 +126,7 @@ def score_candidate(
     variables = list(data.variables)
     exprs = [candidate.equations[v] for v in variables]
     scale, bound = data_scale([tr.x for tr in data], config.blowup_factor)
+    sizes = state_scale([tr.x for tr in data])  # (D,): tolerances relative to the data's own magnitude
     smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
 
     r2s: list[float] = []
@@ -123,7 +136,7 @@ def score_candidate(
         try:
             pred = simulate_candidate(
                 candidate.equations, variables, smoothed[k][0], tr.t, max_abs=bound, time_limit=config.time_limit_s,
-                rtol=config.rtol, atol=config.atol,
+                rtol=config.rtol, atol=config.atol, scale=sizes,
             )
             r2s.append(trajectory_r2(pred, tr.x))
         except SimulationError as exc:
@@ -172,16 +185,9 @@ def trajectory_error(candidate: Candidate) -> float:
 
 
 def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
-    """Candidates not beaten in both complexity and selection error, sorted by complexity."""
-    ordered = sorted(candidates, key=lambda c: (c.complexity, selection_error(c)))
-    front: list[Candidate] = []
-    best = math.inf
-    for c in ordered:
-        e = selection_error(c)
-        if e < best:
-            front.append(c)
-            best = e
-    return front
+    """Candidates not beaten in both complexity and selection error, sorted by complexity
+    (:func:`discovery.parsimony.pareto_front`)."""
+    return parsimony.pareto_front(candidates, cost=lambda c: c.complexity, error=selection_error)
 
 
 def noise_floor(data: Trajectories) -> float:
@@ -199,7 +205,7 @@ def noise_floor(data: Trajectories) -> float:
         return 0.0
     variances = np.stack([estimate_noise(tr.t, tr.x) ** 2 for tr in data])  # (K, D)
     noise_var = (variances * counts[:, None]).sum(axis=0) / counts.sum()  # (D,)
-    return float(noise_var.sum() / (np.maximum(scale, 1e-12) ** 2).sum())
+    return float(noise_var.sum() / (scale**2).sum())
 
 
 def n_constants(candidate: Candidate) -> int:

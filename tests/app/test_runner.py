@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.runner import DiscoveryJob, ProgressEvent, RunCancelled, one_line
-from app.settings import RunSettings
+from app.settings import run_key
+from discovery.pipeline.settings import build_settings
 from discovery.errors import DiscoveryError
 
 
@@ -42,8 +43,8 @@ def test_stop_cancels_a_real_discovery(lv_csv_bytes: bytes) -> None:
     from discovery import discover
 
     data = load_bytes("lv.csv", lv_csv_bytes).trajectories
-    settings = RunSettings(methods=("sindy",))
-    job = DiscoveryJob(lambda progress: discover(data, progress=progress, **settings.discover_kwargs()))
+    settings = build_settings("sindy")
+    job = DiscoveryJob(lambda progress: discover(data, progress=progress, settings=settings))
     job.cancel()  # pressed Stop before the first progress report
     job.start()
     assert job.wait(60)
@@ -51,11 +52,10 @@ def test_stop_cancels_a_real_discovery(lv_csv_bytes: bytes) -> None:
     assert issubclass(RunCancelled, BaseException) and not issubclass(RunCancelled, Exception)
 
 
-def test_settings_key_and_kwargs() -> None:
-    a = RunSettings(methods=("sindy",), options={"sindy": {"degree": 2}})
-    b = RunSettings(methods=("sindy",), options={"sindy": {"degree": 2}})
-    assert a.key("d1") == b.key("d1") != a.key("d2")
-    assert a.key("d1") != RunSettings(methods=("sindy",)).key("d1")
-    kwargs = a.discover_kwargs()
-    assert kwargs["method"] == ["sindy"] and kwargs["sindy"] == {"degree": 2} and kwargs["known"] is None
-    assert RunSettings().discover_kwargs()["method"] == "auto"
+def test_settings_key() -> None:
+    a = build_settings("sindy", sindy={"degree": 2})
+    b = build_settings(["sindy"], sindy={"degree": 2})
+    assert run_key(a, "d1") == run_key(b, "d1") != run_key(a, "d2")
+    assert run_key(a, "d1") != run_key(build_settings("sindy"), "d1")
+    assert a.methods[0].options.degree == 2 and a.known is None
+    assert build_settings().is_auto and build_settings().method_label() == "auto"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from discovery.pipeline.settings import build_settings
 from discovery.batch import discover_file, output_paths, run_batch
 
 
@@ -75,7 +76,7 @@ def test_notes_from_the_run_reach_the_console(tmp_path, lotka_volterra):
 
 def test_a_file_in_this_process_reports_its_stages(tmp_path, lv_csv):
     stages: list[tuple[str, float]] = []
-    done = discover_file(str(lv_csv), str(tmp_path / "lv.json"), "sindy", {},
+    done = discover_file(str(lv_csv), str(tmp_path / "lv.json"), build_settings("sindy"),
                          progress=lambda m, f: stages.append((m, f)))
     assert done["status"] == "ok"
     messages = [m for m, _ in stages]

@@ -1,0 +1,380 @@
+"""The discovery pipeline as named stages over one run state.
+
+:func:`run` is the whole of :func:`discovery.discover` after the data is loaded and the request checked: it builds
+a :class:`RunState` and hands it to each function of :data:`STAGES` in turn. A stage reads what earlier stages
+left in the state and adds its own part; adding a stage means writing one function ``stage(state) -> None`` and
+putting it in :data:`STAGES`.
+
+1. :func:`resolve_methods`: the method objects to run (``auto``: every available method that suits the data);
+2. :func:`propose`: each method proposes candidate systems (under ``auto`` a failing method becomes a warning);
+3. :func:`score`: every distinct candidate is re-simulated and scored (:mod:`discovery.pipeline.scoring`);
+4. :func:`refine`: the most promising candidates get their constants fitted to the trajectories;
+5. :func:`prune`: variants of those without negligible terms join the pool;
+6. :func:`select`: the selection rule picks the model, after polishing the finalists on noisy data;
+7. :func:`predict_operators`: operator models fitted on the selected equations;
+8. :func:`warn`: what a user should know about the selected model's fit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+import sympy
+
+from discovery.errors import DiscoveryError, one_line
+from discovery.methods.base import REGISTRY, Candidate, Method, MethodContext, ProgressFn
+from discovery.pipeline.refine import POLISH, polish_candidate, refine_candidate
+from discovery.pipeline.scoring import (
+    error_limits,
+    noise_floor,
+    pareto_front,
+    rank,
+    score_candidate,
+    select_best,
+    selection_error,
+    trajectory_error,
+)
+from discovery.pipeline.settings import DiscoverySettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.data import Trajectories
+    from discovery.prediction import OperatorPrediction
+    from discovery.result import DiscoveryResult
+
+POOR_FIT_R2 = 0.9
+"""Below this short-window R^2 the selected model gets a warning: it does not reproduce the local flow."""
+MIN_POLISH_FLOOR = 1e-6
+"""Noise floors below this (noise under about 0.1% of the spread) leave nothing for polishing to remove."""
+MAX_POLISHED = 4
+"""Most candidates polished per run: the selected one and the simplest rivals within the window-error limit."""
+PROPOSE_SHARE = 0.6
+"""Share of the progress bar that proposing takes (the methods' own progress is mapped into it)."""
+
+
+class Progress:
+    """The run's progress callback, clamped to [0, 1], with sub-ranges for the methods."""
+
+    def __init__(self, callback: ProgressFn | None) -> None:
+        self.callback = callback
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if self.callback is not None:
+            self.callback(message, float(min(max(fraction, 0.0), 1.0)))
+
+    def within(self, lo: float, hi: float, prefix: str) -> ProgressFn:
+        """A callback for one method: its fractions mapped to ``[lo, hi]``, its messages prefixed ``"name: "``."""
+
+        def report(message: str, fraction: float) -> None:
+            text = message if message.startswith(f"{prefix}:") else f"{prefix}: {message}"
+            self(text, lo + (hi - lo) * min(max(fraction, 0.0), 1.0))
+
+        return report
+
+
+@dataclass
+class RunState:
+    """What the stages share during one run.
+
+    Attributes
+    ----------
+    data, settings:
+        The trajectories and the checked request.
+    context:
+        What every method gets besides the data (seed, device, derivative cache, operator predictions).
+    methods, is_auto:
+        The method objects to run; whether ``auto`` chose them (then one failing method is only a warning).
+    candidates:
+        Every candidate so far, scored from :func:`score` on.
+    best:
+        The selected candidate (from :func:`select` on).
+    """
+
+    data: "Trajectories"
+    settings: DiscoverySettings
+    progress: Progress
+    context: MethodContext
+    methods: list[Method] = field(default_factory=list)
+    is_auto: bool = False
+    candidates: list[Candidate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    best: Candidate | None = None
+    predictions: list["OperatorPrediction"] = field(default_factory=list)
+    _smoothed: list[np.ndarray] | None = None
+    _floor: float | None = None
+
+    @property
+    def method_names(self) -> list[str]:
+        return [m.name for m in self.methods]
+
+    @property
+    def smoothed(self) -> list[np.ndarray]:
+        """The smoothed states, one ``(N, D)`` array per trajectory (the window starts of scoring and refinement)."""
+        if self._smoothed is None:
+            self._smoothed = [x for x, _ in self.context.derivatives(self.data)]
+        return self._smoothed
+
+    @property
+    def floor(self) -> float:
+        """The noise floor of the window error (:func:`discovery.pipeline.scoring.noise_floor`)."""
+        if self._floor is None:
+            self._floor = noise_floor(self.data)
+        return self._floor
+
+    def score(self, candidate: Candidate) -> Candidate:
+        return score_candidate(candidate, self.data, self.smoothed, self.settings.scoring)
+
+    def refine(self, candidate: Candidate) -> Candidate:
+        return refine_candidate(candidate, self.data, self.smoothed, self.settings.refinement.windows)
+
+    def key(self, candidate: Candidate) -> str:
+        """One string per distinct system, in the data's variable order."""
+        return "|".join(sympy.sstr(candidate.equations[v]) for v in self.data.variables)
+
+    def deduplicate(self) -> None:
+        """Keep one candidate per distinct system (the first)."""
+        seen: dict[str, Candidate] = {}
+        for c in self.candidates:
+            seen.setdefault(self.key(c), c)
+        self.candidates = list(seen.values())
+
+    def most_promising(self, n: int) -> list[Candidate]:
+        """The ``n`` candidates to spend refinement on: stable first, then by selection error and size."""
+        order = sorted(self.candidates,
+                       key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
+        return [c for c in order if math.isfinite(selection_error(c))][:n]
+
+
+# --- the stages ------------------------------------------------------------------------------------------
+def resolve_methods(state: RunState) -> None:
+    """The methods to run: those asked for, or under ``auto`` every available method that suits the data."""
+    settings = state.settings
+    if not settings.is_auto:
+        state.methods = list(settings.methods)
+        return
+    state.is_auto = True
+    state.methods = auto_methods(state.data, known=settings.known, configured=settings.configured)
+
+
+def auto_methods(data: "Trajectories", *, known: Any = None, configured: Sequence[Method] = ()) -> list[Method]:
+    """The methods ``auto`` runs on ``data``: every available registered method that suits it, in registry order.
+
+    ``pinn`` joins only when a partly known model is given; ``configured`` instances replace default ones.
+    """
+    given = {m.name: m for m in configured}
+    out = []
+    for name, cls in REGISTRY.items():
+        if not cls.availability()[0]:
+            continue
+        if name == "pinn":
+            if known:
+                out.append(given.get(name) or cls())
+            continue
+        if not cls.in_auto:
+            continue
+        method = given.get(name) or cls()
+        try:
+            if method.suits(data):
+                out.append(method)
+        except DiscoveryError:
+            continue
+    return out
+
+
+def propose(state: RunState) -> None:
+    """Each method proposes candidate systems; under ``auto`` (or with several methods) a failure is a warning."""
+    methods = state.methods
+    alone = not state.is_auto and len(methods) == 1
+    for i, method in enumerate(methods):
+        lo, hi = PROPOSE_SHARE * i / len(methods), PROPOSE_SHARE * (i + 1) / len(methods)
+        state.progress(f"{method.name}: proposing candidates", lo)
+        state.context.progress = state.progress.within(lo, hi, method.name)
+        try:
+            proposed = method.propose(state.data, state.context)
+        except DiscoveryError as exc:
+            if alone:
+                raise
+            text = one_line(exc)
+            state.warnings.append(text if text.startswith(method.name) else f"{method.name}: {text}")
+            continue
+        except Exception as exc:  # noqa: BLE001 -- one method failing must not sink an 'auto' run
+            if alone:
+                raise
+            state.warnings.append(f"{method.name} failed: {one_line(exc)}")
+            continue
+        finally:
+            state.context.progress = None
+        if not proposed:
+            state.warnings.append(f"{method.name}: proposed no candidate equations")
+        for c in proposed:
+            missing = [v for v in state.data.variables if v not in c.equations]
+            if missing:
+                state.warnings.append(f"{method.name}: dropped a candidate without equations for {', '.join(missing)}")
+                continue
+            state.candidates.append(c)
+    if not state.candidates:
+        detail = "; ".join(state.warnings) if state.warnings else "the methods returned no candidates"
+        raise DiscoveryError(f"no usable candidate equations ({detail})")
+
+
+def score(state: RunState) -> None:
+    """Re-simulate and score every distinct candidate once."""
+    state.deduplicate()
+    n = len(state.candidates)
+    for j, c in enumerate(state.candidates):
+        state.progress(f"scoring candidate {j + 1}/{n}", PROPOSE_SHARE + 0.1 * j / n)
+        state.score(c)
+
+
+def refine(state: RunState) -> None:
+    """Fit the most promising candidates' constants to the trajectories; keep a fit that lowers the window error."""
+    opts = state.settings.refinement
+    if not opts.enabled or opts.max_candidates <= 0:
+        return
+    chosen = state.most_promising(opts.max_candidates)
+    for j, c in enumerate(chosen):
+        state.progress(f"refining constants {j + 1}/{len(chosen)}", 0.7 + 0.2 * j / max(len(chosen), 1))
+        refined = state.refine(c)
+        if refined is c:
+            continue
+        state.score(refined)
+        if selection_error(refined) <= selection_error(c):
+            state.candidates[state.candidates.index(c)] = refined
+
+
+def prune(state: RunState) -> None:
+    """Add variants of the most promising candidates without their negligible terms (refined and scored)."""
+    from discovery.symbolic import prune_small_terms
+
+    opts = state.settings.refinement
+    if opts.prune_tolerances and opts.max_candidates > 0:
+        states = {v: np.concatenate([x[:, i] for x in state.smoothed]) for i, v in enumerate(state.data.variables)}
+        seen = {state.key(c) for c in state.candidates}
+        for c in state.most_promising(opts.max_candidates):
+            for tol in opts.prune_tolerances:
+                eqs = {v: prune_small_terms(e, rel_tol=tol, data=states) for v, e in c.equations.items()}
+                variant = Candidate(c.method, eqs, info={**c.info, "pruned_below": tol})
+                key = state.key(variant)
+                if key in seen or any(e == 0 for e in eqs.values()):
+                    continue
+                seen.add(key)
+                if opts.enabled:
+                    variant = state.refine(variant)
+                state.candidates.append(state.score(variant))
+    state.deduplicate()  # refinement can turn different proposals into one model
+
+
+def select(state: RunState) -> None:
+    """Apply the selection rule (:func:`discovery.pipeline.scoring.select_best`); on noisy data polish the
+    finalists first (:func:`polish_finalists`)."""
+    opts, scoring = state.settings.refinement, state.settings.scoring
+    if opts.polish and opts.enabled and state.floor > MIN_POLISH_FLOOR:
+        state.progress("polishing the finalists", 0.9)
+        polish_finalists(state)
+    state.best = select_best(state.candidates, scoring, state.floor)
+
+
+def polish_finalists(state: RunState) -> None:
+    """Polish the selected model and its simpler rivals, keeping each polished model that still passes the rule.
+
+    On noisy data the window-refined constants are biased, and that bias can decide the whole-trajectory test
+    (``E``) against a simpler, correct model. So the selected candidate and up to ``MAX_POLISHED - 1`` simpler ones
+    that pass the window-error limit are polished (:func:`discovery.pipeline.refine.polish_candidate`); a polished
+    model replaces its original when it stays stable, its window error stays within the rule's tolerance of the
+    original's and (when the data can be followed over the whole window) its trajectory error too.
+    """
+    scoring, candidates = state.settings.scoring, state.candidates
+    best = select_best(candidates, scoring, state.floor)
+    _, e_limit, _ = error_limits(candidates, scoring, state.floor)
+    rivals = sorted(
+        (c for c in candidates
+         if c.selection_complexity < best.selection_complexity and selection_error(c) <= e_limit),
+        key=lambda c: (c.selection_complexity, selection_error(c)),
+    )
+    seen: set[str] = set()
+    for c in [best, *rivals]:
+        key = state.key(c)
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > MAX_POLISHED:
+            break
+        polished = polish_candidate(c, state.data, state.smoothed, POLISH)
+        if polished is c:
+            continue
+        state.score(polished)
+        _, e_own, E_own = error_limits([c], scoring, state.floor)  # the rule's limits with ``c`` as the best
+        ok = bool(polished.metrics.get("stable")) and selection_error(polished) <= e_own
+        if ok and E_own is not None:
+            ok = trajectory_error(polished) <= E_own
+        if ok:
+            candidates[candidates.index(c)] = polished
+        else:
+            c.info.setdefault("polished", False)
+
+
+def predict_operators(state: RunState) -> None:
+    """Operator predictions: those the methods made (PROSE's forecast), then each asked-for operator model."""
+    state.predictions = list(state.context.predictions)
+    for name in state.settings.operators:
+        state.progress(f"{name}: fitting the operator", 0.92)
+        try:
+            from discovery.deeponet import predict_with_deeponet
+
+            state.predictions.extend(predict_with_deeponet(state.data, state.best.equations,
+                                                           device=state.settings.device, seed=state.settings.seed))
+        except Exception as exc:  # noqa: BLE001 -- an operator failing leaves the equations intact
+            state.warnings.append(f"{name} failed: {one_line(exc)}")
+
+
+def warn(state: RunState) -> None:
+    """What a user should know about the selected model: it does not reproduce the data, or it blows up."""
+    best = state.best
+    r2w = best.metrics.get("r2_window")
+    if r2w is None or r2w < POOR_FIT_R2:
+        shown = "not computable" if r2w is None else f"{r2w:.3f}"
+        more = "" if "sr" in state.method_names else "try method='sr' for free-form terms, "
+        state.warnings.append(
+            f"the selected model fits the data poorly (R^2 on short windows {shown}, below {POOR_FIT_R2}): the "
+            f"dynamics may need terms outside the search space ({more}or a partly known model with method='pinn'), "
+            "or the data may be too noisy or too coarsely sampled")
+    if not best.metrics.get("stable", True):
+        reason = best.metrics.get("failure") or "its simulation did not finish"
+        state.warnings.append(f"the selected model cannot be simulated over the whole observed window ({reason}); "
+                              "no stable candidate was found")
+
+
+STAGES: tuple[Callable[[RunState], None], ...] = (
+    resolve_methods, propose, score, refine, prune, select, predict_operators, warn,
+)
+"""The pipeline, in order."""
+
+
+def run(data: "Trajectories", settings: DiscoverySettings, progress: ProgressFn | None = None) -> "DiscoveryResult":
+    """Run every stage of :data:`STAGES` on ``data`` and return the result."""
+    from discovery.result import DiscoveryResult
+
+    started = time.monotonic()
+    state = RunState(
+        data=data, settings=settings, progress=Progress(progress),
+        context=MethodContext(derivative_method=settings.derivative, seed=settings.seed, device=settings.device,
+                              options={"known": settings.known, "guess": settings.guess}),
+    )
+    for stage in STAGES:
+        stage(state)
+    state.progress("done", 1.0)
+    ranked = rank(state.candidates, state.best)
+    return DiscoveryResult(
+        variables=tuple(data.variables),
+        candidates=ranked,
+        front=pareto_front(ranked),
+        operator_predictions=state.predictions,
+        source=data.source,
+        elapsed_s=time.monotonic() - started,
+        warnings=state.warnings,
+        options={"method": settings.method_label(), "methods_run": state.method_names, "noise_floor": state.floor},
+    )
+
