@@ -83,7 +83,7 @@ def _simulate(
     scale, bound = simulation_bounds(_trajectories)  # the data's own scale, whatever its units
     candidate = _result.candidates[candidate_index]
     try:
-        x = _result.simulate(t_ext, tr.x[0], candidate, scale=scale, max_abs=bound)  # (M, D)
+        x = _result.simulate(tr.x[0], t_ext, candidate, scale=scale, max_abs=bound)  # (M, D)
     except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be simulated is shown as such
         return t_ext, None, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
     x = np.asarray(x, dtype=float)

@@ -21,6 +21,14 @@ _EXPORTS = {
     "differentiate": "discovery.derivatives",
     "OperatorPrediction": "discovery.prediction",
     "discover": "discovery.api",
+    "build_settings": "discovery.pipeline.settings",
+    "DiscoverySettings": "discovery.pipeline.settings",
+    "EquationDiscovery": "discovery.estimator",
+    "SINDy": "discovery.methods",
+    "SR": "discovery.methods",
+    "Prose": "discovery.methods",
+    "PINN": "discovery.methods",
+    "NODE": "discovery.methods",
     "DiscoveryResult": "discovery.result",
 }
 

@@ -28,7 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from discovery.methods.base import Candidate
     from discovery.result import DiscoveryResult
 
-__all__ = ["extended_time", "model_times", "png_bytes", "result_figure", "save_figure", "simulate_extended"]
+__all__ = [
+    "extended_time", "model_times", "png_bytes", "result_figure", "save_figure", "simulate_extended",
+    "simulation_bounds",
+]
 
 DATA_COLOR = "#4a4a4a"
 MODEL_COLOR = "#d62728"
@@ -90,14 +93,16 @@ def simulate_extended(
 
     Returns ``(t (M,), x (M, D) or None, problem)``: when the extrapolation blows up, the observed window alone
     is tried; ``x`` is ``None`` and ``problem`` one line when even that fails. Gaps in the sampling are filled
-    with steps of the median spacing, so the model is drawn through them rather than as a straight line.
+    with steps of the median spacing, so the model is drawn through them rather than as a straight line. The
+    blow-up bound and the tolerances come from the data's own scale (the bound scoring uses), whatever its units.
     """
     tr = data[trajectory]
+    scale, bound = simulation_bounds(data)
     problem = ""
     for h in ((horizon, 0.0) if horizon > 0 else (0.0,)):
         t = model_times(tr.t, h)
         try:
-            x = np.asarray(result.simulate(t, tr.x[0], candidate), dtype=float)
+            x = np.asarray(result.simulate(tr.x[0], t, candidate, scale=scale, max_abs=bound), dtype=float)
         except Exception as exc:  # noqa: BLE001 -- a model that cannot be integrated is drawn as such
             problem = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
             continue
@@ -105,6 +110,17 @@ def simulate_extended(
             return t, x, ""
         problem = "the simulation did not stay finite"
     return np.asarray(tr.t, dtype=float), None, problem
+
+
+def simulation_bounds(data: "Trajectories") -> tuple[np.ndarray, float]:
+    """``(scale (D,), max_abs)`` for drawing a model over ``data``: each variable's largest magnitude
+    (:func:`discovery.simulation.state_scale`) and the bound past which scoring calls a simulation blown up."""
+    from discovery.pipeline.scoring import ScoringConfig
+    from discovery.pipeline.shooting import data_scale
+    from discovery.simulation import state_scale
+
+    xs = [tr.x for tr in data]
+    return state_scale(xs), data_scale(xs, ScoringConfig().blowup_factor)[1]
 
 
 def _thin(n: int, limit: int) -> np.ndarray:

@@ -115,6 +115,40 @@ class DiscoveryResult:
     def metrics(self) -> dict[str, Any]:
         return dict(self.best.metrics)
 
+    # --- reading it -----------------------------------------------------------------------------------
+    def summary(self, precision: int = 4) -> str:
+        """A few readable lines: the selected equations, their fit, the method, the run's warnings.
+
+        Examples
+        --------
+        >>> from discovery import discover, simulate
+        >>> print(discover(simulate("lotka_volterra"), method="sindy").summary())  # doctest: +SKIP
+        dx/dt = -0.1*x*y + x
+        dy/dt = 0.075*x*y - 1.5*y
+        method sindy; R^2 1.0000 (whole trajectories), 1.0000 (short windows); complexity 16; 7 candidates; 2.1 s
+        """
+        lines = [f"d{v}/dt = {sympy.sstr(self.best.equations[v].evalf(precision))}" for v in self.variables]
+        m = self.best.metrics
+
+        def r2(key: str) -> str:
+            value = m.get(key)
+            return "n/a" if value is None else f"{value:.4f}"
+
+        lines.append(f"method {self.method}; R^2 {r2('r2')} (whole trajectories), {r2('r2_window')} (short windows); "
+                     f"complexity {self.best.complexity}; {len(self.candidates)} candidate"
+                     f"{'s' * (len(self.candidates) != 1)}; {self.elapsed_s:.1f} s")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        eqs = "; ".join(f"d{v}/dt = {sympy.sstr(self.best.equations[v].evalf(4))}" for v in self.variables) \
+            if self.candidates else "(no candidates)"
+        r2 = self.best.metrics.get("r2") if self.candidates else None
+        shown = "n/a" if r2 is None else f"{r2:.4f}"
+        src = f"{self.source!r}, " if self.source else ""
+        return (f"DiscoveryResult({src}{eqs}; method {self.method if self.candidates else 'n/a'}, R^2 {shown}, "
+                f"{len(self.candidates)} candidates)")
+
     def latex(self, candidate: Candidate | None = None) -> str:
         """The system as LaTeX (an ``aligned`` block of ``\\dot{v} = ...`` lines)."""
         cand = candidate or self.best
@@ -157,12 +191,34 @@ class DiscoveryResult:
         lines.append(f"    return numpy.array([{', '.join('d_' + v for v in self.variables)}], dtype=float)")
         return "\n".join(lines) + "\n"
 
-    def simulate(self, t: np.ndarray, x0: np.ndarray, candidate: Candidate | None = None) -> np.ndarray:
-        """Integrate the best (or the given) candidate from ``x0`` over times ``t``; returns ``(N, D)``."""
+    def simulate(
+        self,
+        x0: np.ndarray,
+        t: np.ndarray,
+        candidate: Candidate | None = None,
+        *,
+        scale: np.ndarray | None = None,
+        max_abs: float | None = None,
+    ) -> np.ndarray:
+        """Integrate the best (or the given) candidate from ``x0`` over times ``t``; returns ``(N, D)``.
+
+        The state comes first, as in :func:`discovery.simulation.integrate` and pysindy's ``simulate(x0, t)``;
+        the old order ``simulate(t, x0)`` still works for one release, with a ``DeprecationWarning``. ``scale`` is
+        the typical size of each variable (``discovery.simulation.state_scale`` of the data; default that of
+        ``x0``): tolerances and the blow-up bound ``max_abs`` (default relative to it) are in its units.
+        """
         from discovery.pipeline.scoring import simulate_candidate
 
+        x0, t = np.asarray(x0, float), np.asarray(t, float)
+        D = len(self.variables)
+        if x0.ndim == 1 and x0.size != D and t.ndim == 1 and t.size == D:
+            import warnings
+
+            warnings.warn("DiscoveryResult.simulate(t, x0) is deprecated; call simulate(x0, t) (state first)",
+                          DeprecationWarning, stacklevel=2)
+            x0, t = t, x0
         cand = candidate or self.best
-        return simulate_candidate(cand.equations, self.variables, np.asarray(x0, float), np.asarray(t, float))
+        return simulate_candidate(cand.equations, self.variables, x0, t, scale=scale, max_abs=max_abs)
 
     def plot(
         self,

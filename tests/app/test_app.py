@@ -210,7 +210,7 @@ def test_operator_predictions_are_drawn_and_compared(app_entry: str, lv_csv_byte
     tr = loaded.trajectories[0]
     result = discover(loaded.trajectories, method="sindy", refine=False)
     t = np.linspace(tr.t[0], tr.t[-1] * 1.5, 200)
-    x = result.simulate(t, tr.x[0]) * 1.01  # a prediction 1% off the model, reaching past the data
+    x = result.simulate(tr.x[0], t) * 1.01  # a prediction 1% off the model, reaching past the data
     observed = np.interp(tr.t, t, x[:, 0])
     rel = relative_l2(observed, tr.x[:, 0])
     result.operator_predictions.append(OperatorPrediction("deeponet", result.variables, t, x, 0, rel))

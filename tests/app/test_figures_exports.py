@@ -50,7 +50,7 @@ def test_overlay_and_residual(lv_result) -> None:
     data, result = lv_result
     tr = data[0]
     t = extended_time(tr.t, 0.5)
-    x = result.simulate(t, tr.x[0])
+    x = result.simulate(tr.x[0], t)
     fig = overlay_figure(result.variables, tr.t, tr.x, [Curve("model", t, x, "red")], float(tr.t[-1]))
     assert [d.name for d in fig.data] == ["data", "model", "data", "model"]
     res = residual_figure(result.variables, tr.t, [("model", tr.x - x[: tr.t.size], "red")])
@@ -78,7 +78,7 @@ def test_exports_round_trip(lv_result, tmp_path) -> None:
 
     tr = data[0]
     t = extended_time(tr.t, 0.2)
-    csv_text = simulation_csv(result.variables, [(0, t, result.simulate(t, tr.x[0])), (1, t, None)], [float(tr.t[-1])])
+    csv_text = simulation_csv(result.variables, [(0, t, result.simulate(tr.x[0], t)), (1, t, None)], [float(tr.t[-1])])
     lines = csv_text.strip().splitlines()
     assert lines[0] == "trajectory,t,extrapolated,x,y" and len(lines) == 1 + t.size
     assert lines[-1].split(",")[2] == "1" and lines[1].split(",")[2] == "0"
@@ -111,6 +111,6 @@ def test_simulations_through_gaps_are_compared_at_the_observed_times(lv_result) 
     t_obs = tr.t[keep]
     t_sim = model_times(t_obs, 0.5)
     assert t_sim.size > t_obs.size  # the gap was filled, and the horizon added
-    x_sim = result.simulate(t_sim, tr.x[0])
-    np.testing.assert_allclose(_at_observed(t_sim, x_sim, t_obs), result.simulate(t_obs, tr.x[0]), rtol=1e-4,
+    x_sim = result.simulate(tr.x[0], t_sim)
+    np.testing.assert_allclose(_at_observed(t_sim, x_sim, t_obs), result.simulate(tr.x[0], t_obs), rtol=1e-4,
                                atol=1e-4)

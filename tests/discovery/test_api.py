@@ -55,7 +55,7 @@ def test_exports_agree(lv_result, lotka_volterra, close):
     close(f_src(0.0, state), expected, rtol=1e-10)
     got = f_torch(torch.tensor(0.0), torch.tensor(state[None, :], dtype=torch.float64)).detach().numpy()[0]
     close(got, expected, rtol=1e-6)
-    sim = lv_result.simulate(tr.t, tr.x[0])
+    sim = lv_result.simulate(tr.x[0], tr.t)
     assert sim.shape == tr.x.shape
     assert "\\dot{x}" in lv_result.latex() and "aligned" in lv_result.latex()
 
