@@ -235,7 +235,7 @@ class SROptions(Options):
     time_budget_s:
         Wall-clock cap of the search for the whole system, shared equally by the variables (whole seconds, at
         least 1 each). With pyoperon the search normally ends first, after its 60 generations, so results do not
-        depend on the machine's load; the cap binds only on a slow or busy machine.
+        depend on the machine's load.
     max_points:
         Rows kept for the search.
     max_candidates:

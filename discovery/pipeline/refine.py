@@ -20,7 +20,7 @@ import sympy
 from discovery.data import Trajectories
 from discovery.methods.base import Candidate
 from discovery.options import Options
-from discovery.pipeline.shooting import Windows, batch_rhs, data_scale, make_windows, rk4_windows, window_plan
+from discovery.pipeline.shooting import Windows, batch_rhs, data_scale, plan_windows, rk4_windows
 
 
 @dataclass(frozen=True)
@@ -207,9 +207,7 @@ def refine_candidate(
         return candidate
     smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
     ts = [tr.t for tr in data]
-    length, stride = window_plan(ts, smoothed, config.window_length, config.min_window_span, config.max_window_span)
-    windows = make_windows(ts, smoothed, [tr.x for tr in data], length=length, max_windows=config.max_windows,
-                           stride=stride)
+    windows = plan_windows(ts, smoothed, config).cut(smoothed, [tr.x for tr in data])
     scale, bound = data_scale([tr.x for tr in data])
     try:
         f = batch_rhs([param_eqs[v] for v in variables], variables, params)
@@ -236,10 +234,9 @@ def polish_candidate(
     """Full multiple shooting: fit the constants *and* every window's start state to the observed data.
 
     :func:`refine_candidate` restarts each window from the smoothed data, so whatever error smoothing leaves in the
-    start states (noticeable at a few percent of noise) biases the constants: at 5% noise it kept Lorenz's ``rho``
-    near 27.4 and the ``-y`` coefficient near -0.8. Here each window's start state is a free parameter too, tied to
-    the observation at that time by one more residual, so the windows can be longer and the constants come out
-    unbiased (Lorenz: 27.98 and -0.98). The Jacobian is sparse (a window depends on the constants and its own start
+    start states (noticeable at a few percent of noise) biases the constants. Here each window's start state is a
+    free parameter too, tied to the observation at that time by one more residual, so the windows can be longer
+    and the constants come out unbiased (measured in ``benchmarks/NOTES.md``). The Jacobian is sparse (a window depends on the constants and its own start
     only), and its finite differences come from one batched integration. Returns ``candidate`` itself when nothing
     improved.
     """
@@ -252,11 +249,9 @@ def polish_candidate(
     observed = [tr.x for tr in data]
     ts = [tr.t for tr in data]
     try:
-        length, stride = window_plan(ts, smoothed, config.window_length, config.min_window_span,
-                                     config.max_window_span)
-        windows = make_windows(ts, smoothed, observed, length=length, max_windows=config.max_windows, stride=stride)
-        first_obs = make_windows(ts, observed, observed, length=length, max_windows=config.max_windows,
-                                 stride=stride).x0  # the observation at each window's start
+        plan = plan_windows(ts, smoothed, config)
+        windows = plan.cut(smoothed, observed)
+        first_obs = plan.cut(observed, observed).x0  # the observation at each window's start
         f = batch_rhs([param_eqs[v] for v in variables], variables, params)
     except (TypeError, ValueError, SyntaxError):
         return candidate

@@ -6,35 +6,32 @@ Scores (``Candidate.metrics``)
     Variance-weighted R^2 of the candidate simulated from each trajectory's first observed state over the whole
     observed window, averaged over trajectories (``None`` when the simulation blew up or timed out).
 ``r2_window``
-    The same on short windows restarted from the smoothed data (see :mod:`discovery.pipeline.shooting`). It measures the
-    vector field's local accuracy, and stays meaningful for chaotic systems, where any model, the true one
-    included, drifts away from the data after a few Lyapunov times.
+    The same on short windows restarted from the smoothed data (see :mod:`discovery.pipeline.shooting`): the vector
+    field's local accuracy, meaningful for chaotic systems too, where every model drifts after a few Lyapunov times.
 ``complexity``
     Node count of the right-hand sides.
 ``stable``
     Whether the full re-simulation stayed bounded (within ``blowup_factor`` times the data's range) and finished.
 
-Selection rule (documented in the README)
------------------------------------------
-Among stable candidates (all candidates if none is stable), let ``e = 1 - r2_window`` and ``e*`` the smallest,
-and ``E = 1 - r2`` (whole-trajectory error) and ``E*`` the smallest. Part of every ``e`` is measurement noise,
-which no model can explain: the *noise floor* ``f`` (:func:`noise_floor`, the share of the data's variance that
-the estimated noise makes up, capped at ``floor_cap * e*``). A candidate is *acceptable* when
-``e - f <= (e* - f) (1 + rel_tol) + abs_tol`` and, unless the data cannot be followed over its whole window
-(none of the ``follow_check`` candidates with the smallest ``e`` has ``E <= chaotic_error``, as for chaotic
-systems), ``E <= E* (1 + rel_tol) + full_abs_tol + full_noise_factor f`` (noise in the data makes every fitted
-constant, and so the phase of a long simulation, uncertain: at 5% noise a correct Lotka-Volterra model drifted
-to ``E = 0.07`` while one with a spurious constant reached 0.03). The best candidate is the *simplest* acceptable
-one (by node count with each elementary function counting 3, see
-:func:`discovery.methods.base.selection_complexity`); ties go to fewer distinct constants, then to the lower
-``e``. So an extra term must buy a real improvement to be kept (which recovers exact terms on noisy
-data), a term that is needed over the long run (a small damping) is not dropped for looking negligible on short
-windows, and on noisy data the tolerance is a share of the error a model can still remove, not of the noise
-(without that, at 5% noise every model within half the noise variance of the best looked equally good, and true
-terms such as Lorenz's ``-y`` were pruned). Whether the data can be followed is judged by the locally most
-accurate candidates, not by the smallest ``E`` of all: on chaotic data one candidate can track the trajectory by
-luck (four-wing at 5% noise: a raw beam hypothesis with constants 7% off reached ``E = 0.45`` while every accurate
-model had ``E`` of 0.9-1.4), and letting that luck set the ``E`` limit selected the least accurate model.
+Selection rule (the one place it is defined; the README quotes it)
+--------------------------------------------------------------------
+Among stable candidates (all candidates if none is stable), let ``e = 1 - r2_window`` with ``e*`` the smallest, and
+``E = 1 - r2`` with ``E*`` the smallest. The *noise floor* ``f`` is the share of the data's variance that the
+estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_cap * e*``. A candidate is
+*acceptable* when
+
+- ``e - f <= (e* - f) (1 + rel_tol) + abs_tol`` (the tolerance is a share of the error a model can still remove,
+  not of the noise), and
+- unless the data cannot be followed over its whole window, ``E <= E* (1 + rel_tol) + full_abs_tol +
+  full_noise_factor * f``. The data counts as followable when one of the ``follow_check`` candidates with the
+  smallest ``e`` has ``E <= chaotic_error`` (judged by the locally most accurate candidates, so one candidate that
+  tracks a chaotic trajectory by luck does not set the limit).
+
+The selected candidate is the *simplest* acceptable one, by node count with each elementary function counting
+:data:`~discovery.methods.base.FUNCTION_WEIGHT` (:func:`discovery.methods.base.selection_complexity`); ties go to
+fewer distinct constants, then to the lower ``e``. An extra term must buy a real improvement to be kept, and a term
+needed over the long run (a small damping) is not dropped for looking negligible on short windows. The measurements
+that set these knobs are in ``benchmarks/NOTES.md``.
 """
 
 from __future__ import annotations
@@ -51,7 +48,7 @@ from discovery.options import Options
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
 from discovery.methods.base import Candidate
-from discovery.pipeline.shooting import batch_rhs, data_scale, make_windows, rk4_windows, window_plan, window_r2
+from discovery.pipeline.shooting import batch_rhs, data_scale, plan_windows, rk4_windows, window_r2
 from discovery.simulation import state_scale
 
 
@@ -150,10 +147,7 @@ def score_candidate(
 
     try:
         ts = [tr.t for tr in data]
-        length, stride = window_plan(ts, smoothed, config.window_length, config.min_window_span,
-                                     config.max_window_span)
-        windows = make_windows(ts, smoothed, [tr.x for tr in data], length=length, max_windows=config.max_windows,
-                               stride=stride)
+        windows = plan_windows(ts, smoothed, config).cut(smoothed, [tr.x for tr in data])
         f = batch_rhs(exprs, variables)
         r2w = window_r2(rk4_windows(f, windows, max_abs=bound), windows.target, scale)
     except (ValueError, TypeError, ZeroDivisionError, OverflowError):

@@ -10,7 +10,7 @@ scheme on the data's own time grid (irregular grids included: the step varies pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import sympy
@@ -109,13 +109,10 @@ def window_plan(
 
     The time scale is the median over variables and trajectories of ``std(x_v) / rms(dx_v/dt)``, from ``xs``
     (pass smoothed states: finite differences of noisy ones would shrink it), roughly the time the state needs to
-    move by its own spread. ``length`` steps of one sample each are kept when they span that range. On densely
-    sampled data twenty samples span a sliver of a time scale (Lorenz at dt = 0.001: 0.14), the window error
-    cannot tell a model without Lorenz's ``-y`` term from the true one, and a step skips samples (the stride).
-    On coarsely sampled data twenty samples span many (Lorenz at dt = 0.05: 6.9), chaotic or stiff flows carry
-    every window away from the data, refinement cannot pull the constants into place, and the window is cut
-    short (at least 2 steps). The zoo's sampling spans 0.34-3.5 time scales per 20 samples (0.7-7.1 per 40): the
-    defaults leave it alone.
+    move by its own spread. ``length`` steps of one sample each are kept when they span that range; on dense data a
+    step skips samples (the stride), so that a window is long enough to tell the terms apart; on coarse data the
+    window is cut short (at least 2 steps), so that a chaotic or stiff flow does not carry it away from the data
+    (the measurements behind this are in ``benchmarks/NOTES.md``).
 
     Returns
     -------
@@ -140,6 +137,39 @@ def window_plan(
     if length * per_sample > max_span:
         return max(2, min(length, int(np.floor(max_span / per_sample + 1e-9)))), 1
     return length, max(1, int(np.ceil(min_span / (length * per_sample) - 1e-9)))
+
+
+class WindowSettings(Protocol):
+    """What a window plan is made from (fields of :class:`~discovery.pipeline.scoring.ScoringConfig` and
+    :class:`~discovery.pipeline.refine.RefineConfig`)."""
+
+    window_length: int
+    max_windows: int
+    min_window_span: float
+    max_window_span: float
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """One way of cutting the trajectories into windows: ``length`` steps of ``stride`` samples, at most
+    ``max_windows`` windows. Scoring and refinement each make theirs with :func:`plan_windows`."""
+
+    ts: tuple[np.ndarray, ...]
+    length: int
+    stride: int
+    max_windows: int
+
+    def cut(self, starts: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> Windows:
+        """Windows starting from ``starts`` (``(N, D)`` per trajectory) compared with ``targets``."""
+        return make_windows(self.ts, starts, targets, length=self.length, max_windows=self.max_windows,
+                            stride=self.stride)
+
+
+def plan_windows(ts: Sequence[np.ndarray], smoothed: Sequence[np.ndarray], settings: WindowSettings) -> WindowPlan:
+    """The window plan of ``settings`` on these trajectories (:func:`window_plan` on the smoothed states)."""
+    length, stride = window_plan(ts, smoothed, settings.window_length, settings.min_window_span,
+                                 settings.max_window_span)
+    return WindowPlan(tuple(ts), length, stride, settings.max_windows)
 
 
 def rk4_windows(f: BatchRHS, windows: Windows, *, substeps: int = 2, max_abs: float = 1e6) -> np.ndarray:
@@ -189,18 +219,22 @@ def batch_rhs(
 def data_scale(xs: Sequence[np.ndarray], blowup_factor: float = 100.0) -> tuple[np.ndarray, float]:
     """Per-variable spread of the observed states ``(D,)`` and the bound beyond which a simulation has blown up.
 
-    The spread is the standard deviation (the largest magnitude, at least 1, for a constant variable); the bound
-    is ``blowup_factor`` times the largest magnitude seen.
+    The spread is the standard deviation (the largest magnitude for a constant variable, see
+    :func:`discovery.simulation.state_scale`); the bound is ``blowup_factor`` times the largest magnitude seen.
+    Both are in the data's own units, never compared with absolute numbers, so that scores do not depend on units.
     """
+    from discovery.simulation import state_scale
+
     allx = np.concatenate(list(xs), axis=0)
     sd = allx.std(axis=0)
-    scale = np.where(sd > 0, sd, np.maximum(np.abs(allx).max(axis=0), 1.0))
-    return scale, blowup_factor * float(max(np.abs(allx).max(), scale.max(), 1.0))
+    sizes = state_scale(allx)  # (D,)
+    scale = np.where(sd > 1e-12 * sizes, sd, sizes)
+    return scale, min(blowup_factor * float(sizes.max()), 1e300)
 
 
 def window_r2(pred: np.ndarray, target: np.ndarray, scale: np.ndarray) -> float:
     """Variance-weighted R^2 of window predictions ``(B, L, D)``; blown-up windows count as total misses."""
-    var = np.maximum(scale, 1e-12) ** 2  # (D,)
+    var = np.asarray(scale, dtype=float) ** 2  # (D,), positive (see data_scale)
     err = np.where(np.isfinite(pred), (pred - target) ** 2, 4.0 * var)  # a blown-up window misses by 2 std
     sse = err.reshape(-1, err.shape[-1]).sum(axis=0)  # (D,)
     sst = var * err.shape[0] * err.shape[1]
