@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import streamlit as st
 
+from discovery.errors import one_line
 from discovery.plotting import extended_time, model_times, simulation_bounds
 
 __all__ = [
@@ -85,7 +86,7 @@ def _simulate(
     try:
         x = _result.simulate(tr.x[0], t_ext, candidate, scale=scale, max_abs=bound)  # (M, D)
     except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be simulated is shown as such
-        return t_ext, None, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        return t_ext, None, one_line(exc)
     x = np.asarray(x, dtype=float)
     if x.shape != (t_ext.size, len(_result.variables)) or not np.all(np.isfinite(x)):
         return t_ext, None, "the simulation did not stay finite"

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from discovery.errors import one_line
+
 __all__ = ["SystemText", "read_system"]
 
 _NAME = r"[A-Za-z_]\w*"
@@ -88,7 +90,7 @@ def read_system(text: str, variables: Sequence[str], *, hidden: bool, require_al
         try:
             out.expressions[var] = parse(rhs, variables=names, hidden=hidden)
         except GrammarError as exc:
-            out.errors.append(f"line {lineno} (d{var}/dt): {(str(exc).splitlines() or [''])[0]}")
+            out.errors.append(f"line {lineno} (d{var}/dt): {one_line(exc)}")
         out.formulas[var] = rhs
     if require_all and (out.formulas or out.errors):
         missing = [v for v in names if v not in out.formulas]
@@ -99,5 +101,5 @@ def read_system(text: str, variables: Sequence[str], *, hidden: bool, require_al
         try:  # checks across lines, e.g. a hidden term used with different arguments in two equations
             out.expressions = dict(parse_system(out.formulas, names, hidden=hidden))
         except GrammarError as exc:
-            out.errors.append((str(exc).splitlines() or [""])[0])
+            out.errors.append(one_line(exc))
     return out

@@ -13,6 +13,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from discovery.errors import one_line  # re-exported for the views
+
 __all__ = ["DiscoveryJob", "ProgressEvent", "RunCancelled", "one_line"]
 
 
@@ -36,14 +38,6 @@ class ProgressEvent:
         """The method a message like ``"sindy: fitting"`` is about, or ``""``."""
         head, sep, _ = self.message.partition(":")
         return head.strip() if sep and " " not in head.strip() else ""
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message, prefixed with its type when that is not a project error."""
-    text = (str(exc).strip().splitlines() or [""])[0]
-    if isinstance(exc, ValueError) and type(exc).__module__.split(".")[0] in ("discovery", "grammar", "app"):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass

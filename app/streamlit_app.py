@@ -45,8 +45,9 @@ def main() -> None:
         _page()
     except Exception as exc:  # noqa: BLE001 -- the page shows one line, never a traceback
         logging.getLogger("eqdisco.app").exception("the page failed")
-        first = (str(exc).strip().splitlines() or [""])[0]
-        st.error(f"Something went wrong: {type(exc).__name__}: {first}. The details are in the server's log; "
+        from discovery.errors import one_line
+
+        st.error(f"Something went wrong: {one_line(exc)}. The details are in the server's log; "
                  "please report them with the data file if you can.", icon=":material/bug_report:")
 
 

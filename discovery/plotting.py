@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from discovery.errors import DiscoveryError
+from discovery.errors import DiscoveryError, one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -104,7 +104,7 @@ def simulate_extended(
         try:
             x = np.asarray(result.simulate(tr.x[0], t, candidate, scale=scale, max_abs=bound), dtype=float)
         except Exception as exc:  # noqa: BLE001 -- a model that cannot be integrated is drawn as such
-            problem = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            problem = one_line(exc)
             continue
         if x.shape == (t.size, len(result.variables)) and np.all(np.isfinite(x)):
             return t, x, ""

@@ -11,7 +11,7 @@ from app import state
 from app.compute import cached_build
 from app.loading import ALLOWED_SUFFIXES, LoadedData, example_bytes, example_names, load_bytes, max_upload_mb
 from app.plots import data_figure, phase_figure
-from app.runner import one_line
+from discovery.errors import one_line
 
 __all__ = ["load_into_state", "render_data_section"]
 

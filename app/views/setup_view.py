@@ -10,6 +10,7 @@ from app.compute import preload_models
 from app.formulas import read_system
 from app.loading import LoadedData
 from app.options import MethodInfo, OptionSpec, method_catalog
+from discovery.errors import one_line
 
 __all__ = ["render_setup_section"]
 
@@ -102,7 +103,7 @@ def _known_model_problems(formulas: dict[str, str], variables: tuple[str, ...]) 
     try:
         parse_known(formulas, variables)
     except DiscoveryError as exc:
-        return [(str(exc).splitlines() or [""])[0]]
+        return [one_line(exc)]
     return []
 
 
@@ -195,7 +196,7 @@ def render_setup_section(loaded: LoadedData) -> tuple[Any | None, list[str]]:
 
     if problems:
         return None, problems
-    from discovery.errors import DiscoveryError, one_line
+    from discovery.errors import DiscoveryError
     from discovery.pipeline.settings import build_settings
 
     try:

@@ -38,6 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import sympy
+from discovery.errors import one_line
 
 DEFAULT_NOISE = (0.0, 0.01, 0.05)
 
@@ -123,7 +124,7 @@ def run_case(which: str, case: NeuralCase, noise: float, samples: int, seed: int
             **({which: options} if options else {}),
         )
     except Exception as exc:  # noqa: BLE001 -- a failed run is a row with its error
-        row.update(error=f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}",
+        row.update(error=one_line(exc),
                    seconds=round(time.monotonic() - started, 1), exact=False, any_exact=False)
         return row
     seconds = time.monotonic() - started
@@ -147,7 +148,7 @@ def run_case(which: str, case: NeuralCase, noise: float, samples: int, seed: int
         row["r2_heldout"] = trajectory_r2(found, clean)
     except Exception as exc:  # noqa: BLE001 -- e.g. the selected model blows up from the held-out state
         row["r2_heldout"] = None
-        row["heldout_error"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        row["heldout_error"] = one_line(exc)
     if deeponet:
         row.update(_deeponet_errors(data, best.equations, case, truth_by_name, seed, device))
     return row
@@ -163,7 +164,7 @@ def _deeponet_errors(data: Any, equations: dict[str, sympy.Expr], case: NeuralCa
     try:
         op = fit_operator(data, equations, horizon=1.5, device=device, seed=seed)
     except Exception as exc:  # noqa: BLE001
-        return {"deeponet_error": f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"}
+        return {"deeponet_error": one_line(exc)}
     variables = list(data.variables)
     span = np.linspace(0.0, case.t_end, 100)
     longer = np.linspace(0.0, op.horizon, 150)

@@ -15,7 +15,7 @@ from discovery.data.layout import find_time
 from discovery.data.memory import load_columns, load_frame, load_pairs
 from discovery.data.options import LoadOptions
 from discovery.data.trajectories import Trajectories
-from discovery.errors import DataError
+from discovery.errors import DataError, one_line
 
 SUPPORTED_EXTENSIONS = (".csv", ".parquet", ".pq", ".npz")
 
@@ -58,11 +58,6 @@ def _binary(content: bytes | str, what: str, file: str | None) -> bytes:
     return content
 
 
-def _one_line(exc: BaseException) -> str:
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
-
-
 def _load_parquet(content: bytes, file: str | None, opts: LoadOptions) -> Trajectories:
     import pandas as pd
 
@@ -72,7 +67,7 @@ def _load_parquet(content: bytes, file: str | None, opts: LoadOptions) -> Trajec
         raise
     except Exception as exc:  # any reader failure means the file is not a readable Parquet file
         raise DataError(
-            f"cannot read the Parquet file ({_one_line(exc)}); expected a valid Parquet file", file=file
+            f"cannot read the Parquet file ({one_line(exc, limit=200)}); expected a valid Parquet file", file=file
         ) from None
     return load_frame(frame, file, opts)
 
@@ -84,7 +79,7 @@ def _load_npz(content: bytes, file: str | None, opts: LoadOptions) -> Trajectori
             arrays = {key: archive[key] for key in archive.files}
     except Exception as exc:  # any reader failure means the file is not a readable NPZ archive
         raise DataError(
-            f"cannot read the NPZ file ({_one_line(exc)}); expected an archive written by numpy.savez "
+            f"cannot read the NPZ file ({one_line(exc, limit=200)}); expected an archive written by numpy.savez "
             "without Python objects",
             file=file,
         ) from None
