@@ -36,6 +36,7 @@ def discover(
     operators: Sequence[str] = (),
     scoring: ScoringConfig | None = None,
     refinement: RefineConfig | None = None,
+    uncertainty: bool = True,
     seed: int = 0,
     device: str = "auto",
     progress: ProgressFn | None = None,
@@ -75,6 +76,10 @@ def discover(
         ``result.operator_predictions`` (PROSE's prediction is added whenever ``prose`` runs).
     scoring, refinement:
         Settings of scoring/selection and of the constant refinement.
+    uncertainty:
+        Quantify the selected model's uncertainty: a confidence interval for every constant, an inclusion
+        probability for every term, identifiability warnings (``result.uncertainty``; see
+        :mod:`discovery.pipeline.uncertainty`). ``False`` skips it.
     seed, device:
         Seed of every random choice; torch device for the neural methods (``"auto"`` = CUDA when present).
     progress:
@@ -111,7 +116,7 @@ def discover(
         settings = build_settings(
             method, derivative=derivative, known=known, guess=guess, refine=refine, max_refine=max_refine,
             polish=polish, prune_tolerances=prune_tolerances, operators=operators, scoring=scoring,
-            refinement=refinement, seed=seed, device=device, **method_options,
+            refinement=refinement, uncertainty=uncertainty, seed=seed, device=device, **method_options,
         )
     elif not isinstance(settings, DiscoverySettings):
         raise DiscoveryError(f"settings: expected DiscoverySettings (from build_settings), found "

@@ -50,6 +50,20 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def _read_uncertainty(d: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``uncertainty`` and ``constants`` entries of a result JSON, checked for shape (``None`` if absent)."""
+    terms, consts = d.get("uncertainty"), d.get("constants")
+    if not terms:
+        return None
+    if not isinstance(terms, dict) or not all(isinstance(rows, list) for rows in terms.values()):
+        raise ValueError("result JSON: 'uncertainty' must map each variable to a list of terms")
+    if consts is not None:
+        cov = np.asarray(consts.get("covariance", []), dtype=float) if isinstance(consts, dict) else None
+        if cov is None or cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+            raise ValueError("result JSON: 'constants.covariance' must be a square matrix")
+    return {"terms": terms, "constants": consts}
+
+
 @dataclass
 class DiscoveryResult:
     """Ranked candidate equations for one dataset.
@@ -70,6 +84,8 @@ class DiscoveryResult:
         Wall time of the run.
     warnings:
         Problems met on the way that did not stop the run (a method that failed, a candidate dropped), one line each.
+    uncertainty:
+        How sure the selected model is (intervals, inclusion probabilities; see :meth:`term_uncertainty`).
 
     Examples
     --------
@@ -87,6 +103,9 @@ class DiscoveryResult:
     elapsed_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    uncertainty: dict[str, Any] | None = None
+    """``{"terms": {variable: [{term, coefficient, interval, inclusion[, inner]}]}, "constants": {values,
+    covariance, noise_std, level}}`` from :mod:`discovery.pipeline.uncertainty` (``None`` when not computed)."""
 
     # --- the best model -------------------------------------------------------------------------------
     @property
@@ -127,7 +146,7 @@ class DiscoveryResult:
         dy/dt = 0.075*x*y - 1.5*y
         method sindy; R^2 1.0000 (whole trajectories), 1.0000 (short windows); complexity 16; 7 candidates; 2.1 s
         """
-        lines = [f"d{v}/dt = {sympy.sstr(self.best.equations[v].evalf(precision))}" for v in self.variables]
+        lines = [f"d{v}/dt = {self._with_errors(v, precision)}" for v in self.variables]
         m = self.best.metrics
 
         def r2(key: str) -> str:
@@ -139,6 +158,37 @@ class DiscoveryResult:
                      f"{'s' * (len(self.candidates) != 1)}; {self.elapsed_s:.1f} s")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def term_uncertainty(self) -> dict[str, list[dict[str, Any]]]:
+        """Per variable, each term of the selected model with its coefficient, ``level`` interval (``None`` where
+        not computed) and inclusion probability; empty without uncertainty."""
+        return dict((self.uncertainty or {}).get("terms") or {})
+
+    def _with_errors(self, v: str, precision: int) -> str:
+        """``d v/dt`` with each coefficient written ``(c +- h)`` where its interval is known."""
+        rows = [r for r in self.term_uncertainty().get(v, []) if not r.get("inner")]
+        if not rows or any(r.get("interval") is None for r in rows):
+            return sympy.sstr(self.best.equations[v].evalf(precision))
+        parts = []
+        for r in rows:
+            lo, hi = r["interval"]
+            c, h = r["coefficient"], (hi - lo) / 2.0
+            text = f"({c:.{precision}g} +- {h:.2g})"
+            parts.append(text if r["term"] == "1" else f"{text}*{r['term']}")
+        return " + ".join(parts)
+
+    def prediction_band(self, x0: np.ndarray, t: np.ndarray, *, n: int = 40, seed: int = 0,
+                        scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Lower and upper bands ``(N, D)`` of the selected model from ``x0`` over ``t``, its constants drawn from
+        their uncertainty (at the level of the intervals); ``None`` without uncertainty or when draws fail."""
+        consts = (self.uncertainty or {}).get("constants")
+        if not consts:
+            return None
+        from discovery.pipeline.uncertainty import prediction_band
+
+        return prediction_band(self.best.equations, self.variables, np.asarray(consts["covariance"], dtype=float),
+                               np.asarray(x0, float), np.asarray(t, float), n=n, seed=seed,
+                               level=float(consts.get("level", 0.95)), scale=scale)
 
     def __repr__(self) -> str:
         eqs = "; ".join(f"d{v}/dt = {sympy.sstr(self.best.equations[v].evalf(4))}" for v in self.variables) \
@@ -267,6 +317,8 @@ class DiscoveryResult:
             "candidates": [self._candidate_dict(c) for c in self.candidates],
             "front": [self.candidates.index(c) for c in self.front if c in self.candidates],
             "warnings": list(self.warnings),
+            "uncertainty": json_safe(self.term_uncertainty()) if self.uncertainty else None,
+            "constants": json_safe((self.uncertainty or {}).get("constants")),
             "eqdisco_version": _version(),
             "elapsed_s": round(float(self.elapsed_s), 3),
         }
@@ -306,4 +358,5 @@ class DiscoveryResult:
             source=d.get("source"),
             elapsed_s=float(d.get("elapsed_s", 0.0)),
             warnings=list(d.get("warnings", [])),
+            uncertainty=_read_uncertainty(d),
         )

@@ -193,6 +193,57 @@ def _with_constants(
     return replace(candidate, equations=equations, info={**candidate.info, **info}, metrics={})
 
 
+@dataclass
+class ShootingFit:
+    """A candidate's constants as a multiple-shooting least-squares problem (see :class:`_Shooting`).
+
+    ``z0`` starts the unknowns: the constants (``params``, first ``len(params)`` entries), then with free starts
+    every window's start state.
+    """
+
+    param_eqs: dict[str, sympy.Expr]
+    params: list[sympy.Symbol]
+    problem: "_Shooting"
+    z0: np.ndarray
+
+    @property
+    def n_params(self) -> int:
+        return len(self.params)
+
+
+def shooting_fit(
+    candidate: Candidate,
+    data: Trajectories,
+    smoothed: Sequence[np.ndarray] | None,
+    config: RefineConfig,
+    free_starts: bool,
+) -> ShootingFit | None:
+    """The multiple-shooting problem of ``candidate``'s constants on ``data`` under ``config``'s window plan.
+
+    With ``free_starts`` each window's start state is an unknown too, tied to the observation at that time
+    (:func:`polish_candidate`); without, windows start from the smoothed data (:func:`refine_candidate`). ``None``
+    when the candidate has no constants, too many, or cannot be evaluated.
+    """
+    variables = list(data.variables)
+    param_eqs, params, p0 = parameterize(candidate.equations)
+    if len(params) == 0 or len(params) > config.max_params:
+        return None
+    smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
+    observed = [tr.x for tr in data]
+    ts = [tr.t for tr in data]
+    try:
+        plan = plan_windows(ts, smoothed, config)
+        windows = plan.cut(smoothed, observed)
+        first_obs = plan.cut(observed, observed).x0 if free_starts else None  # the observation at each start
+        f = batch_rhs([param_eqs[v] for v in variables], variables, params)
+    except (TypeError, ValueError, SyntaxError):
+        return None
+    scale, bound = data_scale(observed)
+    problem = _Shooting(f, windows, scale, bound, len(params), first_obs=first_obs)
+    z0 = np.concatenate([p0, windows.x0.ravel()]) if free_starts else p0
+    return ShootingFit(param_eqs, params, problem, z0)
+
+
 def refine_candidate(
     candidate: Candidate,
     data: Trajectories,
@@ -201,19 +252,8 @@ def refine_candidate(
 ) -> Candidate:
     """Return a copy of ``candidate`` with its constants fitted to ``data`` (or the candidate itself if nothing
     improved, it has no constants, or it cannot be evaluated)."""
-    variables = list(data.variables)
-    param_eqs, params, p0 = parameterize(candidate.equations)
-    if len(params) == 0 or len(params) > config.max_params:
-        return candidate
-    smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
-    ts = [tr.t for tr in data]
-    windows = plan_windows(ts, smoothed, config).cut(smoothed, [tr.x for tr in data])
-    scale, bound = data_scale([tr.x for tr in data])
-    try:
-        f = batch_rhs([param_eqs[v] for v in variables], variables, params)
-    except (TypeError, ValueError, SyntaxError):
-        return candidate
-    fitted = _fit(_Shooting(f, windows, scale, bound, len(params)), p0, config)
+    setup = shooting_fit(candidate, data, smoothed, config, free_starts=False)
+    fitted = None if setup is None else _fit(setup.problem, setup.z0, config)
     if fitted is None:
         return candidate
     p_best, cost0, cost, seconds = fitted
@@ -222,7 +262,7 @@ def refine_candidate(
         return candidate
     info = {"refined": True, "refine_cost_before": cost0, "refine_cost_after": cost,
             "refine_seconds": round(seconds, 3)}
-    return _with_constants(candidate, param_eqs, params, p_best, config.significant_digits, info)
+    return _with_constants(candidate, setup.param_eqs, setup.params, p_best, config.significant_digits, info)
 
 
 def polish_candidate(
@@ -236,28 +276,12 @@ def polish_candidate(
     :func:`refine_candidate` restarts each window from the smoothed data, so whatever error smoothing leaves in the
     start states (noticeable at a few percent of noise) biases the constants. Here each window's start state is a
     free parameter too, tied to the observation at that time by one more residual, so the windows can be longer
-    and the constants come out unbiased (measured in ``benchmarks/NOTES.md``). The Jacobian is sparse (a window depends on the constants and its own start
-    only), and its finite differences come from one batched integration. Returns ``candidate`` itself when nothing
-    improved.
+    and the constants come out unbiased (measured in ``benchmarks/NOTES.md``). The Jacobian is sparse (a window
+    depends on the constants and its own start only), and its finite differences come from one batched
+    integration. Returns ``candidate`` itself when nothing improved.
     """
-    variables = list(data.variables)
-    param_eqs, params, p0 = parameterize(candidate.equations)
-    P = len(params)
-    if P == 0 or P > config.max_params:
-        return candidate
-    smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
-    observed = [tr.x for tr in data]
-    ts = [tr.t for tr in data]
-    try:
-        plan = plan_windows(ts, smoothed, config)
-        windows = plan.cut(smoothed, observed)
-        first_obs = plan.cut(observed, observed).x0  # the observation at each window's start
-        f = batch_rhs([param_eqs[v] for v in variables], variables, params)
-    except (TypeError, ValueError, SyntaxError):
-        return candidate
-    scale, bound = data_scale(observed)
-    problem = _Shooting(f, windows, scale, bound, P, first_obs=first_obs)
-    fitted = _fit(problem, np.concatenate([p0, windows.x0.ravel()]), config)
+    setup = shooting_fit(candidate, data, smoothed, config, free_starts=True)
+    fitted = None if setup is None else _fit(setup.problem, setup.z0, config)
     if fitted is None:
         return candidate
     z_best, cost0, cost, seconds = fitted
@@ -265,4 +289,5 @@ def polish_candidate(
         return candidate
     info = {"polished": True, "polish_cost_before": cost0, "polish_cost_after": cost,
             "polish_seconds": round(seconds, 3)}
-    return _with_constants(candidate, param_eqs, params, z_best[:P], config.significant_digits, info)
+    return _with_constants(candidate, setup.param_eqs, setup.params, z_best[: setup.n_params],
+                           config.significant_digits, info)

@@ -48,7 +48,7 @@ from discovery.options import Options
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
 from discovery.methods.base import Candidate
-from discovery.pipeline.shooting import batch_rhs, data_scale, plan_windows, rk4_windows, window_r2
+from discovery.pipeline.shooting import batch_rhs, data_scale, plan_windows, rk4_windows, window_errors
 from discovery.simulation import state_scale
 
 
@@ -113,6 +113,22 @@ def simulate_candidate(
                      max_abs=max_abs, time_limit=time_limit, scale=scale)
 
 
+def window_errors_of(
+    candidate: Candidate, data: Trajectories, smoothed: Sequence[np.ndarray], config: ScoringConfig = ScoringConfig()
+) -> np.ndarray | None:
+    """Each scoring window's share of the candidate's window error ``(B,)`` (their mean is ``1 - r2_window``;
+    :func:`discovery.pipeline.shooting.window_errors`), or ``None`` when the candidate cannot be evaluated."""
+    variables = list(data.variables)
+    scale, bound = data_scale([tr.x for tr in data], config.blowup_factor)
+    try:
+        windows = plan_windows([tr.t for tr in data], smoothed, config).cut(smoothed, [tr.x for tr in data])
+        f = batch_rhs([candidate.equations[v] for v in variables], variables)
+        errors = window_errors(rk4_windows(f, windows, max_abs=bound), windows.target, scale)
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+        return None
+    return errors if np.all(np.isfinite(errors)) else None
+
+
 def score_candidate(
     candidate: Candidate,
     data: Trajectories,
@@ -121,8 +137,7 @@ def score_candidate(
 ) -> Candidate:
     """Fill ``candidate.metrics`` by re-simulating it against ``data``; returns the same candidate."""
     variables = list(data.variables)
-    exprs = [candidate.equations[v] for v in variables]
-    scale, bound = data_scale([tr.x for tr in data], config.blowup_factor)
+    _, bound = data_scale([tr.x for tr in data], config.blowup_factor)
     sizes = state_scale([tr.x for tr in data])  # (D,): tolerances relative to the data's own magnitude
     smoothed = list(smoothed) if smoothed is not None else [tr.x for tr in data]
 
@@ -145,13 +160,8 @@ def score_candidate(
             reason = f"cannot evaluate: {exc}"
             break
 
-    try:
-        ts = [tr.t for tr in data]
-        windows = plan_windows(ts, smoothed, config).cut(smoothed, [tr.x for tr in data])
-        f = batch_rhs(exprs, variables)
-        r2w = window_r2(rk4_windows(f, windows, max_abs=bound), windows.target, scale)
-    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
-        r2w = -math.inf
+    per_window = window_errors_of(candidate, data, smoothed, config)
+    r2w = -math.inf if per_window is None else float(1.0 - per_window.mean())
 
     candidate.metrics.update(
         {
@@ -207,25 +217,61 @@ def n_constants(candidate: Candidate) -> int:
     return len({f for e in candidate.equations.values() for f in e.atoms(sympy.Float)})
 
 
-def error_limits(
-    candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig(), floor: float = 0.0
-) -> tuple[list[Candidate], float, float | None]:
-    """The selection rule's pool (stable candidates, or all if none is) and its limits on ``e`` and ``E``.
+def rule_limits(
+    e: np.ndarray, E: np.ndarray, stable: np.ndarray, config: ScoringConfig = ScoringConfig(), floor: float = 0.0
+) -> tuple[np.ndarray, float, float | None]:
+    """The selection rule on arrays (one entry per candidate): the pool's indices (stable candidates, or all if none
+    is) and the rule's limits on the window error ``e`` and the trajectory error ``E``.
 
     The ``E`` limit is ``None`` when the data cannot be followed over its whole window (chaotic data): none of the
     ``config.follow_check`` candidates with the smallest window error has ``E <= config.chaotic_error``.
     """
-    pool = [c for c in candidates if c.metrics.get("stable")] or list(candidates)
-    e_best = min(selection_error(c) for c in pool)
+    e, E = np.asarray(e, dtype=float), np.asarray(E, dtype=float)
+    pool = np.flatnonzero(stable)
+    if pool.size == 0:
+        pool = np.arange(e.size)
+    e_best = float(np.min(e[pool]))
     if not math.isfinite(e_best):
         return pool, math.inf, None
     f = min(max(floor, 0.0), config.floor_cap * e_best) if config.noise_aware else 0.0
     e_limit = f + (e_best - f) * (1.0 + config.rel_tol) + config.abs_tol
-    full_best = min(trajectory_error(c) for c in pool)
+    full_best = float(np.min(E[pool]))
     full_tol = config.full_abs_tol + config.full_noise_factor * f
-    most_accurate = sorted(pool, key=selection_error)[: max(config.follow_check, 1)]
-    followed = min(trajectory_error(c) for c in most_accurate) <= config.chaotic_error
+    most_accurate = pool[np.argsort(e[pool], kind="stable")[: max(config.follow_check, 1)]]
+    followed = float(np.min(E[most_accurate])) <= config.chaotic_error
     return pool, e_limit, (full_best * (1.0 + config.rel_tol) + full_tol if followed else None)
+
+
+def rule_pick(
+    e: np.ndarray, E: np.ndarray, stable: np.ndarray, cost: np.ndarray, n_const: np.ndarray,
+    config: ScoringConfig = ScoringConfig(), floor: float = 0.0,
+) -> int:
+    """Index of the candidate the selection rule picks, from arrays of window errors, trajectory errors, stability,
+    selection complexities and constant counts (what :func:`select_best` reads off the candidates)."""
+    pool, e_limit, E_limit = rule_limits(e, E, stable, config, floor)
+    if not math.isfinite(e_limit):
+        return int(pool[np.argmin(np.asarray(cost)[pool])])
+    ok = pool[np.asarray(e)[pool] <= e_limit]
+    if E_limit is not None:
+        within = ok[np.asarray(E)[ok] <= E_limit]
+        ok = within if within.size else ok
+    return int(min(ok, key=lambda i: (cost[i], n_const[i], e[i])))
+
+
+def _rule_arrays(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    e = np.array([selection_error(c) for c in candidates], dtype=float)
+    E = np.array([trajectory_error(c) for c in candidates], dtype=float)
+    stable = np.array([bool(c.metrics.get("stable")) for c in candidates])
+    return e, E, stable
+
+
+def error_limits(
+    candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig(), floor: float = 0.0
+) -> tuple[list[Candidate], float, float | None]:
+    """The selection rule's pool (stable candidates, or all if none is) and its limits on ``e`` and ``E``
+    (:func:`rule_limits`)."""
+    pool, e_limit, E_limit = rule_limits(*_rule_arrays(candidates), config, floor)
+    return [candidates[i] for i in pool], e_limit, E_limit
 
 
 def select_best(
@@ -234,13 +280,9 @@ def select_best(
     """Apply the selection rule of this module's docstring; ``floor`` is :func:`noise_floor` of the data."""
     if not candidates:
         raise ValueError("no candidates to select from")
-    pool, e_limit, E_limit = error_limits(candidates, config, floor)
-    if not math.isfinite(e_limit):
-        return min(pool, key=lambda c: c.selection_complexity)
-    ok = [c for c in pool if selection_error(c) <= e_limit]
-    if E_limit is not None:
-        ok = [c for c in ok if trajectory_error(c) <= E_limit] or ok
-    return min(ok, key=lambda c: (c.selection_complexity, n_constants(c), selection_error(c)))
+    cost = np.array([c.selection_complexity for c in candidates])
+    n_const = np.array([n_constants(c) for c in candidates])
+    return candidates[rule_pick(*_rule_arrays(candidates), cost, n_const, config, floor)]
 
 
 def rank(candidates: Sequence[Candidate], best: Candidate) -> list[Candidate]:

@@ -87,6 +87,9 @@ class DiscoverySettings(Options):
         Operator models fitted after selection (:data:`OPERATOR_MODELS`).
     refinement, scoring:
         Pipeline knobs, grouped.
+    uncertainty:
+        Quantify the selected model's uncertainty (intervals, inclusion probabilities, identifiability warnings;
+        :mod:`discovery.pipeline.uncertainty`).
     seed, device:
         Seed of every random choice; torch device of the neural methods (``"auto"`` = CUDA when present).
     """
@@ -101,6 +104,7 @@ class DiscoverySettings(Options):
     operators: tuple[str, ...] = option((), choices=OPERATOR_MODELS, each=True)
     refinement: RefinementSettings = RefinementSettings()
     scoring: ScoringConfig = ScoringConfig()
+    uncertainty: bool = True
     seed: int = option(0, low=0)
     device: str = "auto"
 
@@ -139,6 +143,7 @@ class DiscoverySettings(Options):
             "operators": list(self.operators),
             "refinement": _plain(asdict(self.refinement)),
             "scoring": _plain(asdict(self.scoring)),
+            "uncertainty": self.uncertainty,
             "seed": self.seed,
             "device": self.device,
         }
@@ -202,6 +207,7 @@ def build_settings(
     operators: Sequence[str] = (),
     scoring: ScoringConfig | Mapping[str, Any] | None = None,
     refinement: RefineConfig | Mapping[str, Any] | None = None,
+    uncertainty: bool = True,
     seed: int = 0,
     device: str = "auto",
     **method_options: Any,
@@ -223,7 +229,7 @@ def build_settings(
         raise DiscoveryError(f"unknown option(s) {', '.join(repr(u[:60]) for u in unknown)}; per-method options are "
                              f"keyed by a method name ({', '.join(REGISTRY)}); pipeline options are derivative, known, "
                              "guess, refine, max_refine, polish, prune_tolerances, operators, scoring, refinement, "
-                             "seed, device")
+                             "uncertainty, seed, device")
     for name, values in method_options.items():
         if not isinstance(values, Mapping):
             raise DiscoveryError(f"{name}: expected a mapping of option names to values (e.g. {name}={{...}}), "
@@ -271,7 +277,8 @@ def build_settings(
     settings = build_options(DiscoverySettings, {
         "methods": tuple(methods), "configured": tuple(configured), "derivative": derivative, "known": known_map,
         "guess": guess_map, "operators": operators, "refinement": refinement_settings,
-        "scoring": ScoringConfig() if scoring is None else scoring, "seed": seed, "device": device,
+        "scoring": ScoringConfig() if scoring is None else scoring, "uncertainty": uncertainty, "seed": seed,
+        "device": device,
     })
     if settings.device.startswith("cuda"):
         from models.device import resolve_device

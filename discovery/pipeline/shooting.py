@@ -38,10 +38,24 @@ class Windows:
     x0: np.ndarray
     dt: np.ndarray
     target: np.ndarray
+    starts: np.ndarray | None = None
+    """``(B, 2)``: each window's trajectory and first sample (``None`` for windows not cut from data)."""
+    stride: int = 1
+    """Samples per step."""
 
     @property
     def n_windows(self) -> int:
         return int(self.x0.shape[0])
+
+    def samples_used(self) -> tuple[int, int]:
+        """``(uses, distinct)``: how many (trajectory, sample) observations the windows read, counting repeats,
+        and how many different ones (windows overlap, so an observation can be read twice)."""
+        if self.starts is None:
+            return 1, 1
+        L = self.dt.shape[1]
+        k = np.repeat(self.starts[:, 0], L + 1)
+        i = (self.starts[:, 1:2] + self.stride * np.arange(L + 1)[None, :]).ravel()
+        return int(k.size), int(np.unique(np.stack([k, i]), axis=1).shape[1])
 
 
 def make_windows(
@@ -95,7 +109,8 @@ def make_windows(
     x0 = np.stack([xs_start[k][i] for k, i in starts])
     dt = np.stack([np.diff(ts[k][i : i + span + 1 : stride]) for k, i in starts])
     target = np.stack([xs_target[k][i + stride : i + span + 1 : stride] for k, i in starts])
-    return Windows(x0=x0.astype(float), dt=dt.astype(float), target=target.astype(float))
+    return Windows(x0=x0.astype(float), dt=dt.astype(float), target=target.astype(float),
+                   starts=np.asarray(starts, dtype=int), stride=stride)
 
 
 def window_plan(
@@ -232,10 +247,15 @@ def data_scale(xs: Sequence[np.ndarray], blowup_factor: float = 100.0) -> tuple[
     return scale, min(blowup_factor * float(sizes.max()), 1e300)
 
 
-def window_r2(pred: np.ndarray, target: np.ndarray, scale: np.ndarray) -> float:
-    """Variance-weighted R^2 of window predictions ``(B, L, D)``; blown-up windows count as total misses."""
+def window_errors(pred: np.ndarray, target: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Each window's share of the window error, shape ``(B,)``: its squared misses over the variance they would
+    have if the prediction knew nothing (``scale**2`` per variable), per step. Their mean is ``1 - r2_window``;
+    blown-up window points count as misses of two standard deviations."""
     var = np.asarray(scale, dtype=float) ** 2  # (D,), positive (see data_scale)
-    err = np.where(np.isfinite(pred), (pred - target) ** 2, 4.0 * var)  # a blown-up window misses by 2 std
-    sse = err.reshape(-1, err.shape[-1]).sum(axis=0)  # (D,)
-    sst = var * err.shape[0] * err.shape[1]
-    return float(1.0 - sse.sum() / sst.sum())
+    err = np.where(np.isfinite(pred), (pred - target) ** 2, 4.0 * var)  # (B, L, D)
+    return err.sum(axis=(1, 2)) / (err.shape[1] * var.sum())
+
+
+def window_r2(pred: np.ndarray, target: np.ndarray, scale: np.ndarray) -> float:
+    """Variance-weighted R^2 of window predictions ``(B, L, D)`` (one minus the mean of :func:`window_errors`)."""
+    return float(1.0 - window_errors(pred, target, scale).mean())

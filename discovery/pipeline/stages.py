@@ -11,8 +11,9 @@ putting it in :data:`STAGES`.
 4. :func:`refine`: the most promising candidates get their constants fitted to the trajectories;
 5. :func:`prune`: variants of those without negligible terms join the pool;
 6. :func:`select`: the selection rule picks the model, after polishing the finalists on noisy data;
-7. :func:`predict_operators`: operator models fitted on the selected equations;
-8. :func:`warn`: what a user should know about the selected model's fit.
+7. :func:`quantify`: intervals of the constants, inclusion probabilities of the terms, identifiability;
+8. :func:`predict_operators`: operator models fitted on the selected equations;
+9. :func:`warn`: what a user should know about the selected model's fit.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class RunState:
     warnings: list[str] = field(default_factory=list)
     best: Candidate | None = None
     predictions: list["OperatorPrediction"] = field(default_factory=list)
+    uncertainty: dict[str, Any] | None = None
     _smoothed: list[np.ndarray] | None = None
     _floor: float | None = None
 
@@ -316,6 +318,39 @@ def polish_finalists(state: RunState) -> None:
             c.info.setdefault("polished", False)
 
 
+def quantify(state: RunState) -> None:
+    """The selected model's uncertainty (:mod:`discovery.pipeline.uncertainty`): an interval per constant from the
+    trajectory fit, an inclusion probability per term from resampled selections, and identifiability warnings."""
+    from discovery.pipeline import uncertainty as unc
+
+    if not state.settings.uncertainty or state.best is None:
+        return
+    state.progress("quantifying uncertainty", 0.91)
+    best, variables, scoring = state.best, state.data.variables, state.settings.scoring
+    fit = unc.constants_fit(best, state.data, state.smoothed)
+    pool = [c for c in state.candidates if c.metrics.get("r2_window") is not None]
+    pool += [v for v in unc.drop_one_variants(best, state.data, state.smoothed, scoring)
+             if v.metrics.get("r2_window") is not None]
+    boot = unc.bootstrap_selection(pool, state.data, state.smoothed, scoring, state.floor, seed=state.settings.seed)
+    included = unc.inclusion(boot, variables) if boot is not None else None
+    table = unc.term_table(best, variables, fit, included)
+    state.uncertainty = {"terms": table, "constants": None if fit is None else {
+        "values": fit.values.tolist(), "covariance": fit.covariance.tolist(), "noise_std": fit.noise_std,
+        "level": unc.LEVEL}}
+    loose = unc.undetermined(table)
+    if loose:
+        state.warnings.append("not determined by the data: " + "; ".join(loose[:4])
+                              + ("; ..." if len(loose) > 4 else "") + " (a longer span, another initial condition or "
+                              "less noise would pin them down)")
+    if boot is not None:
+        others = unc.alternatives(boot, best, variables)
+        if others:
+            shown = " | ".join("; ".join(f"d{v}/dt = {sympy.sstr(c.equations[v])}" for v in variables)
+                               for c in others[:2])
+            state.warnings.append(f"other equations fit these data about as well (chosen in at least "
+                                  f"{unc.ALTERNATIVE_SHARE:.0%} of resamples): {shown}")
+
+
 def predict_operators(state: RunState) -> None:
     """Operator predictions: those the methods made (PROSE's forecast), then each asked-for operator model."""
     state.predictions = list(state.context.predictions)
@@ -348,7 +383,7 @@ def warn(state: RunState) -> None:
 
 
 STAGES: tuple[Callable[[RunState], None], ...] = (
-    resolve_methods, propose, score, refine, prune, select, predict_operators, warn,
+    resolve_methods, propose, score, refine, prune, select, quantify, predict_operators, warn,
 )
 """The pipeline, in order."""
 
@@ -375,6 +410,7 @@ def run(data: "Trajectories", settings: DiscoverySettings, progress: ProgressFn 
         source=data.source,
         elapsed_s=time.monotonic() - started,
         warnings=state.warnings,
+        uncertainty=state.uncertainty,
         options={"method": settings.method_label(), "methods_run": state.method_names, "noise_floor": state.floor},
     )
 

@@ -1,0 +1,301 @@
+"""How sure a result is: intervals on the constants, inclusion probabilities of the terms, prediction bands, and
+identifiability warnings.
+
+Constants
+    The selected model's constants are the unknowns of a multiple-shooting least-squares problem (the one
+    :func:`~discovery.pipeline.refine.polish_candidate` solves: constants and every window's start state fitted
+    to the observations). At its optimum the Gauss-Newton (Laplace) approximation gives their covariance,
+    ``s^2 (J^T J)^-1`` restricted to the constants (the start states are nuisance parameters, marginalized by the
+    inverse), with ``s^2`` the residual variance. Windows overlap, so an observation can enter the residuals more
+    than once; the covariance is inflated by the ratio of observations read to distinct observations, which keeps
+    the intervals honest. Intervals are ``value +- z * std`` (``z = 1.96`` for 95%).
+
+Terms
+    The selection rule is re-applied to bootstrap resamples of the scoring windows (each candidate's per-window
+    errors are computed once, so a resample costs no integration). A term's *inclusion probability* is the share of
+    resamples whose selected model has that term (its skeleton: numbers replaced by a placeholder). The pool holds
+    every scored candidate and, for each term of the selected model, the model without it (refined and scored), so
+    every term is put to the test.
+
+Identifiability
+    Structures other than the selected one that the resamples pick at least :data:`ALTERNATIVE_SHARE` of the time
+    fit equally well within the noise: they are named in a warning. A constant whose interval spans zero, or whose
+    standard deviation exceeds its size, is named as not determined by the data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import sympy
+
+from discovery.methods.base import Candidate
+from discovery.pipeline.refine import POLISH, RefineConfig, _fit, parameterize, refine_candidate, shooting_fit
+from discovery.pipeline.scoring import (
+    ScoringConfig,
+    n_constants,
+    rule_pick,
+    score_candidate,
+    trajectory_error,
+    window_errors_of,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.data import Trajectories
+
+LEVEL = 0.95
+"""Confidence level of the reported intervals."""
+N_BOOTSTRAP = 200
+"""Resamples of the scoring windows for the inclusion probabilities."""
+ALTERNATIVE_SHARE = 0.2
+"""A structure the resamples select at least this often is reported as an alternative to the selected model."""
+REFIT = RefineConfig(max_nfev=12, time_budget_s=2.0)
+"""Budget of each refit (drop-one variants, the constants' final Gauss-Newton step)."""
+COVARIANCE_FIT = replace(POLISH, max_nfev=8, time_budget_s=3.0)
+"""The polishing problem, solved again briefly to find the window starts at which the Jacobian is taken."""
+
+
+@dataclass
+class ConstantsFit:
+    """The constants' estimate and covariance (in :func:`~discovery.pipeline.refine.parameterize` order)."""
+
+    values: np.ndarray
+    covariance: np.ndarray
+    noise_std: float
+    """Residual standard deviation, in units of each variable's spread."""
+    dof: int
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + level / 2.0))
+
+
+def constants_fit(candidate: Candidate, data: "Trajectories", smoothed: Sequence[np.ndarray]) -> ConstantsFit | None:
+    """The Gauss-Newton covariance of ``candidate``'s constants on the multiple-shooting problem (see the module
+    docstring); ``None`` when it has no constants or the problem cannot be evaluated."""
+    setup = shooting_fit(candidate, data, smoothed, COVARIANCE_FIT, free_starts=True)
+    if setup is None:
+        return None
+    fitted = _fit(setup.problem, setup.z0, COVARIANCE_FIT)
+    if fitted is None:
+        return None
+    z = np.concatenate([setup.z0[: setup.n_params], fitted[0][setup.n_params:]])  # the model's constants, fitted starts
+    problem = setup.problem
+    try:
+        r = problem.residuals(z)
+        J = problem.jacobian(z)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    J = J.toarray() if hasattr(J, "toarray") else np.asarray(J)
+    if not (np.all(np.isfinite(J)) and np.all(np.isfinite(r))):
+        return None
+    n, k = J.shape
+    dof = max(n - k, 1)
+    s2 = float(r @ r) / dof
+    uses, distinct = problem.windows.samples_used()
+    inflation = max(uses / max(distinct, 1), 1.0)
+    P = setup.n_params
+    cov = s2 * inflation * np.linalg.pinv(J.T @ J, rcond=1e-12)[:P, :P]
+    return ConstantsFit(values=setup.z0[:P].copy(), covariance=cov, noise_std=math.sqrt(s2), dof=dof)
+
+
+# --- terms -------------------------------------------------------------------------------------------------
+_PLACEHOLDER = sympy.Symbol("_k")
+
+
+def skeleton(term: sympy.Expr) -> sympy.Expr:
+    """A term with every number replaced by a placeholder: ``0.5*x*y/(0.2*x + 1)`` -> ``_k*x*y/(_k*x + 1)``-like;
+    two terms with the same skeleton differ only in their constants."""
+    _, rest = sympy.expand(term).as_coeff_Mul()
+    return rest.xreplace({f: _PLACEHOLDER for f in rest.atoms(sympy.Float)})
+
+
+def term_skeletons(expr: sympy.Expr) -> frozenset[sympy.Expr]:
+    """The skeletons of an expression's additive terms."""
+    if expr == 0:
+        return frozenset()
+    return frozenset(skeleton(t) for t in sympy.Add.make_args(sympy.expand(expr)))
+
+
+def structure(candidate: Candidate, variables: Sequence[str]) -> tuple[frozenset[sympy.Expr], ...]:
+    """A candidate's term skeletons per variable: equal structures differ only in their constants."""
+    return tuple(term_skeletons(candidate.equations[v]) for v in variables)
+
+
+def drop_one_variants(best: Candidate, data: "Trajectories", smoothed: Sequence[np.ndarray],
+                      scoring: ScoringConfig) -> list[Candidate]:
+    """For each term of ``best``, ``best`` without it (constants refined briefly, then scored)."""
+    out = []
+    for v in data.variables:
+        terms = sympy.Add.make_args(sympy.expand(best.equations[v]))
+        if len(terms) < 2:
+            continue
+        for t in terms:
+            eqs = dict(best.equations)
+            eqs[v] = sympy.Add(*[u for u in terms if u is not t])
+            variant = Candidate(best.method, eqs, info={"dropped": f"{v}: {sympy.sstr(t)}"})
+            variant = refine_candidate(variant, data, smoothed, REFIT)
+            out.append(score_candidate(variant, data, smoothed, scoring))
+    return out
+
+
+@dataclass
+class Bootstrap:
+    """What the resampled selections say: for each resample the index of the selected candidate in ``pool``."""
+
+    pool: list[Candidate]
+    picks: np.ndarray
+    structures: list[tuple[frozenset[sympy.Expr], ...]] = field(default_factory=list)
+
+    def share(self, index: int) -> float:
+        return float(np.mean(self.structure_picks() == self.structure_index(index)))
+
+    def structure_index(self, index: int) -> int:
+        return self._ids[index]
+
+    def structure_picks(self) -> np.ndarray:
+        return np.array([self._ids[i] for i in self.picks])
+
+    def __post_init__(self) -> None:
+        ids: dict[Any, int] = {}
+        self._ids = [ids.setdefault(s, len(ids)) for s in self.structures]
+
+
+def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothed: Sequence[np.ndarray],
+                        scoring: ScoringConfig, floor: float, n: int = N_BOOTSTRAP, seed: int = 0) -> Bootstrap | None:
+    """The selection rule re-applied to ``n`` bootstrap resamples of the scoring windows (see the module docstring)."""
+    rows, kept = [], []
+    for c in pool:
+        errors = window_errors_of(c, data, smoothed, scoring)
+        if errors is not None:
+            rows.append(errors)
+            kept.append(c)
+    if not kept or len({r.size for r in rows}) != 1:
+        return None
+    W = np.stack(rows)  # (C, B)
+    E = np.array([trajectory_error(c) for c in kept], dtype=float)
+    stable = np.array([bool(c.metrics.get("stable")) for c in kept])
+    cost = np.array([c.selection_complexity for c in kept])
+    n_const = np.array([n_constants(c) for c in kept])
+    rng = np.random.default_rng(seed)
+    B = W.shape[1]
+    picks = np.empty(n, dtype=int)
+    for b in range(n):
+        e = W[:, rng.integers(0, B, B)].mean(axis=1)
+        picks[b] = rule_pick(e, E, stable, cost, n_const, scoring, floor)
+    return Bootstrap(kept, picks, [structure(c, data.variables) for c in kept])
+
+
+def inclusion(boot: Bootstrap, variables: Sequence[str]) -> dict[str, dict[sympy.Expr, float]]:
+    """Per variable, each term skeleton's share of resamples whose selected model has it."""
+    counts: dict[str, dict[sympy.Expr, int]] = {v: {} for v in variables}
+    for i in boot.picks:
+        for v, terms in zip(variables, boot.structures[i]):
+            for t in terms:
+                counts[v][t] = counts[v].get(t, 0) + 1
+    return {v: {t: c / len(boot.picks) for t, c in cv.items()} for v, cv in counts.items()}
+
+
+# --- the report --------------------------------------------------------------------------------------------
+def term_table(best: Candidate, variables: Sequence[str], fit: ConstantsFit | None,
+               included: dict[str, dict[sympy.Expr, float]] | None, level: float = LEVEL) -> dict[str, list[dict]]:
+    """The result contract's ``uncertainty``: per variable, per term, its coefficient, interval and inclusion
+    probability; constants inside a term (``k`` in ``x/(k + x)``) get entries of their own (``"inner": true``)."""
+    z = _z(level)
+    index: dict[float, int] = {}
+    if fit is not None:
+        _, params, p0 = parameterize(best.equations)
+        index = {float(v): i for i, v in enumerate(p0)}
+
+    def interval(value: float) -> list[float] | None:
+        i = index.get(float(value))
+        if fit is None or i is None:
+            return None
+        half = z * float(fit.std[i])
+        return [float(value) - half, float(value) + half]
+
+    table: dict[str, list[dict]] = {}
+    for v in variables:
+        rows = []
+        for term in sympy.Add.make_args(sympy.expand(best.equations[v])):
+            coeff, rest = term.as_coeff_Mul()
+            p = None if included is None else float(included.get(v, {}).get(skeleton(term), 0.0))
+            rows.append({"term": sympy.sstr(rest), "coefficient": float(coeff),
+                         "interval": interval(float(coeff)) if isinstance(coeff, sympy.Float) else None,
+                         "inclusion": p})
+            for inner in sorted(rest.atoms(sympy.Float), key=float):
+                rows.append({"term": sympy.sstr(rest), "inner": True, "coefficient": float(inner),
+                             "interval": interval(float(inner)), "inclusion": p})
+        table[v] = rows
+    return table
+
+
+def undetermined(table: dict[str, list[dict]]) -> list[str]:
+    """Constants the data does not pin down: their interval spans zero or is wider than twice their size."""
+    out = []
+    for v, rows in table.items():
+        for row in rows:
+            lo_hi = row.get("interval")
+            if lo_hi is None:
+                continue
+            lo, hi = lo_hi
+            value = row["coefficient"]
+            if lo <= 0.0 <= hi or (hi - lo) > 2.0 * 1.96 * abs(value):
+                what = "constant inside" if row.get("inner") else "coefficient of"
+                out.append(f"d{v}/dt: the {what} {row['term']} ({value:.4g}, {LEVEL:.0%} interval "
+                           f"[{lo:.3g}, {hi:.3g}])")
+    return out
+
+
+def alternatives(boot: Bootstrap, best: Candidate, variables: Sequence[str]) -> list[Candidate]:
+    """Structures other than ``best``'s that the resamples select at least :data:`ALTERNATIVE_SHARE` of the time."""
+    own = structure(best, variables)
+    seen, out = set(), []
+    ids = boot.structure_picks()
+    for i, c in enumerate(boot.pool):
+        s = boot.structures[i]
+        if s == own or s in seen:
+            continue
+        if np.mean(ids == boot.structure_index(i)) >= ALTERNATIVE_SHARE:
+            seen.add(s)
+            out.append(c)
+    return out
+
+
+def prediction_band(equations: dict[str, sympy.Expr], variables: Sequence[str], covariance: np.ndarray,
+                    x0: np.ndarray, t: np.ndarray, *, n: int = 40, level: float = LEVEL, seed: int = 0,
+                    scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Lower and upper ``level`` bands ``(N, D)`` of the model simulated from ``x0`` over ``t`` with constants drawn
+    from their uncertainty (``covariance`` in :func:`parameterize` order); ``None`` when too few draws finish."""
+    from discovery.errors import SimulationError
+    from discovery.simulation import integrate, lambdify_system
+
+    param_eqs, params, p0 = parameterize(equations)
+    if len(params) != covariance.shape[0]:
+        return None
+    rng = np.random.default_rng(seed)
+    draws = rng.multivariate_normal(p0, covariance, size=n, method="svd")
+    runs = []
+    for p in draws:
+        eqs = [param_eqs[v].xreplace(dict(zip(params, map(float, p)))) for v in variables]
+        try:
+            x = integrate(lambdify_system(eqs, list(variables)), np.asarray(x0, float), np.asarray(t, float),
+                          time_limit=2.0, **({"scale": scale} if scale is not None else {}))
+        except (SimulationError, ValueError, TypeError, ZeroDivisionError, OverflowError):
+            continue
+        if np.all(np.isfinite(x)):
+            runs.append(x)
+    if len(runs) < max(5, n // 4):
+        return None
+    stack = np.stack(runs)
+    tail = (1.0 - level) / 2.0
+    return np.quantile(stack, tail, axis=0), np.quantile(stack, 1.0 - tail, axis=0)

@@ -1,0 +1,99 @@
+"""Uncertainty of the selected model: intervals that hold the true constants, inclusion of true and spurious
+terms, identifiability warnings, bands, and the JSON contract."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from discovery import DiscoveryResult, discover, simulate
+from discovery.methods.base import Candidate
+from discovery.pipeline.uncertainty import skeleton, term_skeletons, undetermined
+
+
+@pytest.fixture(scope="module")
+def lv_noisy():
+    return simulate("lotka_volterra", noise=0.01, seed=3)
+
+
+@pytest.fixture(scope="module")
+def lv_result(lv_noisy):
+    return discover(lv_noisy, method="sindy")
+
+
+TRUE_LV = {"x": {"x": 1.0, "x*y": -0.1}, "y": {"y": -1.5, "x*y": 0.075}}
+
+
+def test_every_term_has_an_interval_holding_the_truth(lv_result):
+    table = lv_result.term_uncertainty()
+    assert set(table) == {"x", "y"}
+    for v, truth in TRUE_LV.items():
+        rows = {r["term"]: r for r in table[v]}
+        assert set(rows) == set(truth)
+        for term, value in truth.items():
+            lo, hi = rows[term]["interval"]
+            assert lo < value < hi and lo < rows[term]["coefficient"] < hi
+            assert (hi - lo) < 0.05 * abs(value)  # 1% noise pins the constants down
+            assert rows[term]["inclusion"] >= 0.9
+
+
+def test_summary_writes_plus_minus(lv_result):
+    first = lv_result.summary().splitlines()[0]
+    assert first.startswith("dx/dt = (") and "+-" in first
+
+
+def test_json_round_trip_keeps_the_uncertainty(lv_result, lv_noisy):
+    d = json.loads(lv_result.to_json())
+    assert d["uncertainty"]["x"][0]["interval"] and d["constants"]["covariance"]
+    again = DiscoveryResult.from_dict(d)
+    assert again.term_uncertainty() == lv_result.term_uncertainty()
+    tr = lv_noisy[0]
+    band = again.prediction_band(tr.x[0], tr.t[:50], n=20)
+    assert band is not None
+    lo, hi = band
+    assert lo.shape == (50, 2) and np.all(lo <= hi + 1e-12)
+    mid = again.simulate(tr.x[0], tr.t[:50])
+    assert np.mean((lo <= mid) & (mid <= hi)) > 0.9
+
+
+def test_uncertainty_can_be_turned_off(lv_noisy):
+    result = discover(lv_noisy, method="sindy", uncertainty=False)
+    assert result.uncertainty is None and result.to_dict()["uncertainty"] is None
+    assert "+-" not in result.summary()
+
+
+def test_a_spurious_term_gets_low_inclusion(lv_noisy):
+    """A model forced to carry a term the data does not need (a constant in dx/dt): the bootstrap, with the
+    drop-one variant in its pool, rarely keeps it."""
+    x, y = sympy.symbols("x y")
+    from discovery.pipeline.settings import build_settings
+    from discovery.pipeline.stages import Progress, RunState, quantify
+    from discovery.methods.base import MethodContext
+
+    settings = build_settings("sindy")
+    state = RunState(data=lv_noisy, settings=settings, progress=Progress(None), context=MethodContext())
+    spurious = Candidate("test", {"x": 1.0 * x - 0.1 * x * y + 0.001, "y": -1.5 * y + 0.075 * x * y})
+    state.candidates = [state.score(spurious)]
+    state.best = spurious
+    quantify(state)
+    rows = {r["term"]: r for r in state.uncertainty["terms"]["x"] if not r.get("inner")}
+    assert rows["1"]["inclusion"] <= 0.3
+    assert rows["x"]["inclusion"] >= 0.9 and rows["x*y"]["inclusion"] >= 0.9
+    assert any("not determined by the data" in w or "fit these data about as well" in w for w in state.warnings)
+
+
+def test_skeletons_ignore_constants():
+    x, y = sympy.symbols("x y")
+    assert skeleton(0.5 * x * y / (1 + 0.2 * x)) == skeleton(3.0 * x * y / (1 + 0.7 * x))
+    assert skeleton(2.0 * x) != skeleton(2.0 * y)
+    assert term_skeletons(2.0 * x - 3.1 * x * y + 1.5) == term_skeletons(x - x * y + 7.0)
+
+
+def test_undetermined_names_loose_constants():
+    table = {"x": [{"term": "y", "coefficient": 0.01, "interval": [-0.02, 0.04]},
+                   {"term": "x", "coefficient": 1.0, "interval": [0.9, 1.1]}]}
+    found = undetermined(table)
+    assert len(found) == 1 and "coefficient of y" in found[0]
