@@ -24,6 +24,7 @@ BENCH_TARGETS = {
     "prose": ("discovery.training.evaluate", {}),
     "pinn": ("discovery.bench.neural", {"which": "pinn"}),
     "node": ("discovery.bench.neural", {"which": "node"}),
+    "uncertainty": ("discovery.bench.uncertainty", {}),
 }
 
 

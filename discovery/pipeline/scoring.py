@@ -30,8 +30,14 @@ estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_ca
 The selected candidate is the *simplest* acceptable one, by node count with each elementary function counting
 :data:`~discovery.methods.base.FUNCTION_WEIGHT` (:func:`discovery.methods.base.selection_complexity`); ties go to
 fewer distinct constants, then to the lower ``e``. An extra term must buy a real improvement to be kept, and a term
-needed over the long run (a small damping) is not dropped for looking negligible on short windows. The measurements
-that set these knobs are in ``benchmarks/NOTES.md``.
+needed over the long run (a small damping) is not dropped for looking negligible on short windows.
+
+Stability (with ``uncertainty=True``, the default): the rule is then re-applied to bootstrap resamples of the
+scoring windows, over every candidate and the selected model without each of its terms in turn
+(:func:`discovery.pipeline.uncertainty.most_stable`). When a structure other than the selected one is picked by
+more resamples, the candidate of that structure the rule prefers is selected instead: a term that the rule keeps
+only on some resamples of the data does not survive. The measurements that set these knobs are in
+``benchmarks/NOTES.md``.
 """
 
 from __future__ import annotations

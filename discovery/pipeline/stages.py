@@ -11,9 +11,10 @@ putting it in :data:`STAGES`.
 4. :func:`refine`: the most promising candidates get their constants fitted to the trajectories;
 5. :func:`prune`: variants of those without negligible terms join the pool;
 6. :func:`select`: the selection rule picks the model, after polishing the finalists on noisy data;
-7. :func:`quantify`: intervals of the constants, inclusion probabilities of the terms, identifiability;
-8. :func:`predict_operators`: operator models fitted on the selected equations;
-9. :func:`warn`: what a user should know about the selected model's fit.
+7. :func:`stabilize`: the selection re-applied to resampled windows; a structure picked more often wins;
+8. :func:`quantify`: intervals of the constants, inclusion probabilities of the terms, identifiability;
+9. :func:`predict_operators`: operator models fitted on the selected equations;
+10. :func:`warn`: what a user should know about the selected model's fit.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class RunState:
     best: Candidate | None = None
     predictions: list["OperatorPrediction"] = field(default_factory=list)
     uncertainty: dict[str, Any] | None = None
+    bootstrap: Any = None
     _smoothed: list[np.ndarray] | None = None
     _floor: float | None = None
 
@@ -318,20 +320,49 @@ def polish_finalists(state: RunState) -> None:
             c.info.setdefault("polished", False)
 
 
+def stabilize(state: RunState) -> None:
+    """Keep only terms that survive resampling: re-apply the selection rule to bootstrap resamples of the scoring
+    windows, over every candidate and each drop-one variant of the selected model; when another structure is picked
+    more often than the selected one, the most accurate candidate of that structure becomes the selection
+    (:mod:`discovery.pipeline.uncertainty`). Part of ``uncertainty=True``."""
+    from discovery.pipeline import uncertainty as unc
+
+    if not state.settings.uncertainty or state.best is None:
+        return
+    state.progress("resampling the selection", 0.9)
+    scoring = state.settings.scoring
+    variants = [v for v in unc.drop_one_variants(state.best, state.data, state.smoothed, scoring)
+                if v.metrics.get("r2_window") is not None]
+    seen = {state.key(c) for c in state.candidates}
+    state.candidates += [v for v in variants if state.key(v) not in seen]
+    pool = [c for c in state.candidates if c.metrics.get("r2_window") is not None]
+    state.bootstrap = unc.bootstrap_selection(pool, state.data, state.smoothed, scoring, state.floor,
+                                              seed=state.settings.seed)
+    if state.bootstrap is None:
+        return
+    stable = unc.most_stable(state.bootstrap, state.best, state.data.variables)
+    if stable is not state.best:
+        polished = polish_candidate(stable, state.data, state.smoothed, POLISH) if state.floor > MIN_POLISH_FLOOR \
+            else stable
+        if polished is not stable:
+            state.score(polished)
+            if polished.metrics.get("stable") and selection_error(polished) <= selection_error(stable):
+                state.candidates[state.candidates.index(stable)] = polished
+                stable = polished
+        state.best = stable
+
+
 def quantify(state: RunState) -> None:
     """The selected model's uncertainty (:mod:`discovery.pipeline.uncertainty`): an interval per constant from the
-    trajectory fit, an inclusion probability per term from resampled selections, and identifiability warnings."""
+    trajectory fit, an inclusion probability per term from the resampled selections of :func:`stabilize`, and
+    identifiability warnings."""
     from discovery.pipeline import uncertainty as unc
 
     if not state.settings.uncertainty or state.best is None:
         return
     state.progress("quantifying uncertainty", 0.91)
-    best, variables, scoring = state.best, state.data.variables, state.settings.scoring
+    best, variables, boot = state.best, state.data.variables, state.bootstrap
     fit = unc.constants_fit(best, state.data, state.smoothed)
-    pool = [c for c in state.candidates if c.metrics.get("r2_window") is not None]
-    pool += [v for v in unc.drop_one_variants(best, state.data, state.smoothed, scoring)
-             if v.metrics.get("r2_window") is not None]
-    boot = unc.bootstrap_selection(pool, state.data, state.smoothed, scoring, state.floor, seed=state.settings.seed)
     included = unc.inclusion(boot, variables) if boot is not None else None
     table = unc.term_table(best, variables, fit, included)
     state.uncertainty = {"terms": table, "constants": None if fit is None else {
@@ -383,7 +414,7 @@ def warn(state: RunState) -> None:
 
 
 STAGES: tuple[Callable[[RunState], None], ...] = (
-    resolve_methods, propose, score, refine, prune, select, quantify, predict_operators, warn,
+    resolve_methods, propose, score, refine, prune, select, stabilize, quantify, predict_operators, warn,
 )
 """The pipeline, in order."""
 

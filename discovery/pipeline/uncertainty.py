@@ -195,6 +195,23 @@ def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothe
     return Bootstrap(kept, picks, [structure(c, data.variables) for c in kept])
 
 
+def most_stable(boot: Bootstrap, best: Candidate, variables: Sequence[str]) -> Candidate:
+    """The selection made stable: when a structure other than ``best``'s is picked by more resamples than
+    ``best``'s, the candidate of that structure the rule prefers (lowest selection complexity, then window error);
+    else ``best``."""
+    ids = boot.structure_picks()
+    counts = np.bincount(ids, minlength=max(boot._ids) + 1)
+    own = structure(best, variables)
+    own_id = next((boot.structure_index(i) for i, s in enumerate(boot.structures) if s == own), None)
+    top = int(np.argmax(counts))
+    if own_id is not None and (top == own_id or counts[top] <= counts[own_id]):
+        return best
+    members = [c for i, c in enumerate(boot.pool) if boot.structure_index(i) == top]
+    from discovery.pipeline.scoring import selection_error
+
+    return min(members, key=lambda c: (c.selection_complexity, selection_error(c)))
+
+
 def inclusion(boot: Bootstrap, variables: Sequence[str]) -> dict[str, dict[sympy.Expr, float]]:
     """Per variable, each term skeleton's share of resamples whose selected model has it."""
     counts: dict[str, dict[sympy.Expr, int]] = {v: {} for v in variables}
