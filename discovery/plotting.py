@@ -2,7 +2,8 @@
 
 One panel per state variable and trajectory (up to ``max_trajectories``): the observed data, the selected model
 re-simulated from the first observed state over the observed window and ``horizon`` times its length beyond, and
-each neural-operator prediction of that trajectory. A dotted line marks the end of the observed window; the
+each neural-operator prediction of that trajectory, with the prediction band of the selected model (its constants drawn
+from their uncertainty, when the result has it) shaded. A dotted line marks the end of the observed window; the
 equations and the fit are in the title. The Streamlit app draws the same things interactively (plotly).
 
 Examples
@@ -130,7 +131,8 @@ def _thin(n: int, limit: int) -> np.ndarray:
 def _title(result: "DiscoveryResult", candidate: "Candidate") -> str:
     import sympy
 
-    lines = [f"d{v}/dt = {sympy.sstr(candidate.equations[v])}" for v in result.variables]
+    lines = [f"d{v}/dt = {result.equation_text(v) if candidate is result.best else sympy.sstr(candidate.equations[v])}"
+             for v in result.variables]
     r2, r2w = candidate.metrics.get("r2"), candidate.metrics.get("r2_window")
     fit = ", ".join(
         f"{name} {value:.4f}" for name, value in (("R^2 whole", r2), ("R^2 windows", r2w)) if isinstance(value, float)
@@ -172,6 +174,7 @@ def result_figure(
         raise DiscoveryError(f"plot: the data's variables {list(data.variables)} are not the result's "
                              f"{list(result.variables)}; pass the trajectories the result was discovered from")
     cand = candidate or result.best
+    band_level = float(((result.uncertainty or {}).get("constants") or {}).get("level", 0.95))
     n_traj = max(1, min(int(max_trajectories), len(data)))
     n_var = len(result.variables)
     fig = Figure(figsize=(4.8 * n_traj + 1.2, 2.1 * n_var + 1.4 + 0.22 * n_var), layout="constrained")
@@ -184,10 +187,16 @@ def result_figure(
     for k in range(n_traj):
         tr = data[k]
         t_sim, x_sim, problem = simulate_extended(result, data, k, horizon, cand)
+        band = None
+        if x_sim is not None and cand is result.best:
+            band = result.prediction_band(tr.x[0], t_sim, scale=simulation_bounds(data)[0])
         keep = _thin(len(tr.t), MAX_MARKERS)
         for d, v in enumerate(result.variables):
             ax = axes[d, k]
             ax.plot(tr.t[keep], tr.x[keep, d], "o", ms=2.2, color=DATA_COLOR, alpha=0.55, label="data")
+            if band is not None:
+                ax.fill_between(t_sim, band[0][:, d], band[1][:, d], color=MODEL_COLOR, alpha=0.18, lw=0,
+                                label=f"{band_level:.0%} prediction band")
             if x_sim is not None:
                 ax.plot(t_sim, x_sim[:, d], "-", lw=1.4, color=MODEL_COLOR, label="model")
             for p in result.operator_predictions:

@@ -146,7 +146,7 @@ class DiscoveryResult:
         dy/dt = 0.075*x*y - 1.5*y
         method sindy; R^2 1.0000 (whole trajectories), 1.0000 (short windows); complexity 16; 7 candidates; 2.1 s
         """
-        lines = [f"d{v}/dt = {self._with_errors(v, precision)}" for v in self.variables]
+        lines = [f"d{v}/dt = {self.equation_text(v, precision)}" for v in self.variables]
         m = self.best.metrics
 
         def r2(key: str) -> str:
@@ -164,8 +164,9 @@ class DiscoveryResult:
         not computed) and inclusion probability; empty without uncertainty."""
         return dict((self.uncertainty or {}).get("terms") or {})
 
-    def _with_errors(self, v: str, precision: int) -> str:
-        """``d v/dt`` with each coefficient written ``(c +- h)`` where its interval is known."""
+    def equation_text(self, v: str, precision: int = 4) -> str:
+        """The selected model's right-hand side of ``d v/dt`` as text, each coefficient written ``(c +- h)`` (half
+        the width of its interval) where the result has its uncertainty."""
         rows = [r for r in self.term_uncertainty().get(v, []) if not r.get("inner")]
         if not rows or any(r.get("interval") is None for r in rows):
             return sympy.sstr(self.best.equations[v].evalf(precision))
