@@ -115,6 +115,41 @@ def lambdify_system(
 # --- the guarded integrator ----------------------------------------------------------------------------------
 
 
+MAX_GROWTH = 1e8
+"""A simulation has blown up when a state grows past this many times the typical size of the states."""
+_LARGEST = 1e300
+"""No blow-up bound above this: squares of larger states overflow."""
+
+
+def state_scale(xs: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    """Typical magnitude of each state variable, shape ``(D,)``: its largest ``|x_v|`` over ``xs``.
+
+    ``xs`` is one array ``(N, D)`` (or an initial state ``(D,)``) or a sequence of them (trajectories). A
+    variable that is zero throughout takes the largest magnitude of the others, and 1 when every one is zero.
+    Tolerances and bounds multiplied by it are unit-free.
+
+    Examples
+    --------
+    >>> state_scale(np.array([[1e-9, 0.0, 3.0], [-2e-9, 0.0, 1.0]]))
+    array([2.e-09, 3.e+00, 3.e+00])
+    """
+    arrays = [np.atleast_2d(np.asarray(a, dtype=float)) for a in ([xs] if isinstance(xs, np.ndarray) else xs)]
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.stack([np.nanmax(np.abs(a), axis=0) for a in arrays]), axis=0)  # (D,)
+    top = np.where(np.isfinite(top), top, 0.0)
+    fallback = float(top.max()) if top.size and top.max() > 0 else 1.0
+    return np.where(top > 0, top, fallback)
+
+
+def _scale_of(x0: np.ndarray, scale: np.ndarray | Sequence[float] | float | None) -> np.ndarray:
+    if scale is None:
+        return state_scale(x0)
+    sizes = np.broadcast_to(np.asarray(scale, dtype=float), x0.shape).copy()
+    if not np.all(np.isfinite(sizes) & (sizes > 0)):
+        raise ValueError(f"integrate: scale must be positive and finite, found {np.asarray(scale).tolist()}")
+    return sizes
+
+
 class _Abort(Exception):
     """Raised inside the right-hand side to stop :func:`scipy.integrate.solve_ivp` (a timeout or budget)."""
 
@@ -175,10 +210,15 @@ def integrate(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     method: str = "auto",
-    max_abs: float = 1e8,
+    max_abs: float | None = None,
     time_limit: float = 20.0,
+    scale: np.ndarray | Sequence[float] | float | None = None,
 ) -> np.ndarray:
     """Integrate ``dx/dt = f(t, x)`` from ``x(t[0]) = x0`` and return the states on the grid ``t``.
+
+    Tolerances follow the size of the state, so that the result does not depend on units: the solver's absolute
+    tolerance for variable ``v`` is ``atol * scale[v]``, and the blow-up bound defaults to
+    ``MAX_GROWTH * max(scale)``. Time needs no scaling (the solver's step control is relative to the span).
 
     Parameters
     ----------
@@ -189,14 +229,18 @@ def integrate(
     t:
         Strictly increasing output times, shape ``(N,)``.
     rtol, atol:
-        Solver tolerances.
+        Solver tolerances: relative, and absolute in units of ``scale`` (so both are unit-free).
     method:
         ``"auto"`` (explicit DOP853, switching to LSODA then Radau on signs of stiffness) or one of
         :func:`scipy.integrate.solve_ivp`'s methods (``"RK45"``, ``"DOP853"``, ``"LSODA"``, ``"Radau"``, ...).
     max_abs:
-        The solution has blown up when any ``|x_v|`` exceeds this.
+        The solution has blown up when any ``|x_v|`` exceeds this (in the units of ``x``); default
+        ``MAX_GROWTH * max(scale)``.
     time_limit:
         Wall-clock seconds for the whole call, all solver attempts included.
+    scale:
+        Typical magnitude of each variable, shape ``(D,)`` (or one number for all), e.g. :func:`state_scale` of
+        the data the model is compared with. Default: ``state_scale`` of ``x0``.
 
     Returns
     -------
@@ -221,11 +265,17 @@ def integrate(
     if method not in SOLVERS:
         raise ValueError(f"unknown integration method {method!r}; valid methods: {', '.join(SOLVERS)}")
     for label, value, lowest in (("rtol", rtol, 0.0), ("max_abs", max_abs, 0.0), ("time_limit", time_limit, 0.0)):
+        if label == "max_abs" and value is None:
+            continue
         if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > lowest):
             raise ValueError(f"integrate: {label} must be a finite number > {lowest:g}, found {value!r}")
     if not (isinstance(atol, numbers.Real) and math.isfinite(atol) and atol >= 0):
         raise ValueError(f"integrate: atol must be a finite number >= 0, found {atol!r}")
     x0, t = _check_grid(x0, t)
+    sizes = _scale_of(x0, scale)  # (D,)
+    atol_v = float(atol) * sizes  # (D,)
+    if max_abs is None:
+        max_abs = min(MAX_GROWTH * float(sizes.max()), _LARGEST)
     deadline = time.perf_counter() + float(time_limit)
     try:
         with np.errstate(all="ignore"):
@@ -253,7 +303,7 @@ def integrate(
         try:
             with np.errstate(all="ignore"):
                 sol = solve_ivp(
-                    guard, span, x0, method=solver, t_eval=t, rtol=rtol, atol=atol, events=blow_up
+                    guard, span, x0, method=solver, t_eval=t, rtol=rtol, atol=atol_v, events=blow_up
                 )
         except _Abort as abort:
             if abort.reason == "timeout":
