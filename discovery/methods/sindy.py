@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,8 +27,9 @@ import sympy
 
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, register
-from discovery.methods.sindy_generators import GENERATORS, generated_libraries
+from discovery.methods.sindy_generators import GENERATORS, generated_libraries, generated_systems
 from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Library, build_library
+from discovery.methods.sindy_terms import activation_form
 from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
 from discovery.options import Options, option
 from discovery.parsimony import ERROR_FLOOR, pareto_front
@@ -352,11 +353,8 @@ class _Search:
                        for d in range(len(self.names))]  # cost vs block-CV error, cheapest first
 
     def reference_scores(self) -> np.ndarray:
-        """Per variable, the best score of a pooled support computed on its residual over all rows (not block
-        CV): the yardstick of the saturating generator's screen, which fits on all rows too."""
-        return np.asarray([min((support_score(replace(q.point, cv_err=q.point.rel_err), self.config.penalty,
-                                              self.config.floor, q.cost) for q in self.pool[d].values()),
-                               default=0.0) for d in range(len(self.names))])
+        """Per variable, the best score of a pooled support: what a generated term must beat."""
+        return np.asarray([min(map(self.score, self.pool[d].values()), default=0.0) for d in range(len(self.names))])
 
     def extend(self, libraries: Sequence[tuple[Library, np.ndarray, int]]) -> None:
         """Run the sparsity path of each per-variable library ``(lib, theta, d)`` and pool its supports."""
@@ -372,18 +370,10 @@ class _Search:
         self._build_fronts()
 
     def generated(self, best: Sequence[_Pick]) -> list[tuple[str, list[_Pick]]]:
-        """One system per generator that found something: each variable's best pooled support from that
-        generator's libraries (its ``best`` one where it has none)."""
-        out = []
-        for prefix in GENERATORS:
-            choice, found = list(best), False
-            for d in range(len(self.names)):
-                mine = [q for q in self.pool[d].values() if q.library.name.startswith(prefix + ":")]
-                if mine:
-                    choice[d], found = min(mine, key=self.score), True
-            if found:
-                out.append((prefix, choice))
-        return out
+        """Systems made of the generators' supports (:func:`~discovery.methods.sindy_generators.generated_systems`)."""
+        mine = [[q for q in self.pool[d].values() if q.library.name.startswith(tuple(g + ":" for g in GENERATORS))
+                 and np.any(q.library.costs[list(q.point.support)] > 1.0)] for d in range(len(self.names))]
+        return generated_systems(mine, best, self.score)
 
     def best(self) -> list[_Pick]:
         """For each variable, the support with the lowest score over all libraries."""
@@ -432,7 +422,8 @@ class _Search:
         for d, (name, q) in enumerate(zip(self.names, choice)):
             size = np.abs(q.point.coef) * np.sqrt(np.mean(self.thetas[q.library.name] ** 2, axis=0))  # (P,)
             keep = [j for j in q.point.support if size[j] >= self.config.prune * y_rms[d]]
-            equations[name] = sympy.Add(*(sympy.Float(q.point.coef[j]) * q.library.features[j] for j in keep))
+            equation = sympy.Add(*(sympy.Float(q.point.coef[j]) * q.library.features[j] for j in keep))
+            equations[name] = activation_form(equation) if q.library.name.startswith(GENERATORS) else equation
         info: dict[str, Any] = {
             "label": label,
             "libraries": {name: q.library.name for name, q in zip(self.names, choice)},

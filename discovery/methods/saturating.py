@@ -1,0 +1,498 @@
+"""Saturating, exponential and logarithmic terms with fitted inner constants, for the ``sindy`` method.
+
+Laws of biology, chemistry and ecology saturate: Michaelis-Menten ``V*s/(K + s)``, Hill activation
+``x**n/(K + x**n)`` and repression ``1/(K + x**n)``, Holling predation ``y*x/(K + x)``, Ivlev ``1 - exp(-k*x)``,
+Gompertz ``x*log(K/x)``. Such a term is linear in its outer coefficient but not in its inner constant (``K``,
+``c``, ``k``), so it cannot sit in a fixed library, and fixing the constant at 1 finds the law only when it
+happens to be 1. Here each *family* of terms (:class:`Family`: a kind, the state inside it, an optional state
+multiplying it, a Hill order) gets its inner constant searched:
+
+1. a coarse grid of constants, log-spaced over the range of the state inside;
+2. for every grid value, a forward greedy fit (batched over all families and grid values at once,
+   :func:`screen`) that *forces the term in* and adds up to a few polynomial terms; each fit is scored like a
+   sparse support (:func:`~discovery.methods.sindy_path.support_score` on its relative residual), so a family is
+   judged by the sparse model it makes possible, not by how much of a cubic polynomial's residual it explains;
+3. the best grid value of each family is refined by a bounded one-dimensional search on the same support.
+
+The families whose sparse models beat the polynomial-only greedy fit of the same variable (at most
+``max_terms`` of them) join that variable's polynomial library (:func:`saturating_libraries`), and the ordinary
+sparsity path of the ``sindy`` method chooses among all the terms. Inner constants stay plain numbers, so the
+pipeline's refinement fits them against the trajectories with the outer coefficients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from discovery.errors import DiscoveryError
+from discovery.methods.sindy_library import Library
+from discovery.methods.sindy_path import ScaledProblem
+from discovery.methods.sindy_terms import ExpressionColumns, expression_library
+
+__all__ = ["Family", "SaturatingConfig", "families", "polynomial_reference", "saturating_libraries", "screen"]
+
+KINDS = ("hill", "repress", "exp", "log")
+"""Term kinds: ``s**n/(K + s**n)``, ``1/(K + s**n)``, ``exp(-k*s)``, ``log(s)``. Repression is written with the
+constant beside the power, ``3/(1 + y**2)`` as ``c/(K + y**2)`` rather than ``c/(1 + b*y**2)``: the same law with
+two nodes fewer."""
+EXTRA_COST = {"hill": 0.0, "repress": 0.05, "exp": 0.25, "log": 0.25}
+"""What a term of each kind costs in model selection beyond the ``sindy`` method's ``other_cost``. Ties decide:
+``y*x/(1 + x)`` and ``y/(1 + x)`` make equally sparse models of a Holling law (``0.5*x*y/(1 + x) - 0.2*y`` is
+``0.3*y - 0.5*y/(1 + x)``), and the form that vanishes with its state is the one textbooks write; within the noise
+``exp(-1.3*s)`` fits a Michaelis-Menten law as well as ``s/(0.8 + s)``, and the rational term should win."""
+
+
+@dataclass(frozen=True)
+class SaturatingConfig:
+    """Options of the saturating generator.
+
+    Attributes
+    ----------
+    kinds:
+        Term kinds searched (see :data:`KINDS`).
+    hill_orders:
+        Orders ``n`` of the Hill terms.
+    grid:
+        Grid values per inner constant.
+    greedy_terms:
+        Polynomial terms the screen adds, one at a time, to each forced term.
+    max_terms:
+        Most families kept per variable: the best of each kind, Hill order and factor first (within the noise a
+        Hill term of order 3 and one of order 4, ``exp(-k*s)`` and ``s/(k + s)``, or ``log(x)`` and
+        ``x*log(x)``, fit alike, and the sparsity path and the re-simulation should see both), then the next
+        best.
+    max_refined:
+        Families (the best by their grid value) whose inner constant is refined between grid values.
+    margin:
+        A family is kept only when its score beats the variable's best polynomial support by this much.
+    digits:
+        Significant digits of the inner constants.
+    """
+
+    kinds: tuple[str, ...] = KINDS
+    hill_orders: tuple[int, ...] = (1, 2, 3, 4)
+    grid: int = 12
+    greedy_terms: int = 4
+    max_terms: int = 8
+    max_refined: int = 8
+    margin: float = 0.1
+    digits: int = 4
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if unknown or any(int(n) < 1 for n in self.hill_orders) or self.grid < 2 or self.max_terms < 1:
+            raise DiscoveryError(
+                f"saturating: expected kinds among {', '.join(KINDS)}, hill_orders >= 1, grid >= 2 and "
+                f"max_terms >= 1, found kinds={list(self.kinds)}, hill_orders={list(self.hill_orders)}, "
+                f"grid={self.grid}, max_terms={self.max_terms}"
+            )
+
+
+@dataclass(frozen=True)
+class Family:
+    """Terms ``factor * g(state; k)`` for one kind ``g`` (see :data:`KINDS`); ``factor`` is a state or ``None``.
+
+    ``k`` is the inner constant as searched: the half-saturation level of ``hill`` and ``repress``
+    (``s**n/(k**n + s**n)``, ``1/(k**n + s**n)``), the rate of ``exp`` (``exp(-k*s)``); ``log`` has none.
+    """
+
+    kind: str
+    state: int
+    factor: int | None = None
+    order: int = 1
+
+    def values(self, x: np.ndarray, k: np.ndarray | float) -> np.ndarray:
+        """Columns of the term on states ``x`` (N, D), one per value of ``k`` (G,): shape ``(N, G)``."""
+        s = x[:, self.state, None]  # (N, 1)
+        k = np.atleast_1d(np.asarray(k, dtype=float))[None, :]  # (1, G)
+        with np.errstate(all="ignore"):
+            if self.kind == "hill":
+                sn = s**self.order
+                col = sn / (k**self.order + sn)
+            elif self.kind == "repress":
+                col = 1.0 / (k**self.order + s**self.order)
+            elif self.kind == "exp":
+                col = np.exp(-k * s)
+            else:
+                col = np.broadcast_to(np.log(s), (len(s), k.shape[1]))
+        return col if self.factor is None else col * x[:, self.factor, None]
+
+    def expr(self, syms: Sequence[sympy.Symbol], k: float, digits: int = 4) -> sympy.Expr:
+        """The term as a sympy expression; its inner constant rounded to ``digits`` significant digits."""
+        s, n = syms[self.state], self.order
+
+        def num(value: float) -> sympy.Float:
+            return sympy.Float(float(f"{value:.{digits}g}"))
+
+        if self.kind == "hill":
+            term = s**n / (num(k**n) + s**n)
+        elif self.kind == "repress":
+            term = 1 / (num(k**n) + s**n)
+        elif self.kind == "exp":
+            term = sympy.exp(-num(k) * s)
+        else:
+            term = sympy.log(s)
+        return term if self.factor is None else syms[self.factor] * term
+
+    def grid(self, x: np.ndarray, size: int) -> np.ndarray:
+        """Inner constants to try, log-spaced over the range of the state inside; empty for ``log``."""
+        s = np.abs(x[:, self.state])
+        top = float(np.max(s))
+        if self.kind == "log" or top <= 0:
+            return np.zeros(1)
+        if self.kind == "exp":  # exp(-k*s) must bend over the data, else it is a linear term in disguise
+            return np.geomspace(0.7, 12.0, size) / max(float(np.ptp(x[:, self.state])), 1e-12 * top)
+        low = max(float(np.percentile(s, 5)), 1e-2 * top)
+        return np.geomspace(0.5 * low, 1.5 * top, size)  # saturation within (about) the data's range
+
+
+def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = SaturatingConfig()) -> list[Family]:
+    """Every family that makes sense on states ``x`` (N, D).
+
+    Hill terms of odd order need a state that stays non-negative (``s/(k + s)`` has a pole at ``-k``); ``log``
+    needs a positive state. A term is multiplied by nothing or by another state (``y*x/(k + x)``, ``y*exp(-k*x)``);
+    ``log`` also by its own state (Gompertz's ``x*log(x)``). Not ``x*exp(-k*x)``: a bump that, on one noisy
+    trajectory, imitates a Hill term too well (the toggle switch's ``3/(1 + y**3)`` came out as
+    ``15.7*y*exp(-2.04*y)``).
+    """
+    n_vars = len(names)
+    out: list[Family] = []
+    for i in range(n_vars):
+        s = x[:, i]
+        lo, hi = float(np.min(s)), float(np.max(s))
+        nonneg = lo >= -1e-3 * max(abs(hi), 1e-12)
+        positive = lo > 1e-3 * hi > 0
+        for kind in config.kinds:
+            if kind in ("hill", "repress"):
+                orders = [n for n in config.hill_orders if nonneg or n % 2 == 0]
+                factors: list[int | None] = [None] + [j for j in range(n_vars) if j != i]
+            elif kind == "exp":
+                orders, factors = [1], [None] + [j for j in range(n_vars) if j != i]
+            else:
+                orders, factors = ([1], [None, *range(n_vars)]) if positive else ([], [])
+            out += [Family(kind, i, f, n) for n in orders for f in factors]
+    return out
+
+
+class _ForcedFits:
+    """Sparse fits of one unit-RMS target on the polynomial columns plus one *forced* candidate column.
+
+    Every candidate column gets two searches over the polynomial columns, batched over all candidates at once: a
+    forward greedy one (add the column that explains most, up to ``steps``) and backward elimination (from all
+    columns, drop the one whose loss costs least). Each support met is scored like a sparse support
+    (``log(max(rel_err, floor)) + penalty * cost``) and a candidate keeps its best. Backward elimination finds the
+    supports whose terms only work together (``x - x**2/4 - y + y*exp(-0.8*x)``), which greedy addition misses.
+    """
+
+    def __init__(self, theta: np.ndarray, y: np.ndarray, penalty: float, floor: float) -> None:
+        n_rows = len(y)
+        scale = np.sqrt(np.mean(theta**2, axis=0))
+        self.theta = theta / np.where(scale > 0, scale, 1.0)  # (N, P)
+        self.y = y / float(np.sqrt(np.mean(y**2)))  # (N,)
+        self.gram = self.theta.T @ self.theta / n_rows  # (P, P)
+        self.b = self.theta.T @ self.y / n_rows  # (P,)
+        self.penalty, self.floor = penalty, floor
+        self.costs = np.zeros(0)
+
+    def _score(self, explained: np.ndarray, n_poly: int | np.ndarray) -> np.ndarray:
+        rel = np.sqrt(np.maximum(1.0 - explained, 0.0))
+        return np.log(np.maximum(rel, self.floor)) + self.penalty * (self.costs + n_poly)
+
+    def best(self, cols: np.ndarray, costs: np.ndarray, steps: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Best score of each column of ``cols`` (N, K) (unit RMS, each costing ``costs`` (K,)) and the polynomial
+        support it was met with."""
+        n_rows = len(self.y)
+        self.costs = np.asarray(costs, dtype=float)
+        cross, b_cols = self.theta.T @ cols / n_rows, cols.T @ self.y / n_rows  # (P, K), (K,)
+        fwd, fwd_support = self._forward(cross, b_cols, steps)
+        bwd, bwd_support = self._backward(cross, b_cols)
+        take_bwd = bwd < fwd
+        supports = [b if t else f for f, b, t in zip(fwd_support, bwd_support, take_bwd)]
+        return np.where(take_bwd, bwd, fwd), supports
+
+    def _forward(self, cross: np.ndarray, b_cols: np.ndarray, steps: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        n_poly, n_cols = cross.shape
+        rows = np.arange(n_cols)
+        support = np.zeros((n_cols, 0), dtype=int)
+        best = self._score(b_cols**2, 0)  # the column alone
+        best_support = [np.zeros(0, dtype=int)] * n_cols
+        for t in range(min(steps, n_poly)):
+            m = t + 2  # forced column + t chosen + 1 new
+            idx = np.concatenate([np.broadcast_to(support[:, None, :], (n_cols, n_poly, t)),
+                                  np.broadcast_to(np.arange(n_poly)[None, :, None], (n_cols, n_poly, 1))], axis=2)
+            g = np.empty((n_cols, n_poly, m, m))
+            g[:, :, 0, 0] = 1.0
+            g[:, :, 0, 1:] = cross.T[rows[:, None, None], idx]  # (K, P, t+1)
+            g[:, :, 1:, 0] = g[:, :, 0, 1:]
+            g[:, :, 1:, 1:] = self.gram[idx[..., :, None], idx[..., None, :]]
+            g += 1e-9 * np.eye(m)
+            b = np.concatenate([np.broadcast_to(b_cols[:, None, None], (n_cols, n_poly, 1)), self.b[idx]], axis=2)
+            with np.errstate(all="ignore"):
+                explained = np.einsum("kpm,kpm->kp", b, np.linalg.solve(g, b[..., None])[..., 0])  # (K, P)
+            for r in range(t):  # a polynomial already in the support cannot be added again
+                explained[rows, support[:, r]] = -np.inf
+            explained = np.where(np.isfinite(explained), explained, -np.inf)
+            pick = np.argmax(explained, axis=1)  # (K,)
+            support = np.concatenate([support, pick[:, None]], axis=1)
+            score = self._score(explained[rows, pick], t + 1)
+            for k in np.flatnonzero(score < best):
+                best[k], best_support[k] = score[k], support[k].copy()
+        return best, best_support
+
+    def _backward(self, cross: np.ndarray, b_cols: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        n_poly, n_cols = cross.shape
+        rows = np.arange(n_cols)
+        g = np.empty((n_cols, n_poly + 1, n_poly + 1))  # the forced column first
+        g[:, 0, 0] = 1.0
+        g[:, 0, 1:] = cross.T
+        g[:, 1:, 0] = cross.T
+        g[:, 1:, 1:] = self.gram
+        b = np.concatenate([b_cols[:, None], np.broadcast_to(self.b, (n_cols, n_poly))], axis=1)  # (K, P+1)
+        active = np.ones((n_cols, n_poly + 1), dtype=bool)
+        best = np.full(n_cols, np.inf)
+        best_support = [np.zeros(0, dtype=int)] * n_cols
+        eye = np.eye(n_poly + 1)
+        for n_left in range(n_poly, -1, -1):
+            mask = active[:, :, None] & active[:, None, :]
+            gm = np.where(mask, g, 0.0) + eye * (~active)[:, :, None] + 1e-9 * eye
+            with np.errstate(all="ignore"):
+                inv = np.linalg.inv(gm)  # (K, P+1, P+1)
+                c = np.einsum("kij,kj->ki", inv, b * active)
+            explained = np.einsum("ki,ki->k", c, b * active)
+            score = np.where(np.isfinite(explained), self._score(explained, n_left), np.inf)
+            for k in np.flatnonzero(score < best):
+                best[k], best_support[k] = score[k], np.flatnonzero(active[k, 1:])
+            if n_left == 0:
+                break
+            with np.errstate(all="ignore"):
+                loss = c**2 / np.maximum(np.diagonal(inv, axis1=1, axis2=2), 1e-300)  # (K, P+1)
+            loss = np.where(active, np.nan_to_num(loss, nan=np.inf), np.inf)
+            loss[:, 0] = np.inf  # the forced column stays
+            active[rows, np.argmin(loss, axis=1)] = False
+        return best, best_support
+
+
+def _refine_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: float, support: np.ndarray,
+              bounds: tuple[float, float], cost: float, steps: int, rounds: int = 3
+              ) -> tuple[float, float, np.ndarray]:
+    """Refine a family's inner constant between two grid values; the best-scoring value met and its support.
+
+    ``k`` is fitted (bounded one-dimensional search) with the term next to a basis of polynomial columns, first
+    all of them, then the support met at the grid value and each better support met on the way; each fitted
+    ``k`` is scored afresh (:meth:`_ForcedFits.best`). All columns first: at a grid value off the true constant
+    the best sparse support may lack a term of the law (the toggle switch ``3/(1 + y**3) - x`` at ``k = 0.9``
+    gets no ``x``), and fitting ``k`` on it would not lead back.
+    """
+    from scipy.optimize import minimize_scalar
+
+    lo, hi = np.log(bounds[0]), np.log(bounds[1])
+    bases = [np.arange(fits.theta.shape[1]), support]
+    tried: list[tuple[int, ...]] = []
+    while bases and len(tried) < rounds + 1:
+        basis_idx = bases.pop(0)
+        if tuple(basis_idx) in tried:
+            continue
+        tried.append(tuple(basis_idx))
+        basis = fits.theta[:, basis_idx]
+
+        def objective(logk: float) -> float:
+            a = np.hstack([fam.values(x, np.exp(logk)), basis])
+            if not np.all(np.isfinite(a)):
+                return np.inf
+            coef, *_ = np.linalg.lstsq(a, fits.y, rcond=None)
+            return float(np.mean((fits.y - a @ coef) ** 2))
+
+        res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
+        if not res.success:
+            continue
+        col, ok = _unit(fam.values(x, float(np.exp(res.x))))
+        if not ok[0]:
+            continue
+        refined, supports = fits.best(col, np.array([cost]), steps)
+        if refined[0] < score:
+            k, score, support = float(np.exp(res.x)), float(refined[0]), supports[0]
+            bases.append(support)
+    return k, score, support
+
+
+def _unit(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns scaled to unit RMS, and which ones are usable (finite, not constant zero)."""
+    scale = np.sqrt(np.mean(cols**2, axis=0))
+    usable = np.isfinite(scale) & (scale > 0) & np.all(np.isfinite(cols), axis=0)
+    return np.where(usable, cols / np.where(usable, scale, 1.0), 0.0), usable
+
+
+def screen(
+    x: np.ndarray,
+    y: np.ndarray,
+    poly_theta: np.ndarray,
+    fams: Sequence[Family],
+    config: SaturatingConfig = SaturatingConfig(),
+    *,
+    limit: float = np.inf,
+    n_blocks: int = 5,
+    penalty: float = 0.15,
+    floor: float = 3e-3,
+    other_cost: float = 1.5,
+) -> list[tuple[Family, float, float]]:
+    """Best inner constant and score of each family for one target ``y`` (N,), best first.
+
+    Parameters
+    ----------
+    x:
+        States, shape ``(N, D)``.
+    y:
+        One variable's derivative, shape ``(N,)``.
+    poly_theta:
+        The polynomial library, shape ``(N, P)``.
+    fams:
+        Families to screen (:func:`families`).
+    limit:
+        The score a family must beat to be of use: the inner constants of the ``config.max_refined`` best families
+        are refined (between grid values) only where a perfect fit could beat it.
+    n_blocks:
+        Contiguous row blocks of the cross-validation that gives each family its final score (the least-squares
+        residual used to search would favour families that let many polynomial terms fit the noise).
+    config, penalty, floor, other_cost:
+        Screen options and the ``sindy`` method's model-selection score.
+
+    Returns
+    -------
+    list of (Family, k, score)
+        Each family with its best inner constant and the score of its best sparse fit, best first (lower is better;
+        :func:`~discovery.methods.sindy_path.support_score` on the block-CV error where ``limit`` can be beaten, on
+        the relative residual elsewhere).
+    """
+    from scipy.optimize import minimize_scalar
+
+    if not fams or not np.any(y != 0):
+        return []
+    fits = _ForcedFits(poly_theta, y, penalty, floor)
+    grids = [f.grid(x, config.grid) for f in fams]
+    cols, usable = _unit(np.concatenate([f.values(x, g) for f, g in zip(fams, grids)], axis=1))  # (N, K)
+    costs = np.concatenate([np.full(len(g), other_cost + EXTRA_COST[f.kind]) for f, g in zip(fams, grids)])
+    scores, supports = fits.best(cols, costs, config.greedy_terms)
+    scores = np.where(usable, scores, np.inf)
+    starts = np.cumsum([0] + [len(g) for g in grids])
+
+    found = []  # (grid score, family index, grid index)
+    for i in range(len(fams)):
+        j = int(np.argmin(scores[starts[i] : starts[i + 1]]))
+        if np.isfinite(scores[starts[i] + j]):
+            found.append((float(scores[starts[i] + j]), i, j))
+    found.sort()
+    out = []
+    for rank, (score, i, j) in enumerate(found):
+        fam, grid, at = fams[i], grids[i], starts[i] + j
+        k, support = float(grid[j]), supports[at]
+        # A term costs at least its own cost: where even a perfect fit could not beat ``limit``, refining is waste.
+        hopeful = np.log(floor) + penalty * costs[at] < limit
+        if fam.kind != "log" and rank < config.max_refined and hopeful:
+            bounds = (grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)])
+            k, score, support = _refine_k(fam, x, fits, k, score, support, bounds, costs[at], config.greedy_terms)
+        if hopeful:  # the final score is on block-CV error, as the sparsity path scores supports
+            design = np.hstack([fam.values(x, k), fits.theta[:, support]])
+            everything = [tuple(range(design.shape[1]))]
+            _, _, cv = ScaledProblem.build(design, fits.y[:, None], n_blocks).errors(everything, 0)[0]
+            score = float(np.log(max(cv, floor)) + penalty * (costs[at] + len(support)))
+        out.append((fam, k, score))
+    out.sort(key=lambda item: item[2])
+    return out
+
+
+def saturating_libraries(
+    x: np.ndarray,
+    dx: np.ndarray,
+    names: Sequence[str],
+    poly_theta: np.ndarray,
+    poly_features: Sequence[sympy.Expr],
+    config: SaturatingConfig = SaturatingConfig(),
+    *,
+    reference: Sequence[float] | None = None,
+    n_blocks: int = 5,
+    penalty: float = 0.15,
+    floor: float = 3e-3,
+    other_cost: float = 1.5,
+) -> list[tuple[Library, np.ndarray, int]]:
+    """For each variable whose law is not polynomial, the polynomial library plus its best saturating terms.
+
+    Parameters
+    ----------
+    x, dx:
+        States and derivatives, shape ``(N, D)`` each.
+    names:
+        The ``D`` variable names.
+    poly_theta, poly_features:
+        The polynomial library's matrix ``(N, P)`` and its terms.
+    config:
+        Generator options.
+    reference:
+        Per variable, the score (:func:`~discovery.methods.sindy_path.support_score`) of its best polynomial
+        support; a family must beat it by ``config.margin``. Default: the best support of the polynomial
+        sparsity path.
+    n_blocks, penalty, floor, other_cost:
+        The ``sindy`` method's model-selection score.
+
+    Returns
+    -------
+    list of (Library, ndarray, int)
+        For each variable that got terms, one library per term (named ``"saturating:<var>:<term>"``) and one with
+        all of them (``"saturating:<var>:all"``), each with its matrix and the variable's index.
+
+    Examples
+    --------
+    >>> import numpy as np, sympy
+    >>> from discovery.methods.sindy_terms import monomials
+    >>> s = np.linspace(0.05, 5.0, 400)[:, None]
+    >>> ds = 0.6 - 1.5 * s / (0.8 + s)
+    >>> feats = monomials([sympy.Symbol("s")], 3)
+    >>> theta = np.hstack([s**0, s, s**2, s**3])
+    >>> lib, _, _ = saturating_libraries(s, ds, ["s"], theta, feats)[0]
+    >>> sympy.Symbol("s") / (sympy.Symbol("s") + sympy.Float(0.8)) in lib.features
+    True
+    """
+    syms = [sympy.Symbol(n) for n in names]
+    if reference is None:
+        reference = polynomial_reference(poly_theta, dx, n_blocks=n_blocks, penalty=penalty, floor=floor)
+    fams = families(x, names, config)
+    out = []
+    for d, name in enumerate(names):
+        if np.log(floor) + penalty * other_cost >= reference[d] - config.margin:
+            continue  # a polynomial support fits to the floor already: no saturating term can do better
+        ranked = screen(x, dx[:, d], poly_theta, fams, config, limit=reference[d] - config.margin, n_blocks=n_blocks,
+                        penalty=penalty, floor=floor, other_cost=other_cost)
+        ranked = [(f, k, score) for f, k, score in ranked if score < reference[d] - config.margin]
+        firsts: dict[tuple[str, int, int | None], int] = {}
+        for i, (f, _, _) in enumerate(ranked):
+            firsts.setdefault((f.kind, f.order, f.factor), i)
+        order = sorted(firsts.values()) + [i for i in range(len(ranked)) if i not in firsts.values()]
+        chosen = [ranked[i][:2] for i in order[: config.max_terms]]
+        terms = [f.expr(syms, k, config.digits) for f, k in chosen]
+        costs = [other_cost + EXTRA_COST[f.kind] for f, _ in chosen]
+        # One library per term (similar saturating terms side by side confuse the sparsity path), and one with all
+        # of them, for laws with two (Hill production and Michaelis-Menten removal).
+        groups = [[i] for i in range(len(terms))] + ([list(range(len(terms)))] if len(terms) > 1 else [])
+        for group in groups:
+            label = str(terms[group[0]]) if len(group) == 1 else "all"
+            lib = expression_library(f"saturating:{name}:{label}", list(poly_features) + [terms[i] for i in group],
+                                     names, other_cost)
+            lib.costs[len(poly_features):] = [costs[i] for i in group]
+            extra = ExpressionColumns([terms[i] for i in group], syms).transform(x)  # the rounded constants
+            theta = np.hstack([poly_theta, extra])
+            if np.all(np.isfinite(theta)):
+                out.append((lib, theta, d))
+    return out
+
+
+def polynomial_reference(
+    poly_theta: np.ndarray, dx: np.ndarray, *, n_blocks: int = 5, penalty: float = 0.15, floor: float = 3e-3
+) -> np.ndarray:
+    """Per variable, the best :func:`~discovery.methods.sindy_path.support_score` on the polynomial sparsity path."""
+    from discovery.methods.sindy_path import sparsity_path, support_score
+
+    paths = sparsity_path(poly_theta, dx, np.geomspace(2e-3, 0.5, 16), n_blocks=n_blocks)
+    return np.asarray([min((support_score(p, penalty, floor) for p in points), default=0.0) for points in paths])

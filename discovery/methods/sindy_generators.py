@@ -1,0 +1,114 @@
+"""Extra candidate generators of the ``sindy`` method: rational and saturating per-variable libraries.
+
+:func:`generated_libraries` runs the generators that :class:`~discovery.methods.sindy.SINDyConfig` turns on
+(``rational``: implicit regression, :mod:`discovery.methods.rational`; ``saturating``: terms with searched inner
+constants, :mod:`discovery.methods.saturating`) on the rows the polynomial search used, and returns one library per
+variable and generator; the ``sindy`` search runs its sparsity path on each and pools the supports with the
+polynomial ones, so that the same score compares them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import sympy
+
+from discovery.methods.rational import RationalConfig, rational_libraries
+from discovery.methods.saturating import SaturatingConfig, saturating_libraries
+from discovery.methods.sindy_library import Library
+from discovery.methods.sindy_terms import ExpressionColumns, monomials
+
+GENERATORS = ("rational", "saturating")
+"""Names of the generators, each a boolean option of the ``sindy`` method and the prefix of its libraries."""
+KINDS = ("rational", "exp", "log")
+"""Kinds of non-polynomial terms, by their form: a denominator, an exponential, a logarithm."""
+
+Pick = TypeVar("Pick")
+
+
+def generated_libraries(
+    x: np.ndarray,
+    dx: np.ndarray,
+    names: Sequence[str],
+    config: Any,
+    reference: Sequence[float],
+) -> list[tuple[Library, np.ndarray, int]]:
+    """Libraries of the generators ``config`` turns on, each with its matrix and the variable it is for.
+
+    Parameters
+    ----------
+    x, dx:
+        States and derivatives, shape ``(N, D)`` each (the rows of the polynomial search).
+    names:
+        The ``D`` variable names.
+    config:
+        A :class:`~discovery.methods.sindy.SINDyConfig` (its ``rational``, ``saturating``, ``degree``, path and
+        score options are read).
+    reference:
+        Per variable, the score of its best polynomial support (what a saturating term must beat).
+    """
+    syms = [sympy.Symbol(n) for n in names]
+    poly_features = monomials(syms, config.degree)
+    poly_theta = ExpressionColumns(poly_features, syms).transform(x)  # (N, P)
+    lo, hi, count = config.thresholds
+    score = {"penalty": config.penalty, "floor": config.floor}
+    out: list[tuple[Library, np.ndarray, int]] = []
+    if config.saturating:
+        out += saturating_libraries(x, dx, names, poly_theta, poly_features, SaturatingConfig(),
+                                    reference=reference, n_blocks=config.n_blocks, other_cost=config.other_cost,
+                                    **score)
+    if config.rational:
+        out += rational_libraries(x, dx, names, poly_theta, poly_features,
+                                  RationalConfig(numerator_degree=max(config.degree, 2)),
+                                  other_cost=config.other_cost, thresholds=tuple(np.geomspace(lo, hi, int(count))),
+                                  alpha=config.alpha, n_blocks=config.n_blocks, **score)
+    return out
+
+
+def term_kinds(expr: sympy.Expr) -> set[str]:
+    """The kinds (:data:`KINDS`) of the non-polynomial parts of a term: ``y*exp(-x)/(1 + x)`` -> rational, exp."""
+    kinds = set()
+    if expr.has(sympy.exp):
+        kinds.add("exp")
+    if expr.has(sympy.log):
+        kinds.add("log")
+    if any(p.exp.is_negative for p in expr.atoms(sympy.Pow)):
+        kinds.add("rational")
+    return kinds
+
+
+def generated_systems(
+    picks: Sequence[Sequence[Pick]], best: Sequence[Pick], score: Callable[[Pick], float]
+) -> list[tuple[str, list[Pick]]]:
+    """Whole systems made of the generators' supports, without combining alternatives across variables.
+
+    ``picks[d]`` holds variable ``d``'s pooled supports from the generators' libraries that have a
+    non-polynomial term (objects with ``library`` and ``point``, as the ``sindy`` search pools them). One system
+    per generator (``"rational"``, ``"saturating"``): each variable's best support from that generator's
+    libraries. And one per kind of term (``"kind:exp"``, ...): each variable's best support with a term of that
+    kind. A law usually has one kind of saturation in all its equations (an Ivlev predator-prey has
+    ``1 - exp(-k*x)`` in both), while per-variable bests may mix a Holling term into one equation and an Ivlev
+    term into the other, which no textbook writes. A variable without such a support keeps its ``best`` one;
+    systems where no variable has one are left out.
+    """
+    def kinds(q: Any) -> set[str]:
+        found: set[str] = set()
+        for j in q.point.support:
+            found |= term_kinds(q.library.features[j])
+        return found
+
+    groups: list[tuple[str, Callable[[Any], bool]]] = [
+        (g, lambda q, g=g: q.library.name.startswith(g + ":")) for g in GENERATORS]
+    groups += [(f"kind:{k}", lambda q, k=k: k in kinds(q)) for k in KINDS]
+    out = []
+    for label, member in groups:
+        choice, found = list(best), False
+        for d, candidates in enumerate(picks):
+            chosen = [q for q in candidates if member(q)]
+            if chosen:
+                choice[d], found = min(chosen, key=score), True
+        if found:
+            out.append((label, choice))
+    return out

@@ -1,0 +1,128 @@
+"""Saturating, exponential and logarithmic terms with searched inner constants: families, the screen, and
+recoveries of Michaelis-Menten, Hill, Gompertz and Ivlev laws through the ``sindy`` method; refinement fits the
+inner constants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from discovery.data import Trajectories, Trajectory
+from discovery.errors import DiscoveryError
+from discovery.methods.base import Candidate, MethodContext
+from discovery.methods.saturating import Family, SaturatingConfig, families, saturating_libraries, screen
+from discovery.methods.sindy import SINDyMethod
+from discovery.methods.sindy_terms import ExpressionColumns, monomials
+from discovery.simulation import integrate, lambdify_system
+
+
+def _trajectory(equations: list[str], names: str, x0: list[float], t_end: float, dt: float,
+                noise: float = 0.0, seed: int = 0) -> Trajectories:
+    syms = sympy.symbols(names, seq=True)
+    exprs = [sympy.sympify(e, locals={str(s): s for s in syms}) for e in equations]
+    t = np.arange(0.0, t_end + 0.5 * dt, dt)
+    x = integrate(lambdify_system(exprs, [str(s) for s in syms]), np.asarray(x0, dtype=float), t)
+    x = x + noise * x.std(axis=0) * np.random.default_rng(seed).standard_normal(x.shape)
+    return Trajectories([str(s) for s in syms], [Trajectory(t, x)])
+
+
+def _skeleton(expr: sympy.Expr) -> frozenset[sympy.Expr]:
+    """The terms of ``expr`` with every number in them set to 1: ``-0.5*x*log(x) + 1.15*x`` -> ``{x*log(x), x}``."""
+    out = set()
+    for term in sympy.Add.make_args(sympy.expand(sympy.expand_log(expr, force=True), force=True)):
+        _, rest = term.as_independent(*term.free_symbols, as_Add=False)
+        numbers = {a: sympy.Integer(1) for a in rest.atoms(sympy.Number) if not (a.is_Integer and abs(a) <= 4)}
+        out.add(rest.xreplace(numbers))
+    return frozenset(out)
+
+
+def _same_skeleton(found: dict[str, sympy.Expr], truth: dict[str, str]) -> bool:
+    return all(_skeleton(found[v]) == _skeleton(sympy.sympify(e, locals={n: sympy.Symbol(n) for n in found}))
+               for v, e in truth.items())
+
+
+@pytest.mark.parametrize("family", [Family("hill", 0, 1, 3), Family("repress", 1, None, 2),
+                                    Family("exp", 0, 1), Family("log", 0, 0)])
+def test_family_columns_match_their_expressions(family):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.1, 3.0, size=(50, 2))
+    syms = list(sympy.symbols("x y"))
+    k = 0.7
+    expr = family.expr(syms, k, digits=15)
+    expected = ExpressionColumns([expr], syms).transform(x)[:, 0]
+    np.testing.assert_allclose(family.values(x, k)[:, 0], expected, rtol=1e-12)
+
+
+def test_families_respect_the_domain_of_each_term():
+    x = np.stack([np.linspace(0.5, 3.0, 50), np.linspace(-1.0, 1.0, 50)], axis=1)  # x > 0, y changes sign
+    found = families(x, ["x", "y"])
+    assert Family("log", 0, 0) in found and not any(f.kind == "log" and f.state == 1 for f in found)
+    assert not any(f.state == 1 and f.kind in ("hill", "repress") and f.order % 2 for f in found)
+    assert Family("repress", 1, None, 2) in found
+    assert not any(f.kind == "exp" and f.factor == f.state for f in found)
+
+
+def test_screen_finds_the_hill_constant_between_grid_values():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.05, 3.0, size=(500, 2))
+    dy = 2.0 / (1.0 + (x[:, 0] / 1.3) ** 3) - x[:, 1]  # repression of order 3 with k = 1.3
+    syms = list(sympy.symbols("x y"))
+    theta = ExpressionColumns(monomials(syms, 3), syms).transform(x)
+    ranked = screen(x, dy, theta, families(x, ["x", "y"]))
+    fam, k, _ = ranked[0]
+    assert (fam.kind, fam.state, fam.factor, fam.order) == ("repress", 0, None, 3)
+    assert k == pytest.approx(1.3, rel=1e-3)
+
+
+def test_saturating_libraries_skip_polynomial_laws():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(1.0, 20.0, size=(400, 2))
+    dx = np.stack([x[:, 0] - 0.1 * x[:, 0] * x[:, 1], 0.075 * x[:, 0] * x[:, 1] - 1.5 * x[:, 1]], axis=1)
+    syms = list(sympy.symbols("x y"))
+    poly = monomials(syms, 3)
+    assert saturating_libraries(x, dx, ["x", "y"], ExpressionColumns(poly, syms).transform(x), poly) == []
+
+
+def test_saturating_config_refuses_unknown_kinds():
+    with pytest.raises(DiscoveryError, match="kinds"):
+        SaturatingConfig(kinds=("hill", "bessel"))
+
+
+@pytest.mark.parametrize(
+    "equations, names, x0, t_end, dt, noise",
+    [
+        (["0.6 - 1.5*s/(0.8 + s)"], "s", [4.0], 15.0, 0.05, 0.01),  # Michaelis-Menten uptake with a supply
+        (["3/(1 + y**3) - x", "3/(1 + x**3) - y"], "x y", [0.1, 0.3], 10.0, 0.02, 0.0),  # Hill toggle switch, n = 3
+        (["0.5*x*log(10/x)"], "x", [0.5], 15.0, 0.05, 0.0),  # Gompertz growth
+        (["x*(1 - x/4) - y*(1 - exp(-0.8*x))", "0.6*y*(1 - exp(-0.8*x)) - 0.25*y"], "x y", [1.0, 0.5], 100.0,
+         0.1, 0.0),  # Ivlev predator-prey
+    ],
+    ids=["michaelis_menten", "hill_toggle", "gompertz", "ivlev"],
+)
+def test_sindy_proposes_the_law(equations, names, x0, t_end, dt, noise):
+    data = _trajectory(equations, names, x0, t_end, dt, noise=noise)
+    truth = dict(zip(data.variables, equations))
+    candidates = SINDyMethod().propose(data, MethodContext())
+    # among the few proposals (re-simulation downstream picks; for Ivlev the best derivative fit mixes in a
+    # Holling term, and the "saturating" system has the law)
+    assert any(_same_skeleton(c.equations, truth) for c in candidates), [c.equations for c in candidates]
+
+
+def test_refinement_fits_the_inner_constant():
+    from discovery.pipeline.refine import refine_candidate
+
+    data = _trajectory(["0.6 - 1.5*s/(0.8 + s)"], "s", [4.0], 15.0, 0.05)
+    s = sympy.Symbol("s")
+    start = Candidate("sindy", {"s": sympy.Float(0.55) - sympy.Float(1.2) * s / (sympy.Float(0.5) + s)})
+    refined = refine_candidate(start, data)
+    (k,) = [float(p.base.subs(s, 0)) for p in refined.equations["s"].atoms(sympy.Pow) if p.exp == -1]
+    assert k == pytest.approx(0.8, rel=1e-3)
+
+
+def test_discover_with_sindy_recovers_michaelis_menten_at_one_percent_noise():
+    from discovery import discover
+
+    data = _trajectory(["0.6 - 1.5*s/(0.8 + s)"], "s", [4.0], 15.0, 0.05, noise=0.01)
+    result = discover(data, method="sindy")
+    assert _same_skeleton(result.equations, {"s": "0.6 - 1.5*s/(0.8 + s)"}), result.equations
