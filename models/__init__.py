@@ -17,6 +17,7 @@ from typing import Any
 
 _EXPORTS = {
     "DeviceLike": "models.device",
+    "ProgressFn": "models.progress",
     "resolve_device": "models.device",
     "SympySystem": "models.torch_system",
     "TorchSimulationError": "models.torch_system",

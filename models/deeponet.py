@@ -13,18 +13,17 @@ the horizon are cheap to represent. Trained per dataset (in ``discovery/deeponet
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from models.device import DeviceLike, resolve_device
-from models.pinn import cpu_threads, mlp
-
-ProgressFn = Callable[[str, float], None]
+from models.device import DeviceLike
+from models.mlp import mlp
+from models.progress import ProgressFn
+from models.training import adam_cosine, seed_everything, train_loop, training_device
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class DeepONetTrainConfig:
     time_budget_s: float | None = None
     """Stop early after this many seconds; ``None`` = no limit."""
     threads: int | None = 1
-    """Torch CPU threads while training on the CPU (see :func:`models.pinn.cpu_threads`)."""
+    """Torch CPU threads while training on the CPU (see :func:`models.training.cpu_threads`)."""
 
 
 class DeepONet(nn.Module):
@@ -156,8 +155,7 @@ def fit_deeponet(
     -------
     DeepONetFit
     """
-    dev = resolve_device(device)
-    with cpu_threads(dev, train_config.threads):
+    with training_device(device, train_config.threads) as dev:
         return _fit_deeponet(x0, times, states, horizon, model_config, train_config, dev, seed, progress)
 
 
@@ -172,8 +170,7 @@ def _fit_deeponet(
     seed: int,
     progress: ProgressFn | None,
 ) -> DeepONetFit:
-    torch.manual_seed(seed)
-    gen = torch.Generator(device="cpu").manual_seed(seed)
+    gen = seed_everything(seed)
     tc = train_config
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim != 2 or len(times) != x0.shape[0] or len(states) != x0.shape[0]:
@@ -201,12 +198,9 @@ def _fit_deeponet(
         batches.append((z0, torch.as_tensor(t / horizon, **f32), tgt))
 
     model = DeepONet(n_state, model_config).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(tc.steps, 1), eta_min=tc.lr * 0.01)
-    history: list[dict[str, float]] = []
-    started = time.perf_counter()
-    for step in range(tc.steps):
-        opt.zero_grad(set_to_none=True)
+    opt, sched = adam_cosine(model.parameters(), tc.lr, tc.steps, final_fraction=0.01)
+
+    def loss(step: int) -> torch.Tensor:  # noqa: ARG001 (every step alike)
         sq, count = torch.zeros((), device=dev), 0
         for z0, tau, tgt in batches:
             if z0.shape[0] > tc.batch_trajectories:
@@ -215,19 +209,10 @@ def _fit_deeponet(
             pred = model(z0, tau)  # (G, M, D)
             sq = sq + ((pred - tgt) ** 2).sum()
             count += tgt.numel()
-        loss = sq / count
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"DeepONet loss became {loss.item()} at step {step}")
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 200 == 0 or step == tc.steps - 1:
-            history.append({"step": step, "loss": float(loss.detach())})
-            if progress is not None:
-                progress(f"DeepONet step {step}/{tc.steps}, loss {history[-1]['loss']:.3g}", step / tc.steps)
-        if tc.time_budget_s is not None and time.perf_counter() - started > tc.time_budget_s:
-            break
+        return sq / count
+
+    log = train_loop(loss, opt, steps=tc.steps, name="DeepONet", scheduler=sched, log_every=200,
+                     time_budget_s=tc.time_budget_s, progress=progress)
     return DeepONetFit(
-        model.eval(), torch.as_tensor(mean, **f32), torch.as_tensor(std, **f32), horizon, history,
-        time.perf_counter() - started,
+        model.eval(), torch.as_tensor(mean, **f32), torch.as_tensor(std, **f32), horizon, log.history, log.elapsed_s()
     )

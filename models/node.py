@@ -11,24 +11,24 @@ The fitted field is later distilled to formulas (in ``discovery/``).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from models.device import DeviceLike, resolve_device
-from models.pinn import cpu_threads, mlp
-
-ProgressFn = Callable[[str, float], None]
+from models.device import DeviceLike
+from models.mlp import mlp
+from models.progress import ProgressFn
+from models.scaling import rms_rate
+from models.training import adam_cosine, seed_everything, train_loop, training_device
 
 
 @dataclass(frozen=True)
 class NODEModelConfig:
     """Vector-field network: ``depth`` hidden layers of ``width`` units with ``activation`` (``"tanh"``,
-    ``"softplus"`` or ``"silu"``)."""
+    ``"softplus"`` or ``"silu"``, see :data:`models.mlp.ACTIVATIONS`)."""
 
     width: int = 64
     depth: int = 2
@@ -52,10 +52,7 @@ class NODETrainConfig:
     time_budget_s: float | None = None
     """Stop early after this many seconds; ``None`` = no limit."""
     threads: int | None = 1
-    """Torch CPU threads while training on the CPU (see :func:`models.pinn.cpu_threads`)."""
-
-
-_ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "silu": nn.SiLU}
+    """Torch CPU threads while training on the CPU (see :func:`models.training.cpu_threads`)."""
 
 
 class VectorField(nn.Module):
@@ -63,11 +60,7 @@ class VectorField(nn.Module):
 
     def __init__(self, n_state: int, config: NODEModelConfig = NODEModelConfig()) -> None:
         super().__init__()
-        if config.activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {config.activation!r}; expected one of {', '.join(sorted(_ACTIVATIONS))}"
-            )
-        self.net = mlp(n_state, n_state, config.width, config.depth, _ACTIVATIONS[config.activation])
+        self.net = mlp(n_state, n_state, config.width, config.depth, config.activation)
 
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:  # noqa: ARG002 (autonomous)
         return self.net(z)
@@ -157,9 +150,7 @@ def _refine_grid(times: torch.Tensor, substeps: int) -> tuple[torch.Tensor, torc
 
 def _time_scale(times: Sequence[torch.Tensor], states: Sequence[torch.Tensor], x_std: torch.Tensor) -> float:
     """A characteristic time: median over variables of ``std(x_v) / rms(dx_v/dt)``."""
-    rates = torch.cat([torch.diff(x, dim=0) / torch.diff(t)[:, None] for t, x in zip(times, states)], dim=0)
-    rms = torch.sqrt(torch.mean(rates**2, dim=0)).clamp_min(1e-12)
-    return float(torch.median(x_std / rms))
+    return float(torch.median(x_std / rms_rate(times, states, floor=1e-12)))
 
 
 def fit_node(
@@ -199,8 +190,7 @@ def fit_node(
     >>> fit.vector_field(np.array([[0.5]])).shape
     (1, 1)
     """
-    dev = resolve_device(device)
-    with cpu_threads(dev, train_config.threads):
+    with training_device(device, train_config.threads) as dev:
         return _fit_node(times, states, model_config, train_config, dev, seed, progress)
 
 
@@ -215,8 +205,7 @@ def _fit_node(
 ) -> NODEFit:
     from torchdiffeq import odeint
 
-    torch.manual_seed(seed)
-    gen = torch.Generator(device="cpu").manual_seed(seed)
+    gen = seed_everything(seed)
     tc = train_config
     ts = [torch.as_tensor(np.asarray(t, dtype=np.float64)) for t in times]
     xs = [torch.as_tensor(np.asarray(x, dtype=np.float64)) for x in states]
@@ -257,36 +246,24 @@ def _fit_node(
 
     vf = VectorField(n_state, model_config).to(dev)
     z0 = nn.Parameter(torch.stack(starts).float().to(dev))  # (W, D) free start states
-    opt = torch.optim.Adam(
-        [{"params": vf.parameters(), "weight_decay": tc.weight_decay}, {"params": [z0], "lr": tc.lr * 0.1}], lr=tc.lr
+    opt, sched = adam_cosine(
+        [{"params": vf.parameters(), "weight_decay": tc.weight_decay}, {"params": [z0], "lr": tc.lr * 0.1}], tc.lr,
+        tc.steps, final_fraction=0.02,
     )
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(tc.steps, 1), eta_min=tc.lr * 0.02)
-    history: list[dict[str, float]] = []
-    started = time.perf_counter()
-    for step in range(tc.steps):
+
+    def loss(step: int) -> torch.Tensor:  # noqa: ARG001 (every step alike)
         batch = (
             torch.randperm(n_win, generator=gen)[: tc.batch_windows].to(dev)
             if n_win > tc.batch_windows
             else torch.arange(n_win, device=dev)
         )
-        opt.zero_grad(set_to_none=True)
         field_s = _IndexTimeField(vf, dts[batch])
         pred = odeint(field_s, z0[batch], s_grid, method="rk4")[pick].transpose(0, 1)  # (B, K, D)
         m = mask[batch]
-        loss = (((pred - tgt_pad[batch]) ** 2).sum(-1) * m).sum() / (m.sum() * n_state)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"neural-ODE loss became {loss.item()} at step {step}")
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 100 == 0 or step == tc.steps - 1:
-            history.append({"step": step, "loss": float(loss.detach())})
-            if progress is not None:
-                progress(f"neural ODE step {step}/{tc.steps}, loss {history[-1]['loss']:.3g}", step / tc.steps)
-        if tc.time_budget_s is not None and time.perf_counter() - started > tc.time_budget_s:
-            break
+        return (((pred - tgt_pad[batch]) ** 2).sum(-1) * m).sum() / (m.sum() * n_state)
+
+    log = train_loop(loss, opt, steps=tc.steps, name="neural ODE", scheduler=sched,
+                     time_budget_s=tc.time_budget_s, progress=progress)
     x_mean32, x_std32 = x_mean.float().to(dev), x_std.float().to(dev)
     start_states = (z0.detach() * x_std32 + x_mean32).cpu().numpy().astype(float)
-    return NODEFit(
-        vf.eval(), x_mean32, x_std32, t_scale, start_states, history, time.perf_counter() - started
-    )
+    return NODEFit(vf.eval(), x_mean32, x_std32, t_scale, start_states, log.history, log.elapsed_s())

@@ -15,75 +15,22 @@ This module only knows tensors: the known part of the model comes in as a torch 
 
 from __future__ import annotations
 
-import contextlib
 import math
-import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from models.device import DeviceLike, resolve_device
+from models.device import DeviceLike
+from models.mlp import EnsembleMLP, mlp
+from models.progress import ProgressFn
+from models.scaling import rms_rate
+from models.training import adam_cosine, seed_everything, train_loop, training_device
 
 RhsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``rhs(u (B, D), h (B, K)) -> du/dt (B, D)``, physical units."""
-ProgressFn = Callable[[str, float], None]
-
-
-@contextlib.contextmanager
-def cpu_threads(device: torch.device, threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` torch CPU threads when ``device`` is the CPU, then restore the setting.
-
-    The networks here are small: one thread trains them fastest, and several threads on a busy machine can be
-    many times slower (measured: a PINN fit of one minute took over fourteen with two threads competing with
-    other processes). ``None`` leaves torch's setting alone.
-    """
-    if threads is None or device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(threads)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def mlp(n_in: int, n_out: int, width: int, depth: int, activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
-    """A plain MLP with ``depth`` hidden layers of ``width`` units: ``(B, n_in) -> (B, n_out)``."""
-    layers: list[nn.Module] = []
-    d = n_in
-    for _ in range(depth):
-        layers += [nn.Linear(d, width), activation()]
-        d = width
-    layers.append(nn.Linear(d, n_out))
-    return nn.Sequential(*layers)
-
-
-class EnsembleMLP(nn.Module):
-    """``M`` independent tanh MLPs evaluated together with batched matmuls: ``(M, B, n_in) -> (M, B, n_out)``."""
-
-    def __init__(self, members: int, n_in: int, n_out: int, width: int, depth: int) -> None:
-        super().__init__()
-        dims = [n_in] + [width] * depth + [n_out]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for a, b in zip(dims[:-1], dims[1:]):
-            w = torch.empty(members, a, b)
-            for m in range(members):
-                nn.init.xavier_normal_(w[m])
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(torch.zeros(members, 1, b)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = len(self.weights)
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(b, x, w)  # (M, B, out)
-            if i < n - 1:
-                x = torch.tanh(x)
-        return x
 
 
 class Surrogate(nn.Module):
@@ -143,7 +90,8 @@ class PINNTrainConfig:
     time_budget_s: float | None = None
     """Stop Adam (and skip L-BFGS) after this many seconds; ``None`` = no limit."""
     threads: int | None = 1
-    """Torch CPU threads while training on the CPU (see :func:`cpu_threads`); ``None`` leaves torch's setting."""
+    """Torch CPU threads while training on the CPU (see :func:`models.training.cpu_threads`); ``None`` leaves
+    torch's setting."""
 
 
 @dataclass
@@ -235,13 +183,6 @@ class HiddenPINN(nn.Module):
         return torch.stack(cols, dim=1)
 
 
-def _rms_rate(times: Sequence[torch.Tensor], states: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Root-mean-square finite-difference rate of each variable, ``(D,)``."""
-    rates = [torch.diff(x, dim=0) / torch.diff(t)[:, None] for t, x in zip(times, states)]
-    r = torch.cat(rates, dim=0)
-    return torch.sqrt(torch.mean(r**2, dim=0)).clamp_min(1e-8)
-
-
 def fit_pinn(
     times: Sequence[torch.Tensor | np.ndarray],
     states: Sequence[torch.Tensor | np.ndarray],
@@ -289,8 +230,7 @@ def fit_pinn(
     >>> fit.hidden(0, np.array([[0.5]])).shape
     (1,)
     """
-    dev = resolve_device(device)
-    with cpu_threads(dev, train_config.threads):
+    with training_device(device, train_config.threads) as dev:
         return _fit_pinn(times, states, rhs, hidden_args, hidden_scales, model_config, train_config, dev, seed,
                          progress)
 
@@ -307,8 +247,7 @@ def _fit_pinn(
     seed: int,
     progress: ProgressFn | None,
 ) -> PINNFit:
-    torch.manual_seed(seed)
-    gen = torch.Generator(device="cpu").manual_seed(seed)
+    gen = seed_everything(seed)
     tc = train_config
     # times relative to each trajectory's start, subtracted in float64: float32 would round Unix timestamps
     # (1.7e9 s) to steps of 128 s
@@ -324,7 +263,7 @@ def _fit_pinn(
     x_std = allx.std(dim=0).clamp_min(1e-6)
     t_span = torch.stack([t[-1] for t in ts]).clamp_min(1e-8)  # (T,)
     if hidden_scales is None:
-        rate = _rms_rate(ts, xs)
+        rate = rms_rate(ts, xs)
         hidden_scales = [float(rate[list(a)].mean()) for a in hidden_args]
 
     # Data padded to (T, Nmax) with a mask.
@@ -341,7 +280,7 @@ def _fit_pinn(
     rate_scale = x_std[None, :] * 2.0 / t_span[:, None]  # (T, D)
     # the residual is measured relative to each variable's typical rate, so that its size does not depend on
     # how many oscillations the window holds
-    rate_rms = _rms_rate(ts, xs)  # (D,)
+    rate_rms = rms_rate(ts, xs)  # (D,)
 
     model = HiddenPINN(n_traj, n_state, hidden_args, hidden_scales, model_config).to(dev)
 
@@ -372,39 +311,20 @@ def _fit_pinn(
         u = torch.rand(n_traj, tc.n_collocation, 1, generator=gen)
         return (2.0 * u - 1.0).to(dev)  # (T, C, 1)
 
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    opt = torch.optim.Adam(model.parameters(), lr=tc.adam_lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(tc.adam_steps, 1), eta_min=tc.adam_lr * 0.05)
+    opt, sched = adam_cosine(model.parameters(), tc.adam_lr, tc.adam_steps, final_fraction=0.05)
     opt_hidden = torch.optim.Adam(model.hidden_nets.parameters(), lr=tc.adam_lr)
     phase_end = (tc.warmup_steps, tc.warmup_steps + tc.hidden_steps)
-    n_total = phase_end[1] + tc.adam_steps
-    out_of_time = False
-    for step in range(n_total):
-        use_res = step >= phase_end[0]
-        joint = step >= phase_end[1]
-        optimizer = opt_hidden if use_res and not joint else opt
-        optimizer.zero_grad(set_to_none=True)
-        terms = losses(sample_collocation(), use_res)
-        if not torch.isfinite(terms["total"]):
-            raise FloatingPointError(f"PINN loss became {terms['total'].item()} at Adam step {step}")
-        terms["total"].backward()
-        optimizer.step()
-        if joint:
-            sched.step()
-        if step % 100 == 0 or step == n_total - 1:
-            history.append({"step": step, **{k: float(v.detach()) for k, v in terms.items()}})
-            if progress is not None:
-                progress(f"PINN Adam step {step}/{n_total}, loss {history[-1]['total']:.3g}", step / n_total * 0.85)
-        if tc.time_budget_s is not None and time.perf_counter() - start > tc.time_budget_s:
-            out_of_time = True
-            break
-
-    if tc.lbfgs_steps > 0 and not out_of_time:
-        _lbfgs(model, losses, sample_collocation(), tc.lbfgs_steps, history)
+    log = train_loop(
+        lambda step: losses(sample_collocation(), step >= phase_end[0]),
+        lambda step: opt_hidden if phase_end[0] <= step < phase_end[1] else opt,
+        steps=phase_end[1] + tc.adam_steps, name="PINN Adam", scheduler=sched, schedule_from=phase_end[1],
+        time_budget_s=tc.time_budget_s, progress=progress, progress_share=0.85,
+    )
+    if tc.lbfgs_steps > 0 and not log.out_of_time:
+        _lbfgs(model, losses, sample_collocation(), tc.lbfgs_steps, log.history)
     if progress is not None:
         progress("PINN trained", 1.0)
-    return PINNFit(model.eval(), t0, t_span, x_mean, x_std, history, time.perf_counter() - start)
+    return PINNFit(model.eval(), t0, t_span, x_mean, x_std, log.history, log.elapsed_s())
 
 
 def _lbfgs(model: nn.Module, losses: Callable, tau_c: torch.Tensor, steps: int, history: list) -> None:
