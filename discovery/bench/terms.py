@@ -31,14 +31,15 @@ denominator, not ``x/(1 + x) + y/(1 + y)``): a discovered model must be simplifi
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import sympy
 
 PLACEHOLDER = sympy.Symbol("<c>")
 """The symbol that stands for a fitted constant in a skeleton (not a valid variable name, so it never clashes)."""
 
-_EXPAND_HINTS = dict(deep=True, mul=True, multinomial=True, power_exp=True, power_base=True, log=True, force=True)
+_EXPAND_HINTS = {"deep": True, "mul": True, "multinomial": True, "power_exp": True, "power_base": True, "log": True,
+                 "force": True}
 
 
 def _normalize_floats(expr: sympy.Expr, rel_tol: float = 0.01) -> sympy.Expr:
