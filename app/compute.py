@@ -9,13 +9,16 @@ serves every horizon); figures and tables with ``st.cache_resource`` by what the
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import streamlit as st
 
 from discovery.errors import one_line
 from discovery.plotting import extended_time, model_times, simulation_bounds
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.methods.base import ProgressFn
 
 __all__ = [
     "MAX_HORIZON",
@@ -36,7 +39,7 @@ def cached_discover(
     settings_json: str,
     _trajectories: Any,
     _settings: Any,
-    _progress: Callable[[str, float], None] | None = None,
+    _progress: ProgressFn | None = None,
 ) -> Any:
     """Run :func:`discovery.discover` on ``_trajectories`` (the data hashed to ``data_digest``).
 

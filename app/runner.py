@@ -11,9 +11,12 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from discovery.errors import one_line  # re-exported for the views
+
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.methods.base import ProgressFn
 
 __all__ = ["DiscoveryJob", "ProgressEvent", "RunCancelled", "one_line"]
 
@@ -60,7 +63,7 @@ class DiscoveryJob:
     ('done', 42)
     """
 
-    work: Callable[[Callable[[str, float], None]], Any]
+    work: Callable[[ProgressFn], Any]
     key: str = ""
     events: list[ProgressEvent] = field(default_factory=list)
     result: Any = None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.pipeline.settings import DiscoverySettings
+    from models.progress import ProgressFn
 
 __all__ = ["BatchItem", "BatchReport", "discover_file", "output_paths", "plot_path", "run_batch"]
 
@@ -80,7 +81,7 @@ def discover_file(
     output: str,
     settings: "DiscoverySettings",
     plot: bool = False,
-    progress: Callable[[str, float], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Run discovery on one file and write its JSON atomically (and, with ``plot``, its figure as PNG beside
     it, see :mod:`discovery.plotting`); never raises for a bad file.

@@ -9,19 +9,18 @@ trajectories for any initial condition in one forward pass, over the observed wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import sympy
 
 from discovery.errors import DiscoveryError, SimulationError
 from discovery.prediction import OperatorPrediction, relative_l2
+from models.progress import ProgressFn
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
     from models.deeponet import DeepONetFit
-
-ProgressFn = Callable[[str, float], None]
 
 
 @dataclass

@@ -11,20 +11,19 @@ from __future__ import annotations
 import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import sympy
 
 from discovery.errors import DiscoveryError
 from discovery.options import Options, build_options, non_default
+from models.progress import ProgressFn  # re-exported: discovery's name for the progress callback
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
     from discovery.prediction import OperatorPrediction
 
-ProgressFn = Callable[[str, float], None]
-"""``progress(message, fraction)`` with ``fraction`` in [0, 1]."""
 
 
 FUNCTION_WEIGHT = 3
