@@ -28,10 +28,10 @@ def equation_strings(equations: dict[str, sympy.Expr]) -> dict[str, str]:
 
 
 def parse_equation_strings(equations: dict[str, str], variables: list[str]) -> dict[str, sympy.Expr]:
-    """Parse right-hand-side strings (from our own JSON) through the grammar's safe parser."""
+    """Parse right-hand-side strings (from a result JSON) through the grammar's safe parser (no hidden terms)."""
     from grammar import parse
 
-    return {v: parse(equations[v], variables=variables) for v in variables}
+    return {v: parse(equations[v], variables=variables, hidden=False) for v in variables}
 
 
 def json_safe(value: Any) -> Any:
@@ -224,23 +224,15 @@ class DiscoveryResult:
         return SympySystem({v: cand.equations[v] for v in self.variables}, learn_constants=learn_constants)
 
     def python_source(self, candidate: Candidate | None = None, name: str = "rhs") -> str:
-        """Source code of a standalone numpy function ``rhs(t, state)`` for the right-hand side."""
-        from sympy.printing.numpy import NumPyPrinter
+        """Source code of a standalone numpy function ``rhs(t, state)`` for the right-hand side.
+
+        The user's names and the method appear only quoted (:mod:`discovery.python_export`); the code itself uses
+        internal identifiers, so no variable name can shadow ``numpy`` or a temporary.
+        """
+        from discovery.python_export import system_source
 
         cand = candidate or self.best
-        printer = NumPyPrinter({"fully_qualified_modules": True})
-        lines = [
-            "import numpy",
-            "",
-            "",
-            f"def {name}(t, state):",
-            f'    """d/dt of ({", ".join(self.variables)}), discovered by eqdisco ({cand.method})."""',
-            f"    {', '.join(self.variables)}{',' if len(self.variables) == 1 else ''} = state",
-        ]
-        for v in self.variables:
-            lines.append(f"    d_{v} = {printer.doprint(cand.equations[v])}")
-        lines.append(f"    return numpy.array([{', '.join('d_' + v for v in self.variables)}], dtype=float)")
-        return "\n".join(lines) + "\n"
+        return system_source(self.variables, cand.equations, method=cand.method, name=name)
 
     def simulate(
         self,
@@ -338,26 +330,16 @@ class DiscoveryResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DiscoveryResult":
-        """Rebuild a result from :meth:`to_dict` output (equations parsed by the grammar's safe parser)."""
-        variables = list(d["variables"])
-        cands = [
-            Candidate(
-                method=c["method"],
-                equations=parse_equation_strings(c["equations"], variables),
-                info=dict(c.get("info", {})),
-                metrics=dict(c.get("metrics", {})),
-            )
-            for c in d["candidates"]
-        ]
-        front = [cands[i] for i in d.get("front", []) if 0 <= i < len(cands)]
-        preds = [OperatorPrediction.from_dict(p) for p in d.get("operator_predictions", [])]
-        return cls(
-            variables=tuple(variables),
-            candidates=cands,
-            front=front,
-            operator_predictions=preds,
-            source=d.get("source"),
-            elapsed_s=float(d.get("elapsed_s", 0.0)),
-            warnings=list(d.get("warnings", [])),
-            uncertainty=_read_uncertainty(d),
-        )
+        """Rebuild a result from :meth:`to_dict` output.
+
+        Nothing in ``d`` is trusted: every field is checked (:mod:`discovery.result_schema`) and equations are
+        parsed by the grammar's safe parser.
+
+        Raises
+        ------
+        DiscoveryError
+            One line naming the first field that :meth:`to_dict` could not have written.
+        """
+        from discovery.result_schema import result_fields
+
+        return cls(**result_fields(d), uncertainty=_read_uncertainty(d))

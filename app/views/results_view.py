@@ -50,6 +50,11 @@ def _dedupe(note: str) -> str:
     return re.sub(r"^(\w+): \1: ", r"\1: ", note)
 
 
+def _code(text: str) -> str:
+    """``text`` as one inline code span of Markdown: no backtick or line break in it can end the span."""
+    return "`" + "".join(ch if ch.isprintable() and ch != "`" else "'" if ch == "`" else " " for ch in str(text)) + "`"
+
+
 def _candidate_label(i: int, c: Any) -> str:
     return f"#{i + 1} · {c.method} · R² {_fmt(c.metrics.get('r2'))} · complexity {c.complexity}"
 
@@ -69,7 +74,7 @@ def _on_pareto_select() -> None:
 
 def _best_block(result: Any) -> None:
     best = result.best
-    st.markdown(f"**Best model** · found by `{best.method}` from `{result.source or 'the data'}` "
+    st.markdown(f"**Best model** · found by {_code(best.method)} from {_code(result.source or 'the data')} "
                 f"in {result.elapsed_s:.1f} s")
     st.latex(result.latex(best))
     m = best.metrics

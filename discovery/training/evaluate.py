@@ -95,9 +95,10 @@ def _symbols(n: int) -> list[sympy.Symbol]:
 
 
 def _truth(meta: dict[str, Any]) -> list[sympy.Expr]:
-    n = len(meta["variables"])
-    local = {f"x_{i}": s for i, s in enumerate(_symbols(n))}
-    return [sympy.sympify(e, locals=local) for e in meta["equations"]]  # our own generated strings
+    from grammar.parser import parse
+
+    names = [s.name for s in _symbols(len(meta["variables"]))]
+    return [parse(e, names, hidden=False) for e in meta["equations"]]  # a cache file: read safely, never sympify
 
 
 def _resimulate(exprs: list[sympy.Expr], x0: np.ndarray, t: np.ndarray) -> np.ndarray | None:

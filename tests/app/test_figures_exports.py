@@ -114,3 +114,33 @@ def test_simulations_through_gaps_are_compared_at_the_observed_times(lv_result) 
     x_sim = result.simulate(tr.x[0], t_sim)
     np.testing.assert_allclose(_at_observed(t_sim, x_sim, t_obs), result.simulate(tr.x[0], t_obs), rtol=1e-4,
                                atol=1e-4)
+
+
+def _crafted_result(source: str, method: str = "sindy"):
+    from discovery.methods.base import Candidate
+    from discovery.result import DiscoveryResult
+
+    x, y = sympy.symbols("x y")
+    return DiscoveryResult(variables=("x", "y"), candidates=[Candidate(method, {"x": y, "y": -x})], source=source)
+
+
+@pytest.mark.parametrize("template", ['x"""; {code}; """.csv', "x\n{code}\n.csv", "x'''; {code}; '''.csv",
+                                      'x\\"""\n{code}\n""".csv', "# -*- coding: utf-7 -*-\n{code}.csv"])
+def test_python_download_runs_nothing_from_the_source_name(template, tmp_path) -> None:
+    sentinel = tmp_path / "ran"
+    source = template.format(code=f"__import__('pathlib').Path({str(sentinel)!r}).touch()")
+    result = _crafted_result(source, method=source)
+    module = python_module(result, result.best)
+    namespace: dict = {}
+    exec(compile(module, "rhs.py", "exec"), namespace)  # the generated module: the payload must stay text
+    assert not sentinel.exists()
+    assert source in namespace["__doc__"] and list(namespace["rhs"](0.0, np.array([1.0, 2.0]))) == [2.0, -1.0]
+
+
+def test_latex_download_keeps_names_in_their_comment() -> None:
+    source = "a\n\\input{/etc/passwd}\r\\immediate\\write18{id}\u2028\\def.csv"
+    result = _crafted_result(source, method="\\input{/etc/passwd}^~{}")
+    tex = latex_document(result, result.best)
+    code_lines = [line.split("%", 1)[0] for line in tex.splitlines()]
+    assert not any("\\input" in line or "\\write18" in line or "\\def" in line for line in code_lines), tex
+    assert all(ch == "\n" or ch.isprintable() for ch in tex)
