@@ -1,18 +1,31 @@
 """Batch discovery over many files, on a local process pool or a Dask cluster (the same code path).
 
 Each input gets one JSON file in the output folder, written atomically: the result contract of DESIGN.md, or
-``{"source": ..., "error": "<one line>"}`` when the file fails. Existing outputs are skipped unless
-``overwrite=True``, so an interrupted batch resumes where it stopped.
+``{"source": ..., "error": "<one line>"}`` when the file fails (paths in it relative to the working folder, or
+the file's name alone: never the user's absolute folders). Existing results are skipped unless
+``overwrite=True``, so an interrupted batch resumes where it stopped; a file whose output records an error (or
+cannot be read) is run again. Output names are chosen by :func:`discovery.outputs.output_paths`; a worker
+process that dies is replaced (:func:`discovery.workers.run_in_pool`).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from discovery.errors import DiscoveryError, one_line
+from discovery.outputs import (
+    check_output_folder,
+    output_paths,
+    plot_path,
+    prepare_output_folder,
+    without_absolute_paths,
+)
+from discovery.workers import DEFAULT_SCHEDULER_TIMEOUT, connect_dask, run_in_pool, worker_died
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.pipeline.settings import DiscoverySettings
@@ -33,6 +46,8 @@ class BatchItem:
     elapsed_s: float = 0.0
     plot: str | None = None
     warning: str | None = None
+    retried: bool = False
+    """Whether an earlier run had failed on this file (its output recorded an error)."""
 
 
 @dataclass
@@ -51,29 +66,10 @@ class BatchReport:
     def skipped(self) -> list[BatchItem]:
         return [i for i in self.items if i.status == "skipped"]
 
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
-def output_paths(files: Sequence[str | Path], out_dir: str | Path) -> list[Path]:
-    """``out_dir/<stem>.json`` per input; inputs sharing a stem get their parent folder's name prefixed."""
-    out = Path(out_dir)
-    paths = [Path(f) for f in files]
-    stems = [p.stem for p in paths]
-    result = []
-    for p in paths:
-        name = p.stem if stems.count(p.stem) == 1 else f"{p.parent.name or 'root'}_{p.stem}"
-        result.append(out / f"{name}.json")
-    if len(set(result)) != len(result):  # still colliding: number them
-        result = [out / f"{i:04d}_{p.name}" for i, p in enumerate(result)]
-    return result
-
-
-def plot_path(output: str | Path) -> Path:
-    """Where the figure of a result JSON goes: beside it, as ``<stem>.png``."""
-    return Path(output).with_suffix(".png")
+    @property
+    def retried(self) -> list[BatchItem]:
+        """Files run again because an earlier run had failed on them."""
+        return [i for i in self.items if i.retried]
 
 
 def discover_file(
@@ -107,8 +103,9 @@ def discover_file(
     except (DataError, DiscoveryError, GrammarError, SimulationError, OSError) as exc:
         status, error = "error", one_line(exc)
     except Exception as exc:  # noqa: BLE001 -- a batch goes on past any one file
-        status, error = "error", f"internal error ({type(exc).__name__}): {one_line(exc)}"
+        status, error = "error", f"internal error: {one_line(exc)}"  # one_line names the exception's type
     if status == "error":
+        error = without_absolute_paths(error, path, Path(output).parent)
         from discovery import __version__
 
         payload = {"source": source, "error": error, "eqdisco_version": __version__}
@@ -121,7 +118,10 @@ def discover_file(
         except Exception as exc:  # noqa: BLE001 -- the equations stand without their figure
             figure = None
             notes.append(f"figure not written: {one_line(exc)}")
-    atomic_write_text(output, json.dumps(payload, indent=2) + "\n")
+    try:
+        atomic_write_text(output, json.dumps(payload, indent=2) + "\n")
+    except OSError as exc:  # this file fails, the batch goes on
+        status, error = "error", _unwritable(output, exc)
     return {
         "source": source,
         "output": output,
@@ -134,29 +134,33 @@ def discover_file(
     }
 
 
-def _failed(output: Path) -> bool:
-    """Whether ``output`` records a failed file (it has no figure to wait for)."""
+def _unwritable(output: str | Path, exc: OSError) -> str:
+    return f"cannot write its result {Path(output).name}: {exc.strerror or one_line(exc)}"
+
+
+def _write_error(output: str, source: str, error: str) -> None:
+    """Record a file that failed outside :func:`discover_file` (best effort: the line was said already)."""
+    from discovery import __version__
+    from discovery.io import atomic_write_text
+
+    payload = {"source": source, "error": error, "eqdisco_version": __version__}
     try:
-        return "error" in json.loads(output.read_text(encoding="utf-8"))
+        atomic_write_text(output, json.dumps(payload, indent=2) + "\n")
+    except OSError:
+        pass
+
+
+def _state(output: Path, plot: bool) -> str:
+    """``"done"``, ``"failed"`` (an earlier run recorded an error, or left something unreadable) or ``"new"``."""
+    if not output.exists():
+        return "new"
+    try:
+        failed = "error" in json.loads(output.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-
-
-def _executor(workers: int, scheduler: str | None) -> tuple[Executor | None, Callable[[], None]]:
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError as exc:
-            raise ImportError("--scheduler needs Dask; install it with pip install 'eqdisco[dask]'") from exc
-        client = Client(scheduler)
-        return client.get_executor(pure=False), client.close
-    if workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
-        return pool, lambda: pool.shutdown(wait=True, cancel_futures=True)
-    return None, lambda: None
+        return "failed"
+    if failed:
+        return "failed"
+    return "done" if not plot or plot_path(output).exists() else "new"
 
 
 def run_batch(
@@ -168,12 +172,18 @@ def run_batch(
     options: dict[str, Any] | None = None,
     workers: int = 1,
     scheduler: str | None = None,
+    scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
     overwrite: bool = False,
     show_progress: bool = True,
     echo: Callable[[str], None] | None = None,
     plot: bool = False,
 ) -> BatchReport:
-    """Discover equations for every file, writing ``out_dir/<stem>.json`` for each.
+    """Discover equations for every file, writing ``out_dir/<name>.json`` for each.
+
+    Before any work, the request, ``workers``, the output folder and the cluster (with ``scheduler``) are
+    checked; a problem with any of them raises :class:`~discovery.errors.DiscoveryError` in one line and nothing
+    is written. After that nothing raises for one file: a bad file, a file whose output cannot be written or one
+    whose discovery kills its worker process gets its one line (and an error JSON where it can be written).
 
     Parameters
     ----------
@@ -187,11 +197,16 @@ def run_batch(
         Without ``settings``: the request as :func:`discovery.discover`'s ``method`` and keyword arguments, checked
         here before any file is read.
     workers:
-        Local worker processes (1 runs in this process).
+        Local worker processes (1 runs in this process). A worker that dies is replaced; the files that were
+        running in it run again, one at a time, and a file that kills its worker twice fails with a clear line
+        (see :mod:`discovery.workers`).
     scheduler:
         Address of a Dask scheduler (``tcp://host:8786``); when given, the files run on that cluster.
+    scheduler_timeout:
+        Seconds to wait for the scheduler to answer.
     overwrite:
-        Recompute files whose output exists (otherwise they are skipped, so a batch resumes).
+        Recompute files whose output exists. Otherwise files with a result are skipped, so a batch resumes, and
+        files whose output records an error are run again (``report.retried``).
     plot:
         Also write each result's figure as ``out_dir/<stem>.png`` (a file is skipped only when both exist).
     echo:
@@ -206,26 +221,45 @@ def run_batch(
     """
     from tqdm.auto import tqdm
 
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise DiscoveryError(f"workers must be a whole number of at least 1, got {workers!r}")
     if settings is None:
         from discovery.pipeline.settings import build_settings
 
         settings = build_settings(method, **dict(options or {}))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out_dir)
     outputs = output_paths(files, out)
     report = BatchReport()
     todo: list[tuple[str, str]] = []
+    blocked: list[tuple[str, str]] = []
+    retried: set[str] = set()
+    seen: set[Path] = set()
     for f, o in zip(files, outputs):
-        if o.exists() and not overwrite and (not plot or plot_path(o).exists() or _failed(o)):
+        if o in seen:  # the same file given twice runs once
+            continue
+        seen.add(o)
+        state = "new" if overwrite else _state(o, plot)
+        if o.exists() and not o.is_file():
+            blocked.append((str(f), str(o)))
+        elif state == "done":
             report.items.append(BatchItem(source=Path(f).name, output=str(o), status="skipped"))
         else:
             todo.append((str(f), str(o)))
+            if state == "failed":
+                retried.add(str(o))
+    executor, close = connect_dask(scheduler, scheduler_timeout) if scheduler else (None, lambda: None)
+    try:
+        prepare_output_folder(out)
+    except DiscoveryError:
+        close()
+        raise
 
-    bar = tqdm(total=len(todo), desc="discover", unit="file", disable=not show_progress, dynamic_ncols=True)
+    bar = tqdm(total=len(todo) + len(blocked), desc="discover", unit="file", disable=not show_progress,
+               dynamic_ncols=True)
     say = echo or (lambda line: tqdm.write(line, file=__import__("sys").stderr))
 
     def record(d: dict[str, Any]) -> None:
-        item = BatchItem(**d)
+        item = BatchItem(**d, retried=d["output"] in retried)
         report.items.append(item)
         if item.status == "error":
             error = item.error or "failed"
@@ -235,29 +269,51 @@ def run_batch(
             say(f"warning: {item.source}: {item.warning}")
         bar.update(1)
 
-    executor, close = _executor(workers, scheduler)
+    def fail(job: tuple[Any, ...], error: str, write: bool = True) -> None:
+        f, o = job[0], job[1]
+        error = without_absolute_paths(error, f, out)
+        if write:
+            _write_error(o, Path(f).name, error)
+        record({"source": Path(f).name, "output": o, "status": "error", "error": error})
+
+    def rerun(jobs: list[tuple[Any, ...]]) -> None:
+        names = ", ".join(Path(job[0]).name for job in jobs)
+        say(f"warning: a worker process died (killed by the system, possibly out of memory) while {names} ran; "
+            f"running {'it' if len(jobs) == 1 else 'them'} again, one at a time")
+
+    for f, o in blocked:
+        fail((f, o), f"cannot write its result {Path(o).name}: a folder of that name is in the way", write=False)
     try:
-        if executor is None:
+        if executor is not None:
+            futures: dict[Future, tuple[str, str]] = {
+                executor.submit(discover_file, f, o, settings, plot): (f, o) for f, o in todo
+            }
+            for fut in as_completed(futures):
+                try:
+                    record(fut.result())
+                except Exception as exc:  # noqa: BLE001 -- the cluster lost the file: report it, go on
+                    fail(futures[fut], _cluster_failure(exc, Path(futures[fut][0]).name))
+        elif workers > 1:
+            run_in_pool(
+                discover_file, [(f, o, settings, plot) for f, o in todo], workers,
+                on_result=lambda job, done: record(done),
+                on_error=lambda job, exc: fail(job, f"worker failed: {one_line(exc)}"),
+                on_death=lambda job, times: fail(job, worker_died(Path(job[0]).name, times)),
+                on_suspects=rerun,
+            )
+        else:
             for f, o in todo:
                 name = Path(f).name
                 bar.set_postfix_str(name)
                 stage = (lambda message, fraction, name=name: bar.set_postfix_str(f"{name}: {message}"))
                 record(discover_file(f, o, settings, plot, stage if show_progress else None))
-        else:
-            futures: dict[Future, tuple[str, str]] = {
-                executor.submit(discover_file, f, o, settings, plot): (f, o) for f, o in todo
-            }
-            for fut in as_completed(futures):
-                f, o = futures[fut]
-                try:
-                    record(fut.result())
-                except Exception as exc:  # noqa: BLE001 -- a worker died: report the file, go on
-                    from discovery.io import atomic_write_text
-
-                    error = f"worker failed ({type(exc).__name__}): {one_line(exc)}"
-                    atomic_write_text(o, json.dumps({"source": Path(f).name, "error": error}, indent=2) + "\n")
-                    record({"source": Path(f).name, "output": o, "status": "error", "error": error})
     finally:
         bar.close()
         close()
     return report
+
+
+def _cluster_failure(exc: Exception, name: str) -> str:
+    if type(exc).__name__ == "KilledWorker":  # distributed gave up after its own retries
+        return worker_died(name, 1)
+    return f"worker failed: {one_line(exc)}"

@@ -23,11 +23,16 @@ def _new_temporary(path: Path) -> Path:
     """Create an empty, uniquely named file next to ``path`` and return its path.
 
     The name keeps ``path``'s extension, so that writers which pick a format from the extension
-    (``savefig``, ``to_parquet``, ``np.savez``) behave as they would on ``path`` itself. The file is created
-    with mode ``0o666`` filtered by the process umask, like a file opened with ``open(path, "w")``.
+    (``savefig``, ``to_parquet``, ``np.savez``) behave as they would on ``path`` itself, and at most the first
+    64 bytes of its stem, so that it fits the file system's limit on a name whenever ``path``'s own name does.
+    The file is created with mode ``0o666`` filtered by the process umask, like a file opened with
+    ``open(path, "w")``.
     """
+    raw = os.fsencode(path.stem)
+    stem = raw[:64].decode("utf-8", "ignore") if len(raw) > 64 else path.stem
+    suffix = path.suffix if len(os.fsencode(path.suffix)) <= 32 else ""
     for _ in range(100):
-        candidate = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+        candidate = path.with_name(f".{stem}.{secrets.token_hex(4)}.tmp{suffix}")
         try:
             fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:

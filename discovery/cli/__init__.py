@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from discovery import __version__
 from discovery.cli import app, data, discover, tools
-from discovery.cli.common import EXIT_FAILED, EXIT_USAGE, CLIError, user_errors
+from discovery.cli.common import EXIT_FAILED, EXIT_USAGE, CLIError, Parser, user_errors
 from discovery.errors import one_line
 
 __all__ = ["build_parser", "main"]
@@ -20,7 +20,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``eqdisco`` parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="eqdisco",
         description="Discover the differential equations behind measured trajectories.",
         epilog="Run 'eqdisco COMMAND --help' for each command's options.",

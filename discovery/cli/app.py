@@ -1,8 +1,9 @@
-"""``eqdisco app``: the Streamlit app as a child process."""
+"""``eqdisco app``: the Streamlit app's server, in place of this process (POSIX) or as a child process."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,8 +25,11 @@ def cmd_app(args: argparse.Namespace) -> int:
         "--server.headless", "true" if args.headless else "false",
         "--browser.gatherUsageStats", "false",
     ]
-    print(f"eqdisco app on http://{args.host}:{args.port}", file=sys.stderr)
-    try:
+    print(f"eqdisco app on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    if os.name == "posix":  # the server takes this process's place: SIGTERM and SIGINT reach it, nothing orphaned
+        sys.stdout.flush()
+        os.execv(sys.executable, cmd)
+    try:  # elsewhere Ctrl-C reaches the console's whole process group, the server included
         return subprocess.call(cmd)
     except KeyboardInterrupt:
         return EXIT_OK

@@ -2,14 +2,56 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class CLIError(Exception):
     """A problem with the command line itself (exit code 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``eqdisco discover: error: ...``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text[:40]!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text[:40]!r}")
+    return value
+
+
+def output_folder(text: str) -> str:
+    """An argparse type: a folder results can be written to (checked without writing anything)."""
+    from discovery.errors import DiscoveryError
+    from discovery.outputs import check_output_folder
+
+    try:
+        check_output_folder(text)
+    except DiscoveryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from discovery.cli.common import EXIT_FAILED, EXIT_OK, CLIError, expand_folders
+from discovery.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CLIError,
+    expand_folders,
+    output_folder,
+    positive_float,
+    positive_int,
+)
 
 
 def _parse_set(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
@@ -65,16 +73,18 @@ def cmd_discover(args: argparse.Namespace) -> int:
     files = [f for f in given if Path(f).exists()]
     report = run_batch(
         files, args.out, settings=settings, workers=args.workers,
-        scheduler=args.scheduler, overwrite=args.overwrite, show_progress=not args.quiet, plot=args.plots,
+        scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout, overwrite=args.overwrite,
+        show_progress=not args.quiet, plot=args.plots,
     )
     for item in report.items:
         if item.status == "ok" and not args.quiet:
             eqs = "; ".join(f"d{v}/dt = {e}" for v, e in (item.equations or {}).items())
             print(f"{item.source}: {eqs}")
     n_fail = len(report.failed) + len(unusable)
+    retried = f"; {len(report.retried)} retried (failed in an earlier run)" if report.retried else ""
     print(
         f"{len(report.ok)} discovered, {n_fail} failed, {len(report.skipped)} skipped (output exists; "
-        f"--overwrite to redo) -> {args.out}",
+        f"--overwrite to redo){retried} -> {args.out}",
         file=sys.stderr,
     )
     return EXIT_FAILED if n_fail else EXIT_OK
@@ -85,10 +95,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("discover", help="discover equations for one or many data files")
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="CSV, Parquet or NPZ files (see the data contract), or folders of them")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for one result JSON per input")
+    p.add_argument("--out", required=True, metavar="DIR", type=output_folder,
+                   help="folder for one result JSON per input (created if missing)")
     p.add_argument("--method", default="auto", help="auto (default), or a method name / comma-separated names")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="local worker processes (default 1); a worker that dies is replaced")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--scheduler-timeout", type=positive_float, default=10.0, metavar="SECONDS",
+                   help="how long to wait for the Dask scheduler to answer (default 10)")
     p.add_argument("--overwrite", action="store_true", help="recompute files whose result already exists")
     p.add_argument("--plots", action="store_true",
                    help="also write NAME.png: the data, the model re-simulated and extrapolated by half the window, "

@@ -99,3 +99,9 @@ def test_concurrent_temporaries_do_not_collide(tmp_path: Path) -> None:
         b.write_text("B")
     assert target.read_text() == "A"  # the outer block finishes last and wins
     assert _leftovers(tmp_path) == []
+
+
+def test_a_name_at_the_file_system_limit_is_written(tmp_path: Path) -> None:
+    name = "é" * 125 + ".json"  # 255 bytes: the longest name most file systems allow
+    assert atomic_write_text(tmp_path / name, "{}\n").read_text() == "{}\n"
+    assert _leftovers(tmp_path) == []
