@@ -138,7 +138,7 @@ def known_laws() -> dict[str, dict[str, sympy.Expr]]:
 
 def duplicate_of(system: Textbook, laws: dict[str, dict[str, sympy.Expr]]) -> str | None:
     """The name of a known law with exactly the terms of ``system`` under some renaming of variables, if any."""
-    from discovery.bench.terms import same_terms
+    from discovery.terms import same_terms
 
     mine = truth(system)
     for name, law in laws.items():

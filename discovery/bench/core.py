@@ -197,7 +197,7 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
 
     import sympy
 
-    from discovery.bench.terms import same_terms
+    from discovery.terms import same_terms
     from discovery.data import Trajectories, Trajectory
     from discovery.errors import SimulationError
     from discovery.pipeline.scoring import simulate_candidate, trajectory_r2

@@ -91,7 +91,7 @@ def coefficient_error(found: dict[str, sympy.Expr], truth: dict[str, sympy.Expr]
     >>> round(coefficient_error({"x": -1.1 * x}, {"x": -x}), 3)
     0.1
     """
-    from discovery.bench.terms import _normalize_floats
+    from discovery.terms import _normalize_floats
 
     worst = 0.0
     for v, true_expr in truth.items():
@@ -107,7 +107,7 @@ def run_case(which: str, case: NeuralCase, noise: float, samples: int, seed: int
              deeponet: bool, options: dict[str, Any]) -> dict[str, Any]:
     """Run one (system, noise) benchmark of method ``which``; returns its row (never raises)."""
     from discovery.api import discover
-    from discovery.bench.terms import same_terms
+    from discovery.terms import same_terms
     from discovery.pipeline.scoring import simulate_candidate, trajectory_r2
     from discovery.simulation import simulate
     from grammar.zoo import get_system

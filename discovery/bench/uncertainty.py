@@ -34,15 +34,16 @@ DEFAULT_SYSTEMS = ("lotka_volterra", "lorenz", "van_der_pol", "duffing", "sir", 
 
 
 def _terms(expr: Any) -> dict[Any, float]:
-    """An expression's additive terms by skeleton (numbers as floats, then replaced), with their coefficients."""
+    """An expression's additive terms by skeleton (:func:`discovery.pipeline.uncertainty.skeletons`), with their
+    coefficients."""
     import sympy
 
-    from discovery.pipeline.uncertainty import skeleton
+    from discovery.pipeline.uncertainty import skeletons
 
     out = {}
-    for t in sympy.Add.make_args(sympy.expand(sympy.nfloat(expr))):
+    for t in sympy.Add.make_args(sympy.expand(expr)):
         coeff, _ = t.as_coeff_Mul()
-        out[skeleton(t)] = float(coeff)
+        out[skeletons(t)] = float(coeff)
     return out
 
 
@@ -51,10 +52,10 @@ def run_case(case: Any, method: str, seed: int, overhead: bool) -> dict[str, Any
     import sympy
 
     from discovery.api import discover
-    from discovery.bench.terms import same_terms
+    from discovery.terms import same_terms
     from discovery.data import Trajectories, Trajectory
     from discovery.errors import one_line
-    from discovery.pipeline.uncertainty import skeleton
+    from discovery.pipeline.uncertainty import skeletons
     from grammar import parse
 
     data = Trajectories(case.variables, [Trajectory(np.asarray(case.fit_t), np.asarray(case.fit_x))],
@@ -80,7 +81,7 @@ def run_case(case: Any, method: str, seed: int, overhead: bool) -> dict[str, Any
         for r in rows:
             if r.get("inner"):
                 continue
-            key = skeleton(sympy.nfloat(sympy.sympify(r["coefficient"]) * parse(r["term"], case.variables)))
+            key = skeletons(sympy.sympify(r["coefficient"]) * parse(r["term"], case.variables))
             incl = r.get("inclusion")
             if key in true_terms:
                 if incl is not None:

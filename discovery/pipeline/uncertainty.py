@@ -13,7 +13,8 @@ Constants
 Terms
     The selection rule is re-applied to bootstrap resamples of the scoring windows (each candidate's per-window
     errors are computed once, so a resample costs no integration). A term's *inclusion probability* is the share of
-    resamples whose selected model has that term (its skeleton: numbers replaced by a placeholder). The pool holds
+    resamples whose selected model has that term (its skeleton, :func:`discovery.terms.term_skeletons`: constants
+    replaced by placeholders, so the same law with other constants is the same term). The pool holds
     every scored candidate and, for each term of the selected model, the model without it (refined and scored), so
     every term is put to the test.
 
@@ -33,7 +34,14 @@ import numpy as np
 import sympy
 
 from discovery.methods.base import Candidate
-from discovery.pipeline.refine import POLISH, RefineConfig, _fit, parameterize, refine_candidate, shooting_fit
+from discovery.pipeline.refine import (
+    POLISH,
+    RefineConfig,
+    _fit,
+    parameterize,
+    refine_candidate,
+    shooting_fit,
+)
 from discovery.pipeline.scoring import (
     ScoringConfig,
     n_constants,
@@ -42,6 +50,7 @@ from discovery.pipeline.scoring import (
     trajectory_error,
     window_errors_of,
 )
+from discovery.terms import term_skeletons
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -109,26 +118,15 @@ def constants_fit(candidate: Candidate, data: "Trajectories", smoothed: Sequence
 
 
 # --- terms -------------------------------------------------------------------------------------------------
-_PLACEHOLDER = sympy.Symbol("_k")
+def skeletons(term: sympy.Expr) -> frozenset[sympy.Expr]:
+    """The skeletons of one additive term (:func:`discovery.terms.term_skeletons`: its constants as placeholders;
+    a term such as ``x*log(K/x)`` has two)."""
+    return frozenset(term_skeletons(term))
 
 
-def skeleton(term: sympy.Expr) -> sympy.Expr:
-    """A term with every number replaced by a placeholder: ``0.5*x*y/(0.2*x + 1)`` -> ``_k*x*y/(_k*x + 1)``-like;
-    two terms with the same skeleton differ only in their constants."""
-    _, rest = sympy.expand(term).as_coeff_Mul()
-    return rest.xreplace({f: _PLACEHOLDER for f in rest.atoms(sympy.Float)})
-
-
-def term_skeletons(expr: sympy.Expr) -> frozenset[sympy.Expr]:
-    """The skeletons of an expression's additive terms."""
-    if expr == 0:
-        return frozenset()
-    return frozenset(skeleton(t) for t in sympy.Add.make_args(sympy.expand(expr)))
-
-
-def structure(candidate: Candidate, variables: Sequence[str]) -> tuple[frozenset[sympy.Expr], ...]:
-    """A candidate's term skeletons per variable: equal structures differ only in their constants."""
-    return tuple(term_skeletons(candidate.equations[v]) for v in variables)
+def structure(candidate: Candidate, variables: Sequence[str]) -> tuple[frozenset[Any], ...]:
+    """A candidate's term skeletons per variable (with their counts): equal structures differ only in constants."""
+    return tuple(frozenset(term_skeletons(candidate.equations[v]).items()) for v in variables)
 
 
 def drop_one_variants(best: Candidate, data: "Trajectories", smoothed: Sequence[np.ndarray],
@@ -217,7 +215,7 @@ def inclusion(boot: Bootstrap, variables: Sequence[str]) -> dict[str, dict[sympy
     counts: dict[str, dict[sympy.Expr, int]] = {v: {} for v in variables}
     for i in boot.picks:
         for v, terms in zip(variables, boot.structures[i]):
-            for t in terms:
+            for t, _ in terms:
                 counts[v][t] = counts[v].get(t, 0) + 1
     return {v: {t: c / len(boot.picks) for t, c in cv.items()} for v, cv in counts.items()}
 
@@ -245,7 +243,8 @@ def term_table(best: Candidate, variables: Sequence[str], fit: ConstantsFit | No
         rows = []
         for term in sympy.Add.make_args(sympy.expand(best.equations[v])):
             coeff, rest = term.as_coeff_Mul()
-            p = None if included is None else float(included.get(v, {}).get(skeleton(term), 0.0))
+            p = None if included is None else min(
+                (float(included.get(v, {}).get(k, 0.0)) for k in skeletons(term)), default=0.0)
             rows.append({"term": sympy.sstr(rest), "coefficient": float(coeff),
                          "interval": interval(float(coeff)) if isinstance(coeff, sympy.Float) else None,
                          "inclusion": p})

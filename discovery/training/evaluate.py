@@ -177,7 +177,7 @@ def evaluate_setting(
     """Metrics of one (test set, noise, symbol input) setting; see the module docstring."""
     import torch
 
-    from discovery.bench.terms import same_terms
+    from discovery.terms import same_terms
     from discovery.prediction import relative_l2
     from discovery.pipeline.scoring import trajectory_r2
 

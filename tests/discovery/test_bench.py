@@ -12,7 +12,7 @@ import pytest
 import sympy
 
 from discovery.bench.core import predictability_horizon
-from discovery.bench.terms import same_terms, term_set
+from discovery.terms import same_terms, term_set
 from discovery.cli import main
 
 x, y = sympy.symbols("x y")

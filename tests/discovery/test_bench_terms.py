@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import sympy
 
-import discovery.bench.terms as terms_module
-from discovery.bench.terms import same_terms, term_skeletons
+import discovery.terms as terms_module
+from discovery.terms import same_terms, term_skeletons
 from grammar import parse
 from grammar.zoo import ZOO
 

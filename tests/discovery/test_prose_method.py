@@ -17,7 +17,7 @@ import sympy
 
 torch = pytest.importorskip("torch")
 
-from discovery.bench.terms import same_terms  # noqa: E402
+from discovery.terms import same_terms  # noqa: E402
 from discovery.data import Trajectories, Trajectory  # noqa: E402
 from discovery.errors import DiscoveryError  # noqa: E402
 from discovery.methods import get_method, method_names  # noqa: E402

@@ -42,7 +42,7 @@ def test_a_gap_in_the_data_does_not_invent_terms():
     # 7 of the damped pendulum's 20 seconds missing: windows across the gap gave it spurious sin(omega) and
     # omega^2 theta terms
     from discovery import discover
-    from discovery.bench.terms import same_terms
+    from discovery.terms import same_terms
     from grammar.zoo import get_system
 
     data = simulate("damped_pendulum", noise=0.01, seed=0)
@@ -70,7 +70,7 @@ def test_window_plan_follows_the_time_scale_and_leaves_the_zoo_sampling_alone():
 
 def _lorenz_sindy(t, noise):
     from discovery import discover
-    from discovery.bench.terms import same_terms
+    from discovery.terms import same_terms
     from grammar.zoo import get_system
 
     truth = get_system("lorenz").rhs()
