@@ -119,7 +119,7 @@ def fit_operator(
     -------
     DeepONetOperator
     """
-    from discovery.methods.pinn import make_config
+    from discovery.options import config_from
     from discovery.simulation import integrate, lambdify_system
     from models.deeponet import DeepONetModelConfig, DeepONetTrainConfig, fit_deeponet
 
@@ -151,8 +151,8 @@ def fit_operator(
         states.append(x)
     fit = fit_deeponet(
         np.stack(x0s), times, states, horizon=horizon_t,
-        model_config=make_config(DeepONetModelConfig, model, "model"),
-        train_config=make_config(DeepONetTrainConfig, training, "training"),
+        model_config=config_from(DeepONetModelConfig, model, "deeponet.model"),
+        train_config=config_from(DeepONetTrainConfig, training, "deeponet.training"),
         device=device, seed=seed,
         progress=None if progress is None else (lambda msg, fr: progress(msg, 0.2 + 0.8 * fr)),
     )

@@ -238,6 +238,35 @@ def build_options(cls: type[T], values: Mapping[str, Any] | None = None, owner: 
     return obj
 
 
+
+def config_from(cls: type[T], value: Any, owner: str) -> T:
+    """``cls`` built from ``value``: ``None`` (the defaults), an instance of ``cls`` (kept), or a mapping of its
+    fields (checked by :func:`build_options`, errors naming ``owner``).
+
+    For option fields whose dataclass lives in a module that must not be imported before it is needed (the torch
+    models' network and training configs): the field is typed ``Any`` and the method converts it with this.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Net:
+    ...     width: int = 8
+    >>> config_from(Net, {"width": 16}, "demo.model")
+    Net(width=16)
+    >>> config_from(Net, {"widht": 16}, "demo.model")
+    Traceback (most recent call last):
+    ...
+    discovery.errors.DiscoveryError: demo.model: unknown option(s) 'widht'; valid: width
+    """
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise DiscoveryError(f"{owner}: expected a {cls.__name__} or a mapping of its fields, found {_shown(value)}")
+    return build_options(cls, value, owner=owner)
+
 def non_default(obj: Any) -> dict[str, Any]:
     """The fields of the options dataclass ``obj`` that differ from their defaults (for ``repr`` and JSON)."""
     out = {}

@@ -3,43 +3,61 @@
 :func:`models.node.fit_node` trains an MLP vector field with torchdiffeq by multiple shooting over short windows
 (normalized states and time), which stays stable on long or chaotic data. Each component of the learned field
 is then sampled at the (denoised) states of the data and distilled by symbolic regression
-(:func:`discovery.methods.sr.fit_symbolic`); a few formulas per component from the Pareto fronts are combined into
-candidate systems, which the pipeline refines and scores like the others.
+(:class:`discovery.methods.distill.DistilledMethod`); a few formulas per component from the Pareto fronts are
+combined into candidate systems, which the pipeline refines and scores like the others.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+import sympy
 
 from discovery.errors import DiscoveryError
-from discovery.methods.base import Candidate, Method, MethodContext, register
-from discovery.methods.pinn import combine, distill, make_config
+from discovery.methods.base import MethodContext, register
+from discovery.methods.distill import DistilledMethod, DistilledOptions, Target, subsample, trajectory_arrays
+from discovery.options import option
+from models.progress import ProgressFn
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
+    from models.node import NODEFit
+
+
+@dataclass(frozen=True)
+class NODEOptions(DistilledOptions):
+    """Options of the ``node`` method: those of :class:`~discovery.methods.distill.DistilledOptions` (each learned
+    function is a component of the vector field), with larger searches by default, and
+
+    Attributes
+    ----------
+    model, training:
+        :class:`models.node.NODEModelConfig` / :class:`models.node.NODETrainConfig` or dicts of their fields.
+    """
+
+    owner = "node"
+    model_config = "models.node:NODEModelConfig"
+    train_config = "models.node:NODETrainConfig"
+
+    max_candidates: int = option(10, low=1)
+    n_samples: int = option(500, low=3)
+    max_complexity: int = option(20, low=3, high=200)
+    sr_time_budget_s: float = option(15.0, low=0.0, low_open=True)
+    prune_tolerance: float | None = option(0.1, low=0.0)
+
+
+class _Trained(NamedTuple):
+    fit: "NODEFit"
+    states: list[np.ndarray]
 
 
 @register
-class NODEMethod(Method):
+class NODEMethod(DistilledMethod):
     """Neural ODE (torchdiffeq, multiple shooting) whose vector field is distilled by symbolic regression.
 
-    Parameters
-    ----------
-    n_formulas:
-        Formulas kept from each component's Pareto front.
-    max_candidates:
-        Candidate systems returned (combinations of the components' formulas).
-    n_samples:
-        (state, learned vector field) pairs per component handed to symbolic regression.
-    sr_backend, max_complexity, sr_time_budget_s:
-        Symbolic-regression settings per component (see :func:`discovery.methods.sr.fit_symbolic`).
-    prune_tolerance:
-        Also offer each formula pruned while its error on the learned field stays within this fraction of the
-        field's RMS (see :func:`discovery.methods.pinn.distill`); ``None`` to skip.
-    model, training:
-        :class:`models.node.NODEModelConfig` / :class:`models.node.NODETrainConfig` or dicts of their fields.
+    Options are the fields of :class:`NODEOptions`.
 
     Examples
     --------
@@ -51,73 +69,35 @@ class NODEMethod(Method):
     description = "neural ODE fitted with torchdiffeq, its vector field distilled to formulas by symbolic regression"
     requires = ("torch", "torchdiffeq")
     in_auto = False  # a minute or two of training: run on request
+    Options = NODEOptions
+    network = "the neural ODE"
+    train_share = 0.6
+    distill_share = 0.35
 
-    def __init__(
-        self,
-        n_formulas: int = 3,
-        max_candidates: int = 10,
-        n_samples: int = 500,
-        sr_backend: str = "auto",
-        max_complexity: int = 20,
-        sr_time_budget_s: float = 15.0,
-        prune_tolerance: float | None = 0.1,
-        model: Any = None,
-        training: Any = None,
-    ) -> None:
-        self.prune_tolerance = prune_tolerance
-        self.n_formulas = n_formulas
-        self.max_candidates = max_candidates
-        self.n_samples = n_samples
-        self.sr_backend = sr_backend
-        self.max_complexity = max_complexity
-        self.sr_time_budget_s = sr_time_budget_s
-        self.model = model
-        self.training = training
+    def train(self, data: "Trajectories", context: MethodContext, progress: ProgressFn) -> _Trained:
+        from models.node import fit_node
 
-    def propose(self, data: "Trajectories", context: MethodContext) -> list[Candidate]:
-        from discovery.symbolic import to_candidate_system
-        from models.node import NODEModelConfig, NODETrainConfig, fit_node
-
-        model_cfg = make_config(NODEModelConfig, self.model, "model")
-        train_cfg = make_config(NODETrainConfig, self.training, "training")
-        times = [np.asarray(tr.t, dtype=float) for tr in data]
-        states = [np.asarray(tr.x, dtype=float) for tr in data]
+        times, states = trajectory_arrays(data)
         if max(t.size for t in times) < 3:
             raise DiscoveryError("method 'node' needs a trajectory with at least 3 points; found none")
-
-        context.report("training the neural ODE", 0.0)
         fit = fit_node(
-            times, states, model_config=model_cfg, train_config=train_cfg,
-            device=context.device, seed=context.seed,
-            progress=lambda msg, f: context.report(msg, 0.6 * f),
+            times, states, model_config=self.options.config("model"), train_config=self.options.config("training"),
+            device=context.device, seed=context.seed, progress=progress,
         )
-        # where the field was trained: the fitted (denoised) window starts, and the observations
-        X = np.concatenate([fit.start_states, np.concatenate(states)])
-        rng = np.random.default_rng(context.seed)
-        if X.shape[0] > self.n_samples:
-            X = X[rng.choice(X.shape[0], self.n_samples, replace=False)]
-        F = fit.vector_field(X)  # (N, D)
-        variables = list(data.variables)
-        formulas = []
-        for d, var in enumerate(variables):
-            context.report(f"distilling d{var}/dt by symbolic regression", 0.6 + 0.35 * d / len(variables))
-            found = distill(
-                X, F[:, d], variables, n_formulas=self.n_formulas, backend=self.sr_backend,
-                max_complexity=self.max_complexity, time_budget_s=self.sr_time_budget_s, seed=context.seed,
-                loose_tolerance=self.prune_tolerance,
-            )
-            if not found:
-                raise DiscoveryError(f"method 'node': symbolic regression found no formula for d{var}/dt")
-            formulas.append([(var, e) for e in found])
+        return _Trained(fit, states)
 
-        candidates = []
-        last = fit.history[-1]["loss"] if fit.history else float("nan")
-        for combo in combine(formulas, self.max_candidates):
-            try:
-                equations = to_candidate_system(dict(combo))
-            except ValueError:
-                continue
-            info = {"node_loss": last, "train_s": round(fit.elapsed_s, 2), "t_scale": fit.t_scale}
-            candidates.append(Candidate(method=self.name, equations=equations, info=info))
-        context.report("done", 1.0)
-        return candidates
+    def targets(self, trained: _Trained, data: "Trajectories", rng: np.random.Generator) -> list[Target]:
+        # where the field was trained: the fitted (denoised) window starts, and the observations
+        X = subsample(np.concatenate([trained.fit.start_states, np.concatenate(trained.states)]),
+                      self.options.n_samples, rng)
+        F = trained.fit.vector_field(X)  # (N, D)
+        variables = tuple(data.variables)
+        return [Target(v, f"d{v}/dt", X, F[:, d], variables) for d, v in enumerate(variables)]
+
+    def system(self, formulas: dict[str, sympy.Expr], trained: _Trained) -> tuple[dict[str, sympy.Expr], dict]:
+        from discovery.symbolic import to_candidate_system
+
+        fit = trained.fit
+        info = {"node_loss": fit.history[-1]["loss"] if fit.history else float("nan"),
+                "train_s": round(fit.elapsed_s, 2), "t_scale": fit.t_scale}
+        return to_candidate_system(formulas), info

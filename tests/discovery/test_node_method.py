@@ -19,12 +19,11 @@ def test_registered_and_options_checked() -> None:
         get_method("node", bogus=True)
 
 
-def test_bad_training_field_is_a_discovery_error() -> None:
-    from discovery.simulation import simulate
-
-    data = simulate("van_der_pol", t=np.linspace(0, 5, 20))
-    with pytest.raises(DiscoveryError, match="unknown field.*steps"):
-        get_method("node", training={"stepz": 3}).propose(data, MethodContext(device="cpu"))
+def test_bad_training_field_is_a_discovery_error_before_any_work() -> None:
+    with pytest.raises(DiscoveryError, match=r"node.training: unknown option\(s\) 'stepz'; valid: .*steps"):
+        get_method("node", training={"stepz": 3})
+    with pytest.raises(DiscoveryError, match="node.sr_backend: expected one of 'auto'"):
+        get_method("node", sr_backend="gplearn")
 
 
 def test_distills_a_linear_system() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import sympy
@@ -12,7 +10,6 @@ import torch
 from discovery.errors import DiscoveryError
 from discovery.known import parse_known
 from discovery.methods import MethodContext, get_method, method_names
-from discovery.methods.pinn import combine, make_config, pick_from_front, snap_inner_constants
 from models.pinn import PINNTrainConfig
 
 torch.set_num_threads(1)
@@ -52,6 +49,9 @@ def test_parse_known_forms(known) -> None:
         (["x h1(x)"], r"expected entries like"),
         (None, r"needs a partly known model"),
         (3.5, r"expected a dict"),
+        ({"x": "x + " * 25_000 + "h1(x)", "y": "1"}, r"equation for 'x': formula is 100,005 characters; at most "),
+        ({"x": " + ".join(f"h{k}(x)" for k in range(1, 7)), "y": " + ".join(f"h{k}(y)" for k in range(7, 12))},
+         r"11 hidden terms \(h1, h2, h3, ... h11\); at most 10"),
     ],
 )
 def test_parse_known_errors_name_the_problem(known, message) -> None:
@@ -75,50 +75,21 @@ def test_torch_rhs_broadcasts_constant_equations() -> None:
     torch.testing.assert_close(out, torch.tensor([[0.0, 2.0]] * 3))
 
 
-# --- picking formulas ------------------------------------------------------------------------------------------
-def test_pick_from_front_prefers_knee_then_simplest_eligible() -> None:
-    front = [
-        SimpleNamespace(expr="a", complexity=1, mse=1.0),
-        SimpleNamespace(expr="b", complexity=3, mse=0.012),
-        SimpleNamespace(expr="c", complexity=9, mse=0.010),
-        SimpleNamespace(expr="d", complexity=15, mse=0.003),
-    ]
-    assert [f.expr for f in pick_from_front(front, 3, scale=1.0, knee=2)] == ["c", "b", "d"]
-    assert [f.expr for f in pick_from_front(front, 2, scale=1.0, knee=None)] == ["b", "c"]
-    # with a small target scale only fits within 4x the best error are eligible; an ineligible knee is skipped
-    front[1].mse, front[2].mse = 0.02, 0.015
-    assert [f.expr for f in pick_from_front(front, 3, scale=0.01, knee=1)] == ["d"]
-    assert pick_from_front([], 3, scale=1.0) == []
+# --- options, checked when the method is made --------------------------------------------------------------------
+def test_training_config_is_checked_up_front() -> None:
+    assert get_method("pinn", training={"adam_steps": 5}).options.training == PINNTrainConfig(adam_steps=5)
+    with pytest.raises(DiscoveryError, match=r"pinn.training: unknown option\(s\) 'adam_step'; valid: .*adam_steps"):
+        get_method("pinn", training={"adam_step": 5})
+    with pytest.raises(DiscoveryError, match="pinn.training.adam_steps: expected an integer"):
+        get_method("pinn", training={"adam_steps": "many"})
+    with pytest.raises(DiscoveryError, match="pinn.n_formulas: expected an integer >= 1, found 0"):
+        get_method("pinn", n_formulas=0)
 
 
-def test_snap_inner_constants_only_touches_function_arguments() -> None:
-    assert snap_inner_constants(-5.02 * sympy.sin(0.9952 * theta)) == -5.02 * sympy.sin(theta)
-    assert snap_inner_constants(sympy.sin(0.7 * theta)) == sympy.sin(0.7 * theta)
-    assert snap_inner_constants(0.99 * theta) == 0.99 * theta
-
-
-def test_prune_terms_drops_what_the_data_do_not_need() -> None:
-    from discovery.methods.pinn import prune_terms
-
-    X = np.random.default_rng(0).uniform(0.5, 3.0, size=(80, 2))  # (N, 2)
-    target = 0.1 * X[:, 0] * X[:, 1]
-    pruned = prune_terms(0.1003 * x * y - 0.0375 + 2e-4 * x**3, X, target, ["x", "y"], limit=1e-8)
-    assert pruned.free_symbols == {x, y} and len(sympy.Add.make_args(pruned)) == 1
-    assert float(pruned.coeff(x * y)) == pytest.approx(0.1, rel=1e-6)
-    # a term the data need stays
-    kept = prune_terms(0.1 * x * y - 0.5 * x, X, 0.1 * X[:, 0] * X[:, 1] - 0.5 * X[:, 0], ["x", "y"], limit=1e-8)
-    assert len(sympy.Add.make_args(kept)) == 2
-
-
-def test_combine_orders_by_rank_sum() -> None:
-    assert combine([["a0", "a1"], ["b0", "b1", "b2"]], 4) == [("a0", "b0"), ("a0", "b1"), ("a1", "b0"),
-                                                               ("a0", "b2")]
-
-
-def test_make_config_rejects_unknown_fields() -> None:
-    assert make_config(PINNTrainConfig, {"adam_steps": 5}, "training").adam_steps == 5
-    with pytest.raises(DiscoveryError, match="unknown field.*adam_step"):
-        make_config(PINNTrainConfig, {"adam_step": 5}, "training")
+def test_known_option_is_parsed_up_front() -> None:
+    with pytest.raises(DiscoveryError, match="pinn.known|equation for 'x'"):
+        get_method("pinn", known={"x": "0.5*x - h1(x,", "y": "1"})
+    assert get_method("pinn", known={"x": "h1(x)"}).options.known == {"x": "h1(x)"}
 
 
 # --- the method --------------------------------------------------------------------------------------------------
