@@ -19,6 +19,7 @@ import sympy
 
 from discovery.errors import DiscoveryError
 from grammar.errors import GrammarError
+from grammar.parser import MAX_HIDDEN_FUNCTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -270,4 +271,10 @@ def parse_known(known: Any, variables: Sequence[str]) -> KnownModel:
             "known model: no hidden term; name what is unknown as h1(...), h2(...), e.g. 'x = 0.5*x - h1(x, y)'"
         )
     ordered = dict(sorted(hidden.items(), key=lambda kv: (len(kv[0]), kv[0])))
+    if len(ordered) > MAX_HIDDEN_FUNCTIONS:
+        names = list(ordered)
+        raise DiscoveryError(
+            f"known model: {len(names)} hidden terms ({', '.join(names[:3])}, ... {names[-1]}); at most "
+            f"{MAX_HIDDEN_FUNCTIONS} are allowed (each is a network to train): give fewer unknown terms"
+        )
     return KnownModel(variables, equations, ordered)

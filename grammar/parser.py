@@ -38,6 +38,13 @@ HIDDEN_RE = re.compile(r"h[1-9][0-9]*")
 MAX_NESTING = 100
 """Deepest nesting of parentheses, calls and unary signs accepted."""
 
+MAX_FORMULA_CHARS = 20_000
+"""Longest formula accepted, and longest text of a whole system (:func:`parse_system`); the app's text areas take
+no more. Parsing is linear in the length, so this bounds the time a formula can take (well under a second)."""
+
+MAX_HIDDEN_FUNCTIONS = 10
+"""Most distinct hidden functions (``h1, h2, ...``) in a formula or a system: each one is a network to train."""
+
 _FUNCTIONS = function_names()
 _TOKEN_RE = re.compile(
     r"(?P<space>\s+)"
@@ -142,23 +149,28 @@ class _Parser:
                                f"the formula{hint}")
         return expr
 
+    # A chain ``a + b - c`` (or ``a * b / c``) is built as one n-ary sum (product) at its end: folding binary
+    # operators left to right would re-flatten the growing sum at every step, quadratic in its length.
+
     def expr(self) -> sympy.Expr:
-        value = self.term()
+        terms = [self.term()]
         while self.at("+", "-"):
-            name = "add" if self.advance().text == "+" else "sub"
-            value = OPERATORS[name].sympy(value, self.term())
-        return value
+            minus = self.advance().text == "-"
+            right = self.term()
+            terms.append(OPERATORS["neg"].sympy(right) if minus else right)  # a - b = a + neg(b), as "sub"
+        return terms[0] if len(terms) == 1 else sympy.Add(*terms)
 
     def term(self) -> sympy.Expr:
-        value = self.unary()
+        factors = [self.unary()]
         while self.at("*", "/"):
             op = self.advance()
-            name = "mul" if op.text == "*" else "div"
             right = self.unary()
-            if name == "div" and right == 0:
-                raise GrammarError(f"division by zero at column {op.column}: the divisor is 0")
-            value = OPERATORS[name].sympy(value, right)
-        return value
+            if op.text == "/":
+                if right == 0:
+                    raise GrammarError(f"division by zero at column {op.column}: the divisor is 0")
+                right = sympy.Pow(right, -1)  # a / b = a * b**-1, as "div"
+            factors.append(right)
+        return factors[0] if len(factors) == 1 else sympy.Mul(*factors)
 
     def unary(self) -> sympy.Expr:
         if self.at("+", "-"):
@@ -296,12 +308,19 @@ def parse(text: str, variables: Sequence[str], params: Sequence[str] = (), hidde
     """
     if not isinstance(text, str):
         raise GrammarError(f"expected the formula as a string, found {type(text).__name__}")
+    _check_length(text, "formula")
     variables, params = _check_names(variables, params, hidden)
     expr = _Parser(text, variables, params, hidden).parse()
     if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
         raise GrammarError(f"formula {text!r} evaluates to {expr}, which is not a finite real expression")
     hidden_functions(expr)
     return expr
+
+
+def _check_length(text: str, what: str) -> None:
+    if len(text) > MAX_FORMULA_CHARS:
+        raise GrammarError(f"{what} is {len(text):,} characters; at most {MAX_FORMULA_CHARS:,} are accepted "
+                           "(grammar.parser.MAX_FORMULA_CHARS): shorten it")
 
 
 def hidden_functions(expr: sympy.Basic) -> dict[str, tuple[sympy.Symbol, ...]]:
@@ -311,7 +330,7 @@ def hidden_functions(expr: sympy.Basic) -> dict[str, tuple[sympy.Symbol, ...]]:
     ------
     GrammarError
         When a hidden function is used with different arguments in different places, or with an argument that
-        is not a symbol.
+        is not a symbol, or when there are more than :data:`MAX_HIDDEN_FUNCTIONS` of them.
 
     Examples
     --------
@@ -333,6 +352,11 @@ def hidden_functions(expr: sympy.Basic) -> dict[str, tuple[sympy.Symbol, ...]]:
             raise GrammarError(f"hidden function {name} is used as {previous} and as {call}; a hidden function must "
                                f"always take the same variables")
         found[name] = args
+    if len(found) > MAX_HIDDEN_FUNCTIONS:
+        names = sorted(found, key=lambda n: (len(n), n))
+        shown = ", ".join(names[:3]) + (f", ... {names[-1]}" if len(names) > 3 else "")
+        raise GrammarError(f"{len(found)} hidden functions ({shown}); at most {MAX_HIDDEN_FUNCTIONS} are allowed "
+                           "(grammar.parser.MAX_HIDDEN_FUNCTIONS): give fewer unknown terms")
     return found
 
 
@@ -371,6 +395,7 @@ def parse_system(
     variables, params = _check_names(variables, params, hidden)
     where: dict[str, str] = {}
     if isinstance(lines, str):
+        _check_length(lines, "system text")
         formulas: dict[str, str] = {}
         for number, line in enumerate(lines.splitlines(), start=1):
             stripped = line.strip()

@@ -11,6 +11,7 @@ from app.formulas import read_system
 from app.loading import LoadedData
 from app.options import MethodInfo, OptionSpec, method_catalog
 from discovery.errors import one_line
+from grammar.parser import MAX_FORMULA_CHARS
 
 __all__ = ["render_setup_section"]
 
@@ -109,7 +110,8 @@ def _known_model_problems(formulas: dict[str, str], variables: tuple[str, ...]) 
 
 def _system_box(label: str, key: str, help_text: str, placeholder: str, variables: tuple[str, ...], *, hidden: bool,
                 required: bool) -> tuple[dict[str, str], list[str]]:
-    text = st.text_area(label, key=key, help=help_text, placeholder=placeholder, height=100)
+    text = st.text_area(label, key=key, help=help_text, placeholder=placeholder, height=100,
+                        max_chars=MAX_FORMULA_CHARS)  # the parser's limit: the box never holds a refused text
     what = label.split(" (")[0].lower()
     if not text.strip():
         return {}, ([f"write the {what} (one line per variable; see the ? help)"] if required else [])

@@ -132,6 +132,9 @@ def test_pinn_known_model_is_checked_live(app_entry: str, lv_csv_bytes: bytes) -
     if "pinn" not in _method_names(at):
         pytest.skip("the pinn method is not registered here")
     at.multiselect(key="methods").set_value(["pinn"]).run()
+    from grammar.parser import MAX_FORMULA_CHARS
+
+    assert at.text_area(key="pinn_known").max_chars == MAX_FORMULA_CHARS  # the box takes no more than the parser
     assert at.button(key="run").disabled  # pinn needs the known part
     assert any("write the known part of the model" in w.value for w in at.warning)
     at.text_area(key="pinn_known").input("dx/dt = 1.0*x\ndy/dt = -1.5*y").run()

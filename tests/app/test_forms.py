@@ -98,3 +98,11 @@ def test_read_system_reports_each_problem_by_line(text: str, hidden: bool, expec
     s = read_system(text, ["x", "y"], hidden=hidden)
     assert not s.ok
     assert any(expected in e for e in s.errors), s.errors
+
+
+@pytest.mark.timeout(60)
+def test_read_system_refuses_text_over_the_size_limit_in_one_line() -> None:
+    from grammar.parser import MAX_FORMULA_CHARS
+
+    s = read_system("dx/dt = " + "x + " * 25_000 + "h1(x)\ndy/dt = y", ["x", "y"], hidden=True)
+    assert len(s.errors) == 1 and f"at most {MAX_FORMULA_CHARS:,}" in s.errors[0] and len(s.errors[0]) < 300

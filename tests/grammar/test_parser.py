@@ -181,3 +181,62 @@ def test_hidden_functions():
         hidden_functions(h1(x) + h1(x, y))
     with pytest.raises(GrammarError, match="arguments must be variables"):
         hidden_functions(h1(x + 1))
+
+
+# --- size: linear-time parsing, a length limit and a hidden-function limit (issue 14, item 8) -------------------
+def _long_sum(n: int) -> str:
+    """``n`` distinct terms: sympy cannot merge them, so each one stays in the sum."""
+    return " + ".join(f"{k + 0.5}*x**{k % 7 + 1}*sin({k}*y)" for k in range(1, n + 1))
+
+
+@pytest.mark.parametrize("op, text", [
+    (sympy.Add, _long_sum(400)),
+    (sympy.Mul, " * ".join(f"(x + {k})" for k in range(1, 401))),
+    (sympy.Mul, "x / " + " / ".join(f"(y + {k})" for k in range(1, 400))),
+], ids=["sum", "product", "quotient"])
+def test_parsing_a_long_chain_builds_each_operand_once(monkeypatch, op, text):
+    """Linear time, counted rather than timed: flattening a chain of n operands must touch O(n) arguments in all,
+    not n**2 / 2 as a left fold of binary operations does."""
+    touched = []
+    flatten = op.flatten.__func__
+
+    def counting(cls, seq):  # a sum (product) among the arguments is flattened operand by operand
+        touched.append(sum(len(a.args) if isinstance(a, op) else 1 for a in seq))
+        return flatten(cls, seq)
+
+    monkeypatch.setattr(op, "flatten", classmethod(counting))
+    expr = parse(text, VARS)
+    assert len(expr.args) == 400
+    assert sum(touched) < 10 * 400, f"flattening touched {sum(touched)} arguments for 400 operands"
+
+
+@pytest.mark.timeout(120)
+def test_a_formula_at_the_size_limit_parses():
+    text = _long_sum(2000)[: grammar.parser.MAX_FORMULA_CHARS]
+    text = text[: text.rfind(" + ")]
+    assert 0.8 * grammar.parser.MAX_FORMULA_CHARS < len(text) <= grammar.parser.MAX_FORMULA_CHARS
+    assert len(parse(text, VARS).args) > 400
+
+
+@pytest.mark.timeout(60)
+def test_a_formula_over_the_size_limit_is_refused_with_the_limit():
+    text = "x + " * 25_000 + "x"  # 100 KB
+    limit = f"at most {grammar.parser.MAX_FORMULA_CHARS:,} are accepted"
+    with pytest.raises(GrammarError, match=f"formula is 100,001 characters; {limit}") as info:
+        parse(text, VARS)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+    with pytest.raises(GrammarError, match=limit):
+        parse_system({"x": text, "y": "x"}, VARS)
+    with pytest.raises(GrammarError, match=f"system text is 100,009 characters; {limit}"):
+        parse_system(f"x: {text}\ny: x", VARS)
+
+
+def test_too_many_hidden_functions_are_refused():
+    limit = grammar.parser.MAX_HIDDEN_FUNCTIONS
+    ok = " + ".join(f"h{k}(x)" for k in range(1, limit + 1))
+    assert len(hidden_functions(parse(ok, VARS))) == limit
+    with pytest.raises(GrammarError, match=rf"{limit + 1} hidden functions \(h1, .*\); at most {limit}"):
+        parse(ok + f" + h{limit + 1}(y)", VARS)
+    split = {"x": ok, "y": f"h{limit + 1}(y)"}
+    with pytest.raises(GrammarError, match=f"at most {limit}"):
+        parse_system(split, VARS)
