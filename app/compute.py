@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import streamlit as st
 
-from discovery.errors import one_line
-from discovery.plotting import extended_time, model_times, simulation_bounds
+from discovery.plotting import extended_time, simulate_over
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.methods.base import ProgressFn
@@ -82,18 +81,7 @@ MAX_HORIZON = 2.0
 def _simulate(
     run_key: str, candidate_index: int, trajectory: int, horizon: float, _result: Any, _trajectories: Any
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
-    tr = _trajectories[trajectory]
-    t_ext = model_times(tr.t, horizon)
-    scale, bound = simulation_bounds(_trajectories)  # the data's own scale, whatever its units
-    candidate = _result.candidates[candidate_index]
-    try:
-        x = _result.simulate(tr.x[0], t_ext, candidate, scale=scale, max_abs=bound)  # (M, D)
-    except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be simulated is shown as such
-        return t_ext, None, one_line(exc)
-    x = np.asarray(x, dtype=float)
-    if x.shape != (t_ext.size, len(_result.variables)) or not np.all(np.isfinite(x)):
-        return t_ext, None, "the simulation did not stay finite"
-    return t_ext, x, ""
+    return simulate_over(_result, _trajectories, trajectory, horizon, _result.candidates[candidate_index])
 
 
 def cached_simulation(

@@ -13,7 +13,6 @@ import numpy as np
 __all__ = [
     "Curve",
     "data_figure",
-    "error_of",
     "overlay_figure",
     "pareto_figure",
     "phase_figure",
@@ -107,27 +106,18 @@ def phase_figure(trajectories: Any, variables: Sequence[str]) -> Any | None:
     return _layout(fig, 420)
 
 
-def error_of(candidate: Any) -> float:
-    """Error shown for a candidate: ``1 - R^2`` of its re-simulation on short windows, the error the Pareto
-    front and the selection use (``1 - R^2`` on whole trajectories when that is missing; ``nan`` when unknown)."""
-    r2 = candidate.metrics.get("r2_window")
-    if r2 is None:
-        r2 = candidate.metrics.get("r2")
-    try:
-        r2 = float(r2)
-    except (TypeError, ValueError):
-        return float("nan")
-    return 1.0 - r2 if np.isfinite(r2) else float("nan")
-
-
 def pareto_figure(candidates: Sequence[Any], front: Sequence[Any], selected: int | None = None) -> Any:
     """Complexity vs error of every candidate, the Pareto front joined, ``selected`` ringed.
 
-    Each point carries its candidate's index (into ``candidates``) as ``customdata``, for selection events.
+    The error is the one the front and the selection use (:func:`discovery.pipeline.scoring.selection_error`,
+    ``1 - R^2`` of the re-simulation on short windows); candidates without one are drawn at the top. Each point
+    carries its candidate's index (into ``candidates``) as ``customdata``, for selection events.
     """
     import plotly.graph_objects as go
 
-    err = np.array([error_of(c) for c in candidates], dtype=float)
+    from discovery.pipeline.scoring import selection_error
+
+    err = np.array([selection_error(c) for c in candidates], dtype=float)
     finite = err[np.isfinite(err)]
     floor = max(float(finite[finite > 0].min()) / 3 if np.any(finite > 0) else 1e-12, 1e-12)
     top = float(finite.max()) * 3 if finite.size else 1.0

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "extended_time", "model_times", "png_bytes", "result_figure", "save_figure", "simulate_extended",
-    "simulation_bounds",
+    "simulate_over", "simulation_bounds",
 ]
 
 DATA_COLOR = "#4a4a4a"
@@ -83,6 +83,32 @@ def model_times(t: np.ndarray, horizon: float) -> np.ndarray:
     return extended_time(observed, horizon)
 
 
+def simulate_over(
+    result: "DiscoveryResult",
+    data: "Trajectories",
+    trajectory: int,
+    horizon: float,
+    candidate: "Candidate | None" = None,
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The candidate (default: the selected one) simulated from trajectory ``trajectory``'s first observed state
+    over :func:`model_times` (the observed window, gaps filled, and ``horizon`` times its length beyond).
+
+    Returns ``(t (M,), x (M, D) or None, problem)``: ``x`` is ``None`` and ``problem`` one line when the model
+    cannot be integrated or leaves the finite numbers. The blow-up bound and the tolerances come from the data's
+    own scale (:func:`simulation_bounds`, the bound scoring uses), whatever its units.
+    """
+    tr = data[trajectory]
+    scale, bound = simulation_bounds(data)
+    t = model_times(tr.t, horizon)
+    try:
+        x = np.asarray(result.simulate(tr.x[0], t, candidate, scale=scale, max_abs=bound), dtype=float)
+    except Exception as exc:  # noqa: BLE001 -- a model that cannot be integrated is drawn as such
+        return t, None, one_line(exc)
+    if x.shape != (t.size, len(result.variables)) or not np.all(np.isfinite(x)):
+        return t, None, "the simulation did not stay finite"
+    return t, x, ""
+
+
 def simulate_extended(
     result: "DiscoveryResult",
     data: "Trajectories",
@@ -90,27 +116,17 @@ def simulate_extended(
     horizon: float,
     candidate: "Candidate | None" = None,
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """The candidate (default: the selected one) simulated from trajectory ``trajectory``'s first observed state.
+    """:func:`simulate_over` ``horizon``, and when the extrapolation blows up, over the observed window alone.
 
-    Returns ``(t (M,), x (M, D) or None, problem)``: when the extrapolation blows up, the observed window alone
-    is tried; ``x`` is ``None`` and ``problem`` one line when even that fails. Gaps in the sampling are filled
-    with steps of the median spacing, so the model is drawn through them rather than as a straight line. The
-    blow-up bound and the tolerances come from the data's own scale (the bound scoring uses), whatever its units.
+    Returns ``(t (M,), x (M, D) or None, problem)``; when even the observed window fails, ``t`` is the observed
+    times, ``x`` is ``None`` and ``problem`` one line.
     """
-    tr = data[trajectory]
-    scale, bound = simulation_bounds(data)
     problem = ""
     for h in ((horizon, 0.0) if horizon > 0 else (0.0,)):
-        t = model_times(tr.t, h)
-        try:
-            x = np.asarray(result.simulate(tr.x[0], t, candidate, scale=scale, max_abs=bound), dtype=float)
-        except Exception as exc:  # noqa: BLE001 -- a model that cannot be integrated is drawn as such
-            problem = one_line(exc)
-            continue
-        if x.shape == (t.size, len(result.variables)) and np.all(np.isfinite(x)):
+        t, x, problem = simulate_over(result, data, trajectory, h, candidate)
+        if x is not None:
             return t, x, ""
-        problem = "the simulation did not stay finite"
-    return np.asarray(tr.t, dtype=float), None, problem
+    return np.asarray(data[trajectory].t, dtype=float), None, problem
 
 
 def simulation_bounds(data: "Trajectories") -> tuple[np.ndarray, float]:

@@ -17,7 +17,6 @@ from app.plots import (
     OPERATOR_COLORS,
     PALETTE,
     Curve,
-    error_of,
     overlay_figure,
     pareto_figure,
     residual_figure,
@@ -261,8 +260,11 @@ def render_results_section(loaded: LoadedData) -> None:
                              format_func=lambda i: _candidate_label(i, result.candidates[i]))
         cand = result.candidates[index]
         st.latex(result.latex(cand))
+        from discovery.pipeline.scoring import selection_error
+
+        error = selection_error(cand)  # what the Pareto front and the selection compare
         st.caption(f"R² {_fmt(cand.metrics.get('r2'))} · windowed R² {_fmt(cand.metrics.get('r2_window'))} · "
-                   f"error {error_of(cand):.3g} · complexity {cand.complexity} · "
+                   f"error {f'{error:.3g}' if math.isfinite(error) else '—'} · complexity {cand.complexity} · "
                    f"{'stable' if cand.metrics.get('stable') else 'unstable: ' + str(cand.metrics.get('failure', ''))}")
 
     st.markdown("#### Simulation against the data")

@@ -46,6 +46,24 @@ def test_pareto_points_carry_their_candidate_index(lv_result) -> None:
     assert any(tr.name == "Pareto front" for tr in fig.data)
 
 
+def test_pareto_errors_are_the_selection_errors_and_unknown_ones_sit_on_top(lv_result) -> None:
+    from discovery.methods.base import Candidate
+    from discovery.pipeline.scoring import selection_error
+
+    _, result = lv_result
+    x = sympy.Symbol("x")
+    # whole-trajectory R^2 but no window R^2: no selection error, whatever r2 says
+    unscored = Candidate("sindy", {v: x for v in result.variables}, metrics={"r2": 0.9, "r2_window": None})
+    candidates = [*result.candidates, unscored]
+    fig = pareto_figure(candidates, result.front)
+    shown = {int(cd[0]): y for tr in fig.data if tr.name != "Pareto front" for cd, y in zip(tr.customdata, tr.y)}
+    errors = [selection_error(c) for c in result.candidates]
+    for i, e in enumerate(errors):
+        if np.isfinite(e) and e > 0:
+            assert shown[i] == pytest.approx(e)
+    assert shown[len(candidates) - 1] >= max(shown[i] for i in range(len(result.candidates)))
+
+
 def test_overlay_and_residual(lv_result) -> None:
     data, result = lv_result
     tr = data[0]
