@@ -195,6 +195,13 @@ def run(args: argparse.Namespace) -> int:
     tokenizer = ExpressionTokenizer()
     out = args.out or DEFAULT_OUT / f"prose-{args.preset}"
     resuming = args.resume and (Path(out) / "train_state.pt").is_file()
+    if resuming:  # a state that cannot be resumed from is reported now, not after the (long) data generation
+        from models.prose.io import CheckpointError, torch_load_state
+
+        try:
+            torch_load_state(Path(out) / "train_state.pt")
+        except CheckpointError as exc:
+            raise DiscoveryError(str(exc)) from None
     start = None  # checked before the (long) data generation
     if args.init_from is not None and not resuming:
         start = _initial_model(Path(args.init_from), Path(out), tokenizer.vocab_size)

@@ -90,6 +90,39 @@ def from_pretrained(
     return model, tokenizer
 
 
+class CheckpointError(ValueError):
+    """A training-state file that cannot be resumed from (unreadable, or holding more than tensors and plain
+    values)."""
+
+
 def torch_load_state(path: str | Path) -> dict[str, Any]:
-    """Load a training-state file written by :mod:`models.prose.train` (weights, optimizer, step)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """Load a training-state file written by :mod:`models.prose.train` (weights, optimizer, step).
+
+    The file is read with ``weights_only=True``: torch's restricted unpickler builds tensors, dicts, lists,
+    tuples, numbers, strings and ``None``, and refuses anything else, so a crafted file cannot run code.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is not a state this code wrote: one line saying what it holds and what to do.
+    """
+    import pickle
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError) as exc:
+        import re
+
+        text = str(exc)
+        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        detail = text.split("WeightsUnpickler error:", 1)[-1]  # torch's own words, without its preamble
+        first = next((line.strip() for line in detail.splitlines() if line.strip()), type(exc).__name__)[:200]
+        reason = f"it would call {unsafe.group(1)}, not only build tensors and plain values" if unsafe else first
+        raise CheckpointError(
+            f"cannot resume from {str(path)!r}: not a training state eqdisco wrote ({reason}); delete it to start "
+            "afresh, or train into another folder"
+        ) from None
+    if not isinstance(state, dict) or not {"model", "optimizer", "step"} <= set(state):
+        raise CheckpointError(f"cannot resume from {str(path)!r}: expected the keys model, optimizer and step; "
+                              "delete it to start afresh, or train into another folder")
+    return state

@@ -85,6 +85,34 @@ def test_train_logs_checkpoints_and_resumes(tmp_path):
     torch.testing.assert_close(a["x_query"], b["x_query"])
 
 
+class _Payload:
+    """Pickled as a call that creates ``path``: what a crafted training-state file could run when unpickled."""
+
+    def __init__(self, path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.path!r}, 'w').close()",))
+
+
+def test_resume_state_is_loaded_as_weights_only(tmp_path):
+    cfg = TrainConfig(steps=4, batch_size=4, save_every=2, log_every=2, eval_every=100)
+    train(tiny_model(), toy_dataset(8), cfg, tmp_path, device="cpu", progress=False)
+    state = torch.load(tmp_path / STATE_NAME, weights_only=True)  # tensors and plain values only
+    assert state["step"] == 4 and "optimizer" in state
+
+    sentinel = tmp_path / "ran"
+    state["extra"] = _Payload(sentinel)
+    torch.save(state, tmp_path / STATE_NAME)
+    from models.prose.io import CheckpointError
+
+    with pytest.raises(CheckpointError, match="cannot resume from .*train_state.pt.*delete it") as info:
+        train(tiny_model(), toy_dataset(8), cfg.replace(steps=6), tmp_path, device="cpu", resume=True,
+              progress=False)
+    assert not sentinel.exists(), "unpickling the training state ran code"
+    assert "\n" not in str(info.value)
+
+
 def test_time_budget_stops_and_saves(tmp_path):
     cfg = TrainConfig(steps=10_000, batch_size=4, max_minutes=0.0, save_every=10_000)
     summary = train(tiny_model(), toy_dataset(8), cfg, tmp_path, device="cpu", progress=False)
