@@ -23,6 +23,23 @@ _MAX_EXPAND_GROWTH = 4
 """Expansion is kept only when it does not make the expression more than this many times larger."""
 
 
+def rms(values: np.ndarray, axis: int | None = 0) -> np.ndarray:
+    """Root mean square along ``axis`` without overflow or underflow of the squares: values are divided by their
+    largest magnitude first, so states of 1e-100 or 1e100 (and their library terms) measure as they should.
+
+    Examples
+    --------
+    >>> float(rms(np.array([3e-200, 4e-200]), axis=None)) / 1e-200  # sqrt(12.5); the squares underflow to 0
+    3.5355339059327373
+    """
+    a = np.asarray(values, dtype=float)
+    top = np.max(np.abs(a), axis=axis, keepdims=True)
+    safe = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = safe * np.sqrt(np.mean((a / safe) ** 2, axis=axis, keepdims=True))
+    return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
 def _size(expr: sympy.Basic) -> int:
     return sum(1 for _ in sympy.preorder_traversal(expr))
 
@@ -118,7 +135,7 @@ def _term_magnitudes(
         mags = []
         for value in values:
             value = np.broadcast_to(np.asarray(value, dtype=float), shape)
-            mags.append(float(np.sqrt(np.mean(value**2))) if np.all(np.isfinite(value)) else np.inf)
+            mags.append(float(rms(value, axis=None)) if np.all(np.isfinite(value)) else np.inf)
         return np.asarray(mags)
     return np.asarray([abs(float(t.as_coeff_Mul()[0])) for t in terms])
 
@@ -162,14 +179,23 @@ def prune_small_terms(
 
 
 def check_in_grammar(expr: sympy.Expr) -> None:
-    """Raise :class:`~grammar.errors.GrammarError` unless ``expr`` is finite and the grammar can write it."""
+    """Raise :class:`~grammar.errors.GrammarError` unless ``expr`` is finite and the grammar can write its form.
+
+    The form is checked, not the size of its constants: data in units where a constant is ``1e-40`` is as valid
+    as data where it is ``0.1`` (the prefix encoding's exponent range, :data:`grammar.numbers.MAX_EXPONENT`, only
+    bounds what the PROSE tokenizer reads).
+    """
+    from grammar.numbers import MAX_EXPONENT
     from grammar.prefix import to_prefix
 
     bad = [a for a in expr.atoms() if a in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)]
     bad += [f for f in expr.atoms(sympy.Float) if not np.isfinite(float(f))]
     if bad:
         raise GrammarError(f"expected a finite expression, found {bad[0]} in {expr}")
-    to_prefix(expr)
+    lo, hi = 10.0 ** -MAX_EXPONENT, 10.0 ** MAX_EXPONENT
+    clamped = {f: sympy.Float(np.copysign(min(max(abs(float(f)), lo), hi), float(f)))
+               for f in expr.atoms(sympy.Float) if float(f) != 0 and not lo <= abs(float(f)) <= hi}
+    to_prefix(expr.xreplace(clamped) if clamped else expr)
 
 
 def to_candidate_expr(

@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 
 from discovery.data.layout import Layout
+from discovery.data.magnitudes import check_magnitudes
 from discovery.data.options import LoadOptions
 from discovery.data.trajectories import Trajectories, Trajectory
 from discovery.errors import DataError
@@ -53,6 +54,7 @@ def assemble(
     several = len(pieces) > 1 or traj_name is not None
     trajectories = []
     for t, x, row_of, label in pieces:
+        check_magnitudes(t, x, variables, time_name, file=file, row_of=row_of)
         steps = np.diff(t)
         if (steps <= 0).any():
             k = int(np.argmax(steps <= 0)) + 1

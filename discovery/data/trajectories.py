@@ -151,6 +151,10 @@ class Trajectories(Sequence[Trajectory]):
                     f"trajectory {k} has {tr.x.shape[1]} state columns; expected {len(names)}, "
                     f"one per variable ({', '.join(names)})"
                 )
+        from discovery.data.magnitudes import check_magnitudes
+
+        for tr in items:  # the loaders check with rows; this covers trajectories built in Python
+            check_magnitudes(tr.t, tr.x, names, "t", file=source)
         self._variables = names
         self._trajectories = items
         self._source = source

@@ -32,6 +32,7 @@ from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Librar
 from discovery.methods.sindy_terms import activation_form
 from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
 from discovery.options import Options, option
+from discovery.symbolic import rms
 from discovery.parsimony import ERROR_FLOOR, pareto_front
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -335,7 +336,10 @@ class _Search:
                 best_here.append(self._pool(lib, d, points))
             self.per_library[lib_name] = best_here
         if not self.per_library:
-            raise DiscoveryError("sindy: every candidate library gave non-finite values on these states")
+            top = float(np.max(np.abs(x_all)))
+            raise DiscoveryError("sindy: every candidate library gave non-finite values on these states (largest "
+                                 f"|state| {top:.3g}; powers of states beyond about 1e100 overflow: rescale the "
+                                 "data, or lower 'degree')")
         self._build_fronts()
 
     def _pool(self, lib: Library, d: int, points: Sequence[PathPoint]) -> _Pick:
@@ -417,10 +421,10 @@ class _Search:
 
     def model(self, label: str, choice: Sequence[_Pick], extra: dict[str, Any] | None) -> SparseModel:
         """The system of one support per variable, terms under ``config.prune`` of the derivative's RMS dropped."""
-        y_rms = np.sqrt(np.mean(self.dx_all**2, axis=0))  # (D,)
+        y_rms = rms(self.dx_all)  # (D,)
         equations = {}
         for d, (name, q) in enumerate(zip(self.names, choice)):
-            size = np.abs(q.point.coef) * np.sqrt(np.mean(self.thetas[q.library.name] ** 2, axis=0))  # (P,)
+            size = np.abs(q.point.coef) * rms(self.thetas[q.library.name])  # (P,)
             keep = [j for j in q.point.support if size[j] >= self.config.prune * y_rms[d]]
             equation = sympy.Add(*(sympy.Float(q.point.coef[j]) * q.library.features[j] for j in keep))
             equations[name] = activation_form(equation) if q.library.name.startswith(GENERATORS) else equation

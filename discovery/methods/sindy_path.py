@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from discovery.errors import DiscoveryError
+from discovery.symbolic import rms
 from discovery.parsimony import ERROR_FLOOR, parsimony_score
 
 
@@ -54,9 +55,9 @@ class ScaledProblem:
 
     @classmethod
     def build(cls, theta: np.ndarray, y: np.ndarray, n_blocks: int) -> "ScaledProblem":
-        col_scale = np.sqrt(np.mean(theta**2, axis=0))  # (P,)
+        col_scale = rms(theta)  # (P,): no overflow for states near 1e100
         col_scale = np.where(np.isfinite(col_scale) & (col_scale > 0), col_scale, 1.0)
-        y_scale = np.sqrt(np.mean(y**2, axis=0))  # (D,)
+        y_scale = rms(y)  # (D,)
         y_scale = np.where(y_scale > 0, y_scale, 1.0)
         theta_n = theta / col_scale  # (N, P)
         y_n = y / y_scale  # (N, D)

@@ -75,3 +75,17 @@ def test_discovery_gives_the_same_model_in_any_units(noise: float) -> None:
             assert set(got) == set(want), (a, b, v, result.equations[v], expected[v])
             for term, coef in want.items():
                 assert float(got[term]) == pytest.approx(float(coef), rel=max(tol, 1e-5)), (a, b, v, term)
+
+
+@pytest.mark.parametrize("a,b", [(1e-100, 1.0), (1e80, 1.0), (1.0, 1e100), (1.0, 1e-100), (1e40, 1e-40)])
+def test_far_units_work_as_long_as_a_float_can_square_the_data(lv: Trajectories, a: float, b: float) -> None:
+    # constants such as 1e-81 lie outside the PROSE tokenizer's number range, which does not bound candidates
+    result = discover(_rescaled(lv, a, b), method="sindy", uncertainty=False)
+    assert result.metrics["r2"] == pytest.approx(1.0, abs=1e-6), result.warnings
+    expected = _to_units(LV, a, b)
+    for v in lv.variables:
+        got = sympy.expand(result.equations[v]).as_coefficients_dict()
+        want = expected[v].as_coefficients_dict()
+        assert set(got) == set(want), (v, result.equations[v])
+        for term, coef in want.items():
+            assert float(got[term]) == pytest.approx(float(coef), rel=1e-3), (v, term)
