@@ -43,6 +43,9 @@ class BatchItem:
     status: str  # "ok", "error" or "skipped"
     error: str | None = None
     equations: dict[str, str] | None = None
+    shown_equations: dict[str, str] | None = None
+    """The equations as the command line prints them: each coefficient ``(c +- h)`` where the result has its
+    uncertainty (:meth:`~discovery.result.DiscoveryResult.equation_text`); ``None`` without it."""
     elapsed_s: float = 0.0
     plot: str | None = None
     warning: str | None = None
@@ -128,10 +131,18 @@ def discover_file(
         "status": status,
         "error": error,
         "equations": payload.get("equations"),
+        "shown_equations": _shown_equations(result) if status == "ok" else None,
         "elapsed_s": round(time.monotonic() - started, 3),
         "plot": figure,
         "warning": "; ".join(notes) or None,
     }
+
+
+def _shown_equations(result: Any) -> dict[str, str] | None:
+    """Each right-hand side written ``(c +- h)*term + ...`` when the result has its uncertainty, else ``None``."""
+    if not result.uncertainty:
+        return None
+    return {v: result.equation_text(v) for v in result.variables}
 
 
 def _unwritable(output: str | Path, exc: OSError) -> str:

@@ -48,7 +48,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     try:
         return build_settings(
             args.method, known=args.known or None, guess=args.guess or None, derivative=args.derivative,
-            operators=operators, refine=not args.no_refine, seed=args.seed, device=args.device,
+            operators=operators, refine=not args.no_refine, uncertainty=not args.no_uncertainty, seed=args.seed,
+            device=args.device,
             **_parse_set(args.set),
         )
     except (DiscoveryError, GrammarError) as exc:
@@ -78,7 +79,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
     )
     for item in report.items:
         if item.status == "ok" and not args.quiet:
-            eqs = "; ".join(f"d{v}/dt = {e}" for v, e in (item.equations or {}).items())
+            shown = item.shown_equations or item.equations or {}  # with (c +- h) where the result has them
+            eqs = "; ".join(f"d{v}/dt = {e}" for v, e in shown.items())
             print(f"{item.source}: {eqs}")
     n_fail = len(report.failed) + len(unusable)
     retried = f"; {len(report.retried)} retried (failed in an earlier run)" if report.retried else ""
@@ -115,6 +117,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="METHOD.OPTION=VALUE",
                    help="a method option, e.g. --set sindy.ensemble=true --set sr.backend=pyoperon")
     p.add_argument("--no-refine", action="store_true", help="skip constant refinement against trajectories")
+    p.add_argument("--no-uncertainty", action="store_true",
+                   help="skip quantifying the selected model's uncertainty (intervals of the constants, inclusion "
+                        "probabilities of the terms, identifiability warnings): faster, equations without +-")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="torch device for neural methods (auto, cpu, cuda)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file equations")

@@ -106,3 +106,24 @@ def test_folders_stand_for_the_data_files_inside(tmp_path, lv_csv, capsys):
 def test_discover_rejects_unknown_method(tmp_path, lv_csv, capsys):
     assert main(["discover", str(lv_csv), "--out", str(tmp_path), "--method", "magic"]) == 2
     assert "valid methods" in capsys.readouterr().err
+
+
+def test_discover_prints_each_constant_with_its_uncertainty(tmp_path, lv_csv, capsys):
+    from discovery.result import DiscoveryResult
+
+    out = tmp_path / "with"
+    assert main(["discover", str(lv_csv), "--out", str(out), "--method", "sindy"]) == 0
+    line = capsys.readouterr().out.strip()
+    payload = json.loads((out / "lv.json").read_text())
+    assert payload["uncertainty"] and payload["constants"]
+    result = DiscoveryResult.from_dict(payload)  # the line is the result's own text of each equation
+    assert line == "lv.csv: " + "; ".join(f"d{v}/dt = {result.equation_text(v)}" for v in result.variables)
+    assert "+-" in line
+
+    out = tmp_path / "without"
+    assert main(["discover", str(lv_csv), "--out", str(out), "--method", "sindy", "--no-uncertainty"]) == 0
+    line = capsys.readouterr().out.strip()
+    payload = json.loads((out / "lv.json").read_text())
+    assert payload["uncertainty"] is None and payload["constants"] is None
+    assert line == "lv.csv: " + "; ".join(f"d{v}/dt = {e}" for v, e in payload["equations"].items())
+    assert "+-" not in line
