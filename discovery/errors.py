@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class DataError(ValueError):
     """Input data violates the data contract (see DESIGN.md).
@@ -26,16 +28,49 @@ class DataError(ValueError):
         self.file = file
         self.row = row
         self.column = column
-        self.reason = message
+        self.reason = shorten(message, MAX_MESSAGE)
         where = []
         if file is not None:
-            where.append(str(file))
+            where.append(shorten(str(file)))
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
-            where.append(f"column {column!r}")
+            where.append(f"column {shorten(repr(column))}")
         prefix = ", ".join(where)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(f"{prefix}: {self.reason}" if prefix else self.reason)
+
+
+MAX_MESSAGE = 800
+"""Longest reason a :class:`DataError` keeps (a 100,000-column header must not make a 790 KB line)."""
+
+
+def shorten(text: str, limit: int = 120) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters (``"abc...xyz"``).
+
+    Examples
+    --------
+    >>> shorten("x" * 20, 10)
+    'xxx...xxxx'
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 3, 2)
+    return text[: keep // 2] + "..." + text[len(text) - (keep - keep // 2):]
+
+
+def listed(items: Iterable[object], limit: int = 8, *, quote: bool = True) -> str:
+    """Items joined by commas, each shortened, the first ``limit`` only and ``"... (N more)"`` for the rest.
+
+    Examples
+    --------
+    >>> listed(["a", "b", "c"], 2)
+    "'a', 'b', ... (1 more)"
+    """
+    items = list(items)
+    shown = [shorten(repr(v) if quote else str(v), 60) for v in items[:limit]]
+    more = len(items) - len(shown)
+    return ", ".join(shown) + (f", ... ({more:,} more)" if more > 0 else "")
 
 
 class SimulationError(RuntimeError):

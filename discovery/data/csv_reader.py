@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from discovery.data.assemble import from_table
-from discovery.data.cells import cell, first_bad
+from discovery.data.cells import cell, first_bad, plain_number_text
 from discovery.data.layout import Layout, table_layout
 from discovery.data.options import LoadOptions
 from discovery.data.trajectories import Trajectories
-from discovery.errors import DataError
+from discovery.errors import DataError, listed
 
 
 def load_csv(content: bytes | str, file: str | None, opts: LoadOptions) -> Trajectories:
@@ -42,18 +42,16 @@ def _load_text(text: str, file: str | None, opts: LoadOptions, raw: bytes | None
             raw = None
     if not text.strip():
         raise DataError("file is empty; expected a header row such as 't,x,y' followed by data rows", file=file)
-    reader = csv.reader(io.StringIO(text))
     try:
-        header = next((rec for rec in reader if not _blank(rec)), None)
-    except csv.Error as exc:
-        raise DataError(f"cannot parse the CSV header ({exc}); expected comma-separated names", file=file,
-                        row=reader.line_num) from None
-    if header is None:
+        first = next(_csv_records(text, 0, file), None)
+    except DataError as exc:
+        raise DataError(f"cannot read the header row: {exc.reason}", file=file, row=exc.row) from None
+    if first is None:
         raise DataError("no header row found; expected a header row such as 't,x,y' followed by data rows", file=file)
-    header_line = reader.line_num
-    layout = table_layout([name.strip() for name in header], file, header_line, opts)
+    header_start, header_line, header = first
+    layout = table_layout([name.strip() for name in header], file, header_start, opts)
     body = text[_after_lines(text, "\n", header_line):]
-    dated = _dates_to_seconds(body, layout.time)
+    dated = _dates_to_seconds(body, layout, header_line, file)
     if dated is not None:
         body, raw = dated, None
     fast_input: Any = io.StringIO(body) if raw is None else io.BytesIO(raw[_after_lines(raw, b"\n", header_line):])
@@ -65,7 +63,7 @@ def _load_text(text: str, file: str | None, opts: LoadOptions, raw: bytes | None
         def row_of(i: int) -> int:
             nonlocal lines
             if lines is None:
-                lines = [line for line, _ in _csv_records(body, header_line, None)]
+                lines = [line for line, _, _ in _csv_records(body, header_line, None)]
             return lines[i]
     else:
         values, line_list = _csv_scan(body, layout, header_line, file)
@@ -79,24 +77,28 @@ _ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)
 """An ISO 8601 date or date-time (``2024-01-31``, ``2024-01-31T12:00:00.5``, ``... 12:00:00+01:00``)."""
 
 
-def _dates_to_seconds(body: str, time_col: int) -> str | None:
+def _dates_to_seconds(body: str, layout: Layout, header_line: int, file: str | None) -> str | None:
     """``body`` with its time column of ISO 8601 dates turned into seconds since the earliest one, or ``None``
     when its first data row's time is not such a date. Cells that are not ISO dates are left as they are, so the
-    usual checks report them (with advice on dates); line numbers are kept."""
+    usual checks report them (with advice on dates); line numbers are kept. Dates with a time zone are compared
+    in UTC (true elapsed time across daylight-saving changes); a column that mixes dates with and without a zone
+    is refused, since the two cannot be ordered."""
     import pandas as pd
 
+    time_col = layout.time
     try:
-        first = next((r for r in csv.reader(io.StringIO(body)) if not _blank(r)), None)  # reads one row or so
+        first = next((r for r in csv.reader(io.StringIO(body), strict=True) if not _blank(r)), None)  # a row or so
     except csv.Error:
         return None  # the usual checks report the malformed line
     if first is None or len(first) <= time_col or not _ISO_DATE.match(first[time_col]):
         return None
     try:
-        rows = list(csv.reader(io.StringIO(body)))
+        rows = list(csv.reader(io.StringIO(body), strict=True))
     except csv.Error:
         return None
-    cells = [r[time_col] if len(r) > time_col and not _blank(r) and _ISO_DATE.match(r[time_col]) else None
-             for r in rows]
+    matches = [_ISO_DATE.match(r[time_col]) if len(r) > time_col and not _blank(r) else None for r in rows]
+    _check_zones(matches, body, header_line, layout.names[time_col], file)
+    cells = [r[time_col] if m else None for r, m in zip(rows, matches)]
     stamps = pd.to_datetime(pd.Series(cells, dtype=object), utc=True, errors="coerce", format="ISO8601")
     seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy()
     for r, cell_text, value in zip(rows, cells, seconds):
@@ -105,6 +107,25 @@ def _dates_to_seconds(body: str, time_col: int) -> str | None:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()
+
+
+def _check_zones(matches: list[re.Match[str] | None], body: str, header_line: int, column: str,
+                 file: str | None) -> None:
+    """Raise at the first date (``matches`` of :data:`_ISO_DATE`, one per record of ``body``) whose time zone,
+    present or absent, differs from the first date's."""
+    first = next(m for m in matches if m is not None)
+    zoned = first.lastindex == 4  # the zone is the pattern's last group
+    bad = next((i for i, m in enumerate(matches) if m is not None and (m.lastindex == 4) != zoned), None)
+    if bad is None:
+        return
+    reader = csv.reader(io.StringIO(body), strict=True)
+    for _ in range(bad):  # the row of record ``bad``: only read again when there is an error to report
+        next(reader)
+    raise DataError(
+        f"date {matches[bad].group(0).strip()!r} has {'a' if not zoned else 'no'} time zone but the first date "
+        f"{first.group(0).strip()!r} has {'none' if not zoned else 'one'}; expected every date with a zone (such as "
+        "+01:00 or Z) or every date without one",
+        file=file, row=header_line + reader.line_num + 1, column=column)
 
 
 def _decode(raw: bytes, file: str | None) -> str:
@@ -174,18 +195,29 @@ def _csv_fast(source: Any, layout: Layout) -> np.ndarray | None:
     return values
 
 
-def _csv_records(body: str, header_line: int, file: str | None) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(body))
+def _csv_records(text: str, offset: int, file: str | None) -> Iterator[tuple[int, int, list[str]]]:
+    """The non-blank records of ``text`` as ``(first line, last line, cells)``, lines counted after ``offset``.
+
+    Quotes are read strictly: a quote that is never closed is reported at the row that opened it (a lenient reader
+    would swallow the rest of the file into one cell and blame the last line).
+    """
+    reader = csv.reader(io.StringIO(text), strict=True)
     while True:
+        start = offset + reader.line_num + 1
         try:
             record = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise DataError(f"cannot parse this CSV line ({exc}); expected comma-separated values",
-                            file=file, row=header_line + reader.line_num) from None
+            if "unexpected end of data" in str(exc):
+                message = ("a quote (\") opened in this row is never closed, so the rest of the file would be read "
+                           "as one cell; expected a closing quote: close it or remove it")
+            else:
+                message = (f"cannot parse this CSV line ({exc}); expected comma-separated values, with quotes (\") "
+                           "only around a whole cell")
+            raise DataError(message, file=file, row=start) from None
         if not _blank(record):
-            yield header_line + reader.line_num, record
+            yield start, offset + reader.line_num, record
 
 
 def _csv_scan(body: str, layout: Layout, header_line: int, file: str | None) -> tuple[np.ndarray, list[int]]:
@@ -194,13 +226,19 @@ def _csv_scan(body: str, layout: Layout, header_line: int, file: str | None) -> 
     pick = operator.itemgetter(*used)  # used has at least two columns: time and one state
     cells: list[tuple[str, ...]] = []
     lines: list[int] = []
-    for line, record in _csv_records(body, header_line, file):
+    for line, last, record in _csv_records(body, header_line, file):
+        if last > line:  # a quoted cell spans lines: fine in a column that is not loaded, not in one that is
+            spanning = [k for k in used if k < len(record) and "\n" in record[k]]
+            if spanning:
+                raise DataError(f"a quoted cell runs from row {line} to row {last}; expected each value on one line: "
+                                "close the quote (\") where the value ends", file=file, row=line,
+                                column=names[spanning[0]])
         if len(record) == ncols + 1 and not record[-1].strip():
             record = record[:ncols]  # a trailing comma (as pandas' fast path reads it): the empty cell holds nothing
         if len(record) != ncols:
             _convert_cells(cells, lines, layout, file)  # a bad cell in an earlier row is reported first
             raise DataError(
-                f"expected {ncols} comma-separated fields ({', '.join(names)}), found {len(record)}; "
+                f"expected {ncols} comma-separated fields ({listed(names, quote=False)}), found {len(record)}; "
                 "every row needs one value per header column",
                 file=file,
                 row=line,
@@ -221,6 +259,8 @@ def _convert_cells(cells: list[tuple[str, ...]], lines: list[int], layout: Layou
             values = np.array(chunk, dtype=np.float64)  # (B, U); float() semantics per cell
         except ValueError:
             values = None
+        if values is not None and not plain_number_text("".join(map("".join, chunk))):
+            values = None  # float() read '1_000' or non-ASCII digits: the cell-by-cell pass reports the cell
         if values is None or first_bad(values, layout.trajectory is not None) is not None:
             for i, row in enumerate(chunk):  # the slow way, only within the failing block
                 for pos, text in enumerate(row):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from discovery.data.names import MAX_STATE_VARS, TIME_NAMES, check_variable_names
 from discovery.data.options import LoadOptions
-from discovery.errors import DataError
+from discovery.errors import DataError, listed
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def table_layout(names: Sequence[str], file: str | None, row: int | None, opts: 
         states_list = []
         for v in opts.variables:
             if v not in names or names.index(v) in (time, traj):
-                others = ", ".join(repr(n) for k, n in enumerate(names) if k not in (time, traj))
+                others = listed(n for k, n in enumerate(names) if k not in (time, traj))
                 raise DataError(f"variable {v!r} not found among the state columns {others or '(none)'}",
                                 file=file, row=row)
             states_list.append(names.index(v))
@@ -65,7 +65,7 @@ def table_layout(names: Sequence[str], file: str | None, row: int | None, opts: 
             row=row,
         )
     if len(states) > MAX_STATE_VARS:
-        shown = ", ".join(names[k] for k in states)
+        shown = listed((names[k] for k in states), quote=False)
         raise DataError(
             f"{len(states)} state variables found ({shown}); at most {MAX_STATE_VARS} are supported; "
             "pass variables=[...] to load some of them",
@@ -135,7 +135,7 @@ def _find_named(names: Sequence[str], wanted: str) -> int | None:
 
 
 def _listed(names: Sequence[str]) -> str:
-    return ", ".join(repr(n) for n in names)
+    return listed(names)
 
 
 def _is_number(text: str) -> bool:

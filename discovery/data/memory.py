@@ -31,9 +31,35 @@ def load_frame(frame: Any, file: str | None, opts: LoadOptions) -> Trajectories:
     return load_columns(names, [frame.iloc[:, k].to_numpy() for k in range(frame.shape[1])], file, opts)
 
 
-def _clock_to_seconds(a: np.ndarray) -> np.ndarray:
-    """A time column of dates (``datetime64``) as seconds since its earliest one, of durations (``timedelta64``)
-    as seconds; anything else unchanged. Missing values (``NaT``) become NaN, reported like any bad cell."""
+def _datetimes(a: np.ndarray, file: str | None, column: str) -> np.ndarray:
+    """An object column of date-times (pandas ``Timestamp`` or ``datetime``, as a time-zone-aware column gives
+    them) as naive UTC ``datetime64``; any other column unchanged. Dates with and without a zone cannot be
+    ordered together: such a column is refused at the first date that differs from the first one."""
+    import datetime
+
+    import pandas as pd
+
+    present = [(i, v) for i, v in enumerate(a.tolist()) if v is not None and v is not pd.NaT
+               and not (isinstance(v, float) and np.isnan(v))]
+    if not present or not all(isinstance(v, datetime.datetime) for _, v in present):
+        return a
+    zoned = present[0][1].tzinfo is not None
+    for i, v in present:
+        if (v.tzinfo is not None) != zoned:
+            raise DataError(f"date {str(v)!r} has {'a' if not zoned else 'no'} time zone but the first date "
+                            f"{str(present[0][1])!r} has {'none' if not zoned else 'one'}; expected every date with "
+                            "a zone or every date without one", file=file, row=i, column=column)
+    stamps = pd.to_datetime(pd.Series(a, dtype=object), utc=zoned)
+    return (stamps.dt.tz_localize(None) if zoned else stamps).to_numpy(dtype="datetime64[ns]")
+
+
+def _clock_to_seconds(a: np.ndarray, file: str | None = None, column: str = "t") -> np.ndarray:
+    """A time column of dates (``datetime64``, or date-time objects with or without a time zone) as seconds since
+    its earliest one (zoned dates compared in UTC: true elapsed time across daylight-saving changes), of durations
+    (``timedelta64``) as seconds; anything else unchanged. Missing values (``NaT``) become NaN, reported like any
+    bad cell."""
+    if a.dtype == object and a.size:
+        a = _datetimes(a, file, column)
     if a.dtype.kind == "M" and a.size:
         valid = a[~np.isnat(a)]
         start = valid.min() if valid.size else a[0]
@@ -48,7 +74,7 @@ def load_columns(names: list[str], columns: list[Any], file: str | None, opts: L
     names = [n.strip() for n in names]
     layout = table_layout(names, file, None, opts)
     arrays = [np.asarray(c) for c in columns]
-    arrays[layout.time] = _clock_to_seconds(arrays[layout.time])
+    arrays[layout.time] = _clock_to_seconds(arrays[layout.time], file, names[layout.time])
     n_rows = None
     for k in layout.used:
         a = arrays[k]
