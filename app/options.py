@@ -1,9 +1,9 @@
 """The registry's methods and their main options, described in plain words for the set-up form.
 
 Everything is read from :data:`discovery.methods.REGISTRY`: a method's description and availability, and its
-options from the keyword parameters of its ``__init__`` (defaults and types) with the help text its class
-docstring gives each parameter (numpydoc ``Parameters`` section). A method may name the options worth showing
-in a ``main_options`` class attribute; otherwise the simple ones (numbers, switches, words) are shown.
+options from the fields of its ``Options`` dataclass (defaults, types and declared choices) with the help text that
+dataclass's docstring gives each field (numpydoc ``Attributes`` section). A method may name the options worth
+showing in a ``main_options`` class attribute; otherwise the simple ones (numbers, switches, words) are shown.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def _docstring_params(cls: type) -> dict[str, str]:
     out: dict[str, str] = {}
     for source in (cls.__doc__, getattr(cls.__init__, "__doc__", None)):
         doc = inspect.cleandoc(source or "")
-        m = re.search(r"^Parameters\n-+\n(.*?)(?:\n\n[A-Z][A-Za-z ]+\n-+\n|\Z)", doc, flags=re.S | re.M)
+        m = re.search(r"^(?:Parameters|Attributes)\n-+\n(.*?)(?:\n\n[A-Z][A-Za-z ]+\n-+\n|\Z)", doc,
+                      flags=re.S | re.M)
         if not m:
             continue
         current: str | None = None
@@ -131,20 +132,23 @@ def _module_choices(cls: type) -> dict[str, tuple[str, ...]]:
 
 
 def option_specs(cls: type) -> tuple[OptionSpec, ...]:
-    """The options of method class ``cls`` worth a widget, in signature order (``main_options`` first if set)."""
-    try:
-        params = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):
+    """The options of method class ``cls`` worth a widget, in field order (``main_options`` first if set)."""
+    import dataclasses
+
+    options = getattr(cls, "Options", None)
+    if options is None or not dataclasses.is_dataclass(options):
         return ()
-    docs = _docstring_params(cls)
+    docs = _docstring_params(options)
     choices = _module_choices(cls)
     specs: dict[str, OptionSpec] = {}
-    for p in params.values():
-        if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is p.empty:
+    for f in dataclasses.fields(options):
+        if not f.init or f.default is dataclasses.MISSING:
             continue
-        spec = _spec(p.name, p.default, docs.get(p.name, ""), choices)
+        declared = (f.metadata.get("option") or {}).get("choices")
+        known = {f.name: tuple(declared)} if declared else choices
+        spec = _spec(f.name, f.default, docs.get(f.name, ""), known)
         if spec is not None:
-            specs[p.name] = spec
+            specs[f.name] = spec
     main = getattr(cls, "main_options", None)
     if main:
         return tuple(specs[n] for n in main if n in specs)

@@ -150,6 +150,8 @@ class ProseMethod(Method):
     install_hint = "pip install torch"
 
     Options = ProseOptions
+    main_options = ("beam_size", "max_candidates", "horizon")
+    """The options the app's set-up form shows."""
 
     def suits(self, data: "Trajectories") -> bool:
         folder = Path(self.options.checkpoint) if self.options.checkpoint is not None else DEFAULT_CHECKPOINT

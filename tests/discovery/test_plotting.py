@@ -109,7 +109,8 @@ def test_batch_writes_a_figure_beside_each_result_and_resumes(tmp_path, lv_csv):
     assert (out / "lv.png").read_bytes().startswith(PNG)
     assert not (out / "bad.png").exists() and "error" in json.loads((out / "bad.json").read_text())
     again = run_batch([lv_csv, bad], out, method="sindy", show_progress=False, echo=lambda line: None, plot=True)
-    assert [i.status for i in again.items] == ["skipped", "skipped"]
+    status = {i.source: i.status for i in again.items}
+    assert status == {"lv.csv": "skipped", "bad.csv": "error"}  # a result and its figure: done; a failure: retried
 
 
 def test_cli_plots_flag(tmp_path, lv_csv):
