@@ -93,7 +93,7 @@ class KnownModel:
         for v in self.variables:
             e = self.equations[v]
             exprs.append(e.xreplace({app: slot_of[app.func.__name__] for app in _applications(e)}))
-        fn = sympy.lambdify(states + slots, exprs, modules=[torch_namespace()])
+        fn = sympy.lambdify(states + slots, exprs, modules=[torch_namespace()], dummify=True)
 
         def rhs(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
             cols = fn(*u.unbind(dim=1), *h.unbind(dim=1))

@@ -97,7 +97,7 @@ def lambdify_system(
         unknown = sorted(str(s) for s in expr.free_symbols - allowed)
         if unknown:
             raise GrammarError(f"right-hand side of d{name}/dt uses {unknown}, which are not state variables {names}")
-    fn = sympy.lambdify(symbols, exprs, modules=[numpy_namespace(), "numpy"], cse=True)
+    fn = sympy.lambdify(symbols, exprs, modules=[numpy_namespace(), "numpy"], cse=True, dummify=True)
     dim = len(names)
 
     def f(t: float, x: np.ndarray) -> np.ndarray:

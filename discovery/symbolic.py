@@ -123,14 +123,14 @@ def _term_magnitudes(
     terms: tuple[sympy.Expr, ...], data: Mapping[str, np.ndarray] | None
 ) -> np.ndarray:
     """Size of each term of a sum: its RMS over ``data`` when given, else the size of its numeric factor."""
-    used = sorted({str(s) for t in terms for s in t.free_symbols})
-    if data is not None and all(n in data for n in used):
+    used = sorted({s for t in terms for s in t.free_symbols}, key=str)  # symbols, never names to re-read
+    if data is not None and all(s.name in data for s in used):
         from grammar.operators import numpy_namespace
 
         shape = np.shape(next(iter(data.values())))
         with np.errstate(all="ignore"):  # one lambdify for all terms: it is the slow part
-            values = sympy.lambdify(used, list(terms), modules=[numpy_namespace(), "numpy"])(
-                *(data[n] for n in used)
+            values = sympy.lambdify(used, list(terms), modules=[numpy_namespace(), "numpy"], dummify=True)(
+                *(data[s.name] for s in used)
             )
         mags = []
         for value in values:
@@ -195,7 +195,10 @@ def check_in_grammar(expr: sympy.Expr) -> None:
     lo, hi = 10.0 ** -MAX_EXPONENT, 10.0 ** MAX_EXPONENT
     clamped = {f: sympy.Float(np.copysign(min(max(abs(float(f)), lo), hi), float(f)))
                for f in expr.atoms(sympy.Float) if float(f) != 0 and not lo <= abs(float(f)) <= hi}
-    to_prefix(expr.xreplace(clamped) if clamped else expr)
+    # Any variable name is the user's (``add``, ``E1``, ``N314`` are operator or number tokens of the prefix
+    # notation): the form is checked in canonical names.
+    names = {sym: sympy.Symbol(f"x_{i}") for i, sym in enumerate(sorted(expr.free_symbols, key=str))}
+    to_prefix(expr.xreplace({**clamped, **names}))
 
 
 def to_candidate_expr(

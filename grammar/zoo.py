@@ -90,8 +90,8 @@ class ODESystem:
         unreadable = [v for v in self.variables if not _plain_name(v)]
         if unreadable:
             raise GrammarError(
-                f"{where}: variable names {unreadable} are not plain identifiers that sympy reads as symbols "
-                f"(avoid S, I, E, N, Q, O, beta, gamma, ...)"
+                f"{where}: variable names {unreadable} must be identifiers that are not function names of the "
+                f"grammar"
             )
         clash = sorted(set(self.variables) & set(self.params))
         if clash:
@@ -169,13 +169,11 @@ class ODESystem:
 
 
 def _plain_name(name: str) -> bool:
-    """Whether ``name`` is an identifier that ``sympy.sympify`` reads back as the symbol of that name."""
-    if not isinstance(name, str) or not name.isidentifier():
-        return False
-    try:
-        return sympy.sympify(name) == sympy.Symbol(name)
-    except (sympy.SympifyError, TypeError, AttributeError, SyntaxError):
-        return False
+    """Whether ``name`` can name a variable: an identifier that is not a function of the grammar (names sympy gives
+    a meaning, such as ``S`` or ``I``, are plain symbols here; equations are never re-read by ``sympify``)."""
+    from grammar.operators import function_names
+
+    return isinstance(name, str) and name.isidentifier() and name not in function_names()
 
 
 # --- construction helpers --------------------------------------------------------------------------------
@@ -410,7 +408,7 @@ def _build_zoo() -> dict[str, ODESystem]:
             description="A pendulum with linear friction b and gravity-over-length c",
         ),
         _system(
-            # lower-case names: sympify reads "S" and "I" as sympy objects, so the data contract refuses them
+            # lower-case names (from when S and I were refused); any identifier works now
             "sir", "SIR epidemic", ("s", "i", "r"), {"beta": 0.4, "gamma": 0.1},
             lambda s, i, r, beta, gamma: [-beta * s * i, beta * s * i - gamma * i, gamma * i],
             x0=[0.99, 0.01, 0.0], x0_range=((0.9, 0.999), (0.001, 0.1), (0.0, 0.0)), t_span=(0.0, 100.0),

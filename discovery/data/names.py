@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 
 from discovery.errors import DataError
 
 MAX_STATE_VARS = 10
 """Most state variables a data set may have (the grammar and the PROSE tokenizer are sized for this)."""
 
-RESERVED_NAMES = frozenset(
-    {"t", "time", "trajectory", "pi", "E", "I", "inf", "nan", "oo"}
-    | {"arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh"}  # numpy spellings sympy reads as symbols
-)
-"""Names a state variable may not take: time names, constants, and numpy function spellings.
+RESERVED_NAMES = frozenset({"t", "time", "trajectory"})
+"""Names a state variable may not take: the time and trajectory columns.
 
-Besides these, the function names of the grammar (:func:`grammar.operators.function_names`: ``sin``, ``exp``,
-``abs``, ...) and any name that ``sympy.sympify`` reads as something other than a plain symbol (``S``, ``N``,
-``gamma``, ``beta``, ...) are refused, because result equations are strings that ``sympify`` parses back.
+Besides these, only the function names of the grammar (:func:`grammar.operators.function_names`: ``sin``,
+``exp``, ``abs``, ...) are refused, because a formula could not tell ``sin(x)`` from a variable. Every other
+ASCII identifier is the user's: names that sympy or Python give a meaning (``S``, ``I``, ``E``, ``N``, ``beta``,
+``gamma``, ``pi``, ``lambda``, ``if``, ...) are plain symbols everywhere. Equations are never read back by
+``sympify``: the grammar's parser reads them with the variables' names (:func:`grammar.parser.parse`), and numpy
+functions are built with dummy argument names (:func:`grammar.operators.lambdify_numpy`).
 """
 
 TIME_NAMES = ("t", "time")
@@ -34,18 +32,14 @@ def check_variable_names(names: Iterable[str], *, file: str | None, row: int | N
 
 
 def _check_variable_name(name: str, *, file: str | None, row: int | None) -> None:
-    if name.isascii() and name.isidentifier() and not keyword.iskeyword(name) and not _is_reserved(name):
+    if name.isascii() and name.isidentifier() and not _is_reserved(name):
         return
     fix = f"rename it, e.g. to {_suggest(name)!r}"
     if not (name.isascii() and name.isidentifier()):
         reason = "expected ASCII letters, digits and underscores, not starting with a digit"
         raise DataError(f"{name!r} is not a valid variable name: {reason}; {fix}", file=file, row=row, column=name)
-    if keyword.iskeyword(name):
-        raise DataError(
-            f"{name!r} is a Python keyword and cannot name a variable; {fix}", file=file, row=row, column=name
-        )
     raise DataError(
-        f"{name!r} is reserved: formulas read it as time, a function or a constant, not a variable; {fix}",
+        f"{name!r} is reserved: formulas read it as time or a function, not a variable; {fix}",
         file=file,
         row=row,
         column=name,
@@ -57,7 +51,7 @@ def _suggest(name: str) -> str:
     cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_") or "x"
     if cleaned[0].isdigit():
         cleaned = "x" + cleaned
-    if keyword.iskeyword(cleaned) or _is_reserved(cleaned):
+    if _is_reserved(cleaned):
         cleaned += "_"
     return cleaned
 
@@ -65,15 +59,5 @@ def _suggest(name: str) -> str:
 def _is_reserved(name: str) -> bool:
     from grammar.operators import function_names
 
-    return name in RESERVED_NAMES or name in function_names() or not _sympy_reads_as_symbol(name)
+    return name in RESERVED_NAMES or name in function_names()
 
-
-@lru_cache(maxsize=256)
-def _sympy_reads_as_symbol(name: str) -> bool:
-    import sympy
-
-    try:
-        value = sympy.sympify(name)
-    except (sympy.SympifyError, SyntaxError, TypeError, ValueError, AttributeError):
-        return False
-    return isinstance(value, sympy.Symbol) and value.name == name

@@ -110,8 +110,8 @@ def prune_terms(expr: sympy.Expr, X: np.ndarray, y: np.ndarray, names: Sequence[
     symbols = [sympy.Symbol(n) for n in names]
     basis = [t.as_coeff_Mul()[1] for t in terms]
     with np.errstate(all="ignore"):
-        cols = [np.broadcast_to(np.asarray(sympy.lambdify(symbols, b, modules=[numpy_namespace(), "numpy"])(*X.T),
-                                           dtype=float), y.shape) for b in basis]
+        fns = [sympy.lambdify(symbols, b, modules=[numpy_namespace(), "numpy"], dummify=True) for b in basis]
+        cols = [np.broadcast_to(np.asarray(fn(*X.T), dtype=float), y.shape) for fn in fns]
     A = np.stack(cols, axis=1)  # (N, T)
     if not np.all(np.isfinite(A)):
         return expr

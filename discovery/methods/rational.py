@@ -82,7 +82,7 @@ class RationalConfig:
 
 
 def _evaluate(features: Sequence[sympy.Expr], syms: Sequence[sympy.Symbol], x: np.ndarray) -> np.ndarray:
-    f = sympy.lambdify(list(syms), list(features), modules="numpy")
+    f = sympy.lambdify(list(syms), list(features), modules="numpy", dummify=True)
     return np.stack([np.broadcast_to(np.asarray(c, dtype=float), (len(x),)) for c in f(*x.T)], axis=1)
 
 

@@ -47,7 +47,8 @@ class ExpressionColumns:
     def __post_init__(self) -> None:
         from grammar.operators import numpy_namespace
 
-        self._f = sympy.lambdify(self.symbols, self.features, modules=[numpy_namespace(), "numpy"])
+        self._f = sympy.lambdify(self.symbols, self.features, modules=[numpy_namespace(), "numpy"],
+                                  dummify=True)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Library matrix ``(N, P)`` of states ``x`` ``(N, D)``; non-finite where a term is undefined."""

@@ -45,7 +45,7 @@ def _evaluate(expr: sympy.Expr, X: np.ndarray, names: Sequence[str]) -> np.ndarr
 
     symbols = [sympy.Symbol(n) for n in names]
     with np.errstate(all="ignore"):
-        value = sympy.lambdify(symbols, expr, modules=[numpy_namespace(), "numpy"])(*X.T)
+        value = sympy.lambdify(symbols, expr, modules=[numpy_namespace(), "numpy"], dummify=True)(*X.T)
     return np.broadcast_to(np.asarray(value, dtype=float), (X.shape[0],))
 
 

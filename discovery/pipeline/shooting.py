@@ -222,7 +222,7 @@ def batch_rhs(
     from grammar.operators import numpy_namespace
 
     syms = [sympy.Symbol(v) for v in variables]
-    fn = sympy.lambdify([*syms, *params], list(exprs), modules=[numpy_namespace(), "numpy"])
+    fn = sympy.lambdify([*syms, *params], list(exprs), modules=[numpy_namespace(), "numpy"], dummify=True)
 
     def f(x: np.ndarray, *p: float) -> np.ndarray:
         cols = fn(*x.T, *p)
