@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/saturating.py --label after                  # every system, 0 and 1% noise, sindy and auto
     python benchmarks/saturating.py --systems gompertz --methods sindy --noise 0
+    python benchmarks/saturating.py --label baseline --baseline   # the generators off: the code before them
 
 For each system (a few textbook laws that are not polynomial, and two zoo systems to check for regressions) one
 trajectory is fitted with ``discover(..., method=...)`` and the selected equations are compared with the truth by
@@ -73,7 +74,7 @@ def skeleton(expr: sympy.Expr) -> frozenset[sympy.Expr]:
     return frozenset(out)
 
 
-def run_probe(probe: Probe, noise: float, method: str, seed: int = 0) -> dict:
+def run_probe(probe: Probe, noise: float, method: str, seed: int = 0, baseline: bool = False) -> dict:
     from discovery import discover
     from discovery.data import Trajectories, Trajectory
     from discovery.errors import SimulationError
@@ -89,7 +90,8 @@ def run_probe(probe: Probe, noise: float, method: str, seed: int = 0) -> dict:
     noisy = clean + noise * clean.std(axis=0) * rng.standard_normal(clean.shape)
     data = Trajectories(list(probe.variables), [Trajectory(t, noisy)], source=probe.name)
     started = time.monotonic()
-    result = discover(data, method=method, seed=seed)
+    options = {"sindy": {"rational": False, "saturating": False}} if baseline else {}
+    result = discover(data, method=method, seed=seed, **options)
     seconds = time.monotonic() - started
     eqs = result.equations
     try:
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default="sindy,auto")
     parser.add_argument("--noise", default="0,0.01")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--baseline", action="store_true",
+                        help="turn the sindy method's rational and saturating generators off (the code before them)")
     args = parser.parse_args(argv)
     chosen = [p for p in PROBES if p.name in args.systems.split(",")]
     rows = []
@@ -122,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     for noise in [float(n) for n in args.noise.split(",")]:
         for probe in chosen:
             for method in args.methods.split(","):
-                row = run_probe(probe, noise, method)
+                row = run_probe(probe, noise, method, baseline=args.baseline)
                 rows.append(row)
                 print(f"{row['system']:22s} {noise:4.0%} {method:5s} {row['seconds']:6.1f}s "
-                      f"exact={str(row['exact_skeleton']):5s} R2_held={row['r2_heldout']} "
+                      f"exact={row['exact_skeleton']!s:5s} R2_held={row['r2_heldout']} "
                       f"{row['label']}: {row['equations']}", flush=True)
                 tmp = out.with_suffix(".tmp")
                 tmp.write_text(json.dumps(rows, indent=1) + "\n")

@@ -196,7 +196,8 @@ def rational_libraries(
     config: RationalConfig = RationalConfig(),
     *,
     other_cost: float = 1.5,
-    **path_options: float | Sequence[float] | int,
+    targets: Sequence[int] | None = None,
+    **path_options: float | Sequence[float],
 ) -> list[tuple[Library, np.ndarray, int]]:
     """Explicit libraries ``[polynomials, m/Q]`` of the variables whose law is not polynomial.
 
@@ -213,6 +214,8 @@ def rational_libraries(
     other_cost:
         Model-selection cost of a rational term whose denominator has one non-constant term (a monomial costs 1);
         each further term of the denominator adds 1.
+    targets:
+        The variables to search (default: all).
     **path_options:
         ``thresholds``, ``alpha``, ``n_blocks``, ``penalty``, ``floor`` of the implicit search.
 
@@ -225,7 +228,9 @@ def rational_libraries(
     syms = [sympy.Symbol(n) for n in names]
     numerators = monomials(syms, config.term_degree)
     out = []
-    for d, name in enumerate(names):
+    for d, name in enumerate(names[: dx.shape[1]]):  # further columns of x are inputs: no equation of their own
+        if targets is not None and d not in targets:
+            continue
         for q in implicit_denominators(x, dx[:, d], names, config, **path_options):
             features = list(poly_features) + [m / q for m in numerators]
             lib = expression_library(f"rational:{name}:{q}", features, names, other_cost)

@@ -67,6 +67,9 @@ class SaturatingConfig:
         best.
     max_refined:
         Families (the best by their grid value) whose inner constant is refined between grid values.
+    backward_budget:
+        Work (about ``columns * (P + 1)**4`` for ``P`` polynomial terms) spent on backward elimination in the screen;
+        enough for every family of three variables, a shortlist for more.
     margin:
         A family is kept only when its score beats the variable's best polynomial support by this much.
     digits:
@@ -79,6 +82,7 @@ class SaturatingConfig:
     greedy_terms: int = 4
     max_terms: int = 8
     max_refined: int = 8
+    backward_budget: float = 3e8
     margin: float = 0.1
     digits: int = 4
 
@@ -202,17 +206,22 @@ class _ForcedFits:
         rel = np.sqrt(np.maximum(1.0 - explained, 0.0))
         return np.log(np.maximum(rel, self.floor)) + self.penalty * (self.costs + n_poly)
 
-    def best(self, cols: np.ndarray, costs: np.ndarray, steps: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    def best(self, cols: np.ndarray, costs: np.ndarray, steps: int, backward: np.ndarray | None = None
+             ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Best score of each column of ``cols`` (N, K) (unit RMS, each costing ``costs`` (K,)) and the polynomial
-        support it was met with."""
+        support it was met with; backward elimination only for the columns ``backward`` (default: all)."""
         n_rows = len(self.y)
-        self.costs = np.asarray(costs, dtype=float)
         cross, b_cols = self.theta.T @ cols / n_rows, cols.T @ self.y / n_rows  # (P, K), (K,)
-        fwd, fwd_support = self._forward(cross, b_cols, steps)
-        bwd, bwd_support = self._backward(cross, b_cols)
-        take_bwd = bwd < fwd
-        supports = [b if t else f for f, b, t in zip(fwd_support, bwd_support, take_bwd)]
-        return np.where(take_bwd, bwd, fwd), supports
+        self.costs = np.asarray(costs, dtype=float)
+        scores, supports = self._forward(cross, b_cols, steps)
+        chosen = np.arange(cols.shape[1]) if backward is None else np.asarray(backward, dtype=int)
+        if len(chosen):
+            self.costs = np.asarray(costs, dtype=float)[chosen]
+            bwd, bwd_support = self._backward(cross[:, chosen], b_cols[chosen])
+            for at, score, support in zip(chosen, bwd, bwd_support):
+                if score < scores[at]:
+                    scores[at], supports[at] = score, support
+        return scores, supports
 
     def _forward(self, cross: np.ndarray, b_cols: np.ndarray, steps: int) -> tuple[np.ndarray, list[np.ndarray]]:
         n_poly, n_cols = cross.shape
@@ -299,7 +308,7 @@ def _refine_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: fl
         tried.append(tuple(basis_idx))
         basis = fits.theta[:, basis_idx]
 
-        def objective(logk: float) -> float:
+        def objective(logk: float, basis: np.ndarray = basis) -> float:
             a = np.hstack([fam.values(x, np.exp(logk)), basis])
             if not np.all(np.isfinite(a)):
                 return np.inf
@@ -367,7 +376,6 @@ def screen(
         :func:`~discovery.methods.sindy_path.support_score` on the block-CV error where ``limit`` can be beaten, on
         the relative residual elsewhere).
     """
-    from scipy.optimize import minimize_scalar
 
     if not fams or not np.any(y != 0):
         return []
@@ -375,9 +383,16 @@ def screen(
     grids = [f.grid(x, config.grid) for f in fams]
     cols, usable = _unit(np.concatenate([f.values(x, g) for f, g in zip(fams, grids)], axis=1))  # (N, K)
     costs = np.concatenate([np.full(len(g), other_cost + EXTRA_COST[f.kind]) for f, g in zip(fams, grids)])
-    scores, supports = fits.best(cols, costs, config.greedy_terms)
-    scores = np.where(usable, scores, np.inf)
     starts = np.cumsum([0] + [len(g) for g in grids])
+    scores, _ = fits.best(cols, costs, config.greedy_terms, backward=np.zeros(0, dtype=int))  # forward only
+    # Backward elimination costs ~P**4 per column: run it on every grid value of the families the forward search
+    # ranks best, as many as ``config.backward_budget`` allows (all of them for up to three variables).
+    n_poly = poly_theta.shape[1]
+    n_fams = max(1, int(config.backward_budget // (len(grids[0]) * float(n_poly + 1) ** 4)))
+    order = np.argsort([np.min(np.where(usable, scores, np.inf)[starts[i] : starts[i + 1]]) for i in range(len(fams))])
+    backward = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in order[:n_fams]])
+    scores, supports = fits.best(cols, costs, config.greedy_terms, backward=backward)
+    scores = np.where(usable, scores, np.inf)
 
     found = []  # (grid score, family index, grid index)
     for i in range(len(fams)):
@@ -413,6 +428,7 @@ def saturating_libraries(
     config: SaturatingConfig = SaturatingConfig(),
     *,
     reference: Sequence[float] | None = None,
+    targets: Sequence[int] | None = None,
     n_blocks: int = 5,
     penalty: float = 0.15,
     floor: float = 3e-3,
@@ -434,6 +450,8 @@ def saturating_libraries(
         Per variable, the score (:func:`~discovery.methods.sindy_path.support_score`) of its best polynomial
         support; a family must beat it by ``config.margin``. Default: the best support of the polynomial
         sparsity path.
+    targets:
+        The variables to search (default: all).
     n_blocks, penalty, floor, other_cost:
         The ``sindy`` method's model-selection score.
 
@@ -460,7 +478,9 @@ def saturating_libraries(
         reference = polynomial_reference(poly_theta, dx, n_blocks=n_blocks, penalty=penalty, floor=floor)
     fams = families(x, names, config)
     out = []
-    for d, name in enumerate(names):
+    for d, name in enumerate(names[: dx.shape[1]]):  # further columns of x are inputs: no equation of their own
+        if targets is not None and d not in targets:
+            continue
         if np.log(floor) + penalty * other_cost >= reference[d] - config.margin:
             continue  # a polynomial support fits to the floor already: no saturating term can do better
         ranked = screen(x, dx[:, d], poly_theta, fams, config, limit=reference[d] - config.margin, n_blocks=n_blocks,

@@ -13,12 +13,18 @@ Two generators add per-variable libraries to the pool (:mod:`discovery.methods.s
 Michaelis-Menten, exponential and logarithmic terms with searched inner constants,
 :mod:`discovery.methods.saturating`). Each adds one more candidate system, its variables' best supports from that
 generator's libraries (``"rational"``, ``"saturating"``).
+
+With ``form="weak"`` (or ``"both"``, which ``"auto"`` picks when the data's estimated noise is at least
+``weak_min_noise``) the same search also runs on the weak (integral) form of the equations
+(:mod:`discovery.methods.weak_form`): library columns and targets integrated against smooth test functions over
+windows of the raw samples, so no derivative of noisy data is taken. Its systems are labelled ``"weak:best"``, ...
+The generators need the pointwise derivative and run on the strong form only.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +37,7 @@ from discovery.methods.sindy_generators import GENERATORS, generated_libraries, 
 from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Library, build_library
 from discovery.methods.sindy_terms import activation_form
 from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
+from discovery.methods.weak_form import FORMS, WeakSystem, weak_system, wants_forms
 from discovery.options import Options, option
 from discovery.symbolic import rms
 from discovery.parsimony import ERROR_FLOOR, pareto_front
@@ -46,6 +53,7 @@ __all__ = [
     "SparseModel",
     "build_library",
     "fit_sindy",
+    "fit_weak_sindy",
     "sparsity_path",
     "support_score",
     "term_set",
@@ -104,6 +112,12 @@ class SINDyConfig(Options):
     saturating:
         Also search saturating, exponential and logarithmic terms with fitted inner constants
         (:mod:`discovery.methods.saturating`).
+    form:
+        ``"strong"`` (regress derivative estimates), ``"weak"`` (the integral form,
+        :mod:`discovery.methods.weak_form`), ``"both"``, or ``"auto"``: both when the estimated noise of some
+        variable is at least ``weak_min_noise`` of its spread, else strong.
+    weak_min_noise:
+        Relative noise from which ``form="auto"`` adds the weak form.
     """
 
     owner = "sindy"
@@ -128,6 +142,8 @@ class SINDyConfig(Options):
     digits: int = option(4, low=1, high=15)
     rational: bool = True
     saturating: bool = True
+    form: str = option("auto", choices=FORMS)
+    weak_min_noise: float = option(0.005, low=0.0)
 
     def validate(self) -> None:
         if not self.libraries:
@@ -269,10 +285,56 @@ def _fit_sindy(
     if x_all.ndim != 2 or x_all.shape[1] != len(names) or dx_all.shape != x_all.shape:
         raise DiscoveryError(f"sindy: expected states and derivatives of shape (N, {len(names)}), "
                              f"found {x_all.shape} and {dx_all.shape}")
-    search = _Search(config, names, dx_all)
+    return _search_models(x_all, dx_all, names, config, seed)
+
+
+def fit_weak_sindy(
+    system: WeakSystem, names: Sequence[str], config: SINDyConfig | None = None, seed: int = 0
+) -> list[SparseModel]:
+    """:func:`fit_sindy` on the weak form: the rows are ``system``'s test-function integrals, not samples.
+
+    The libraries are evaluated at ``system.x`` and integrated by ``system.rows``; the targets are ``system.b``
+    (:func:`discovery.methods.weak_form.weak_system`). The same sparsity path, scores and candidate choices as the
+    strong form; the rational and saturating generators are left out (they need the pointwise derivative).
+    Systems are labelled ``"weak:best"``, ``"weak:sparser"``, ...
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from discovery.methods.weak_form import weak_system
+    >>> t = np.linspace(0, 4, 400)
+    >>> x = np.exp(-0.5 * t)[:, None]
+    >>> from discovery.symbolic import round_floats
+    >>> round_floats(fit_weak_sindy(weak_system([t], [x]), ["a"])[0].equations["a"], 3)
+    -0.5*a
+    """
+    from threadpoolctl import threadpool_limits
+
+    if system.x.ndim != 2 or system.x.shape[1] != len(names):
+        raise DiscoveryError(f"sindy: expected weak-form states of shape (N, {len(names)}), found {system.x.shape}")
+    with threadpool_limits(limits=1, user_api="blas"):
+        models = _search_models(system.x, system.b, names, config or SINDyConfig(), seed, rows=system.rows)
+    for m in models:
+        m.label = m.info["label"] = f"weak:{m.label}"
+        m.info["form"] = "weak"
+        m.info["weak_half_widths"] = list(system.half_widths)
+    return models
+
+
+def _search_models(
+    x_all: np.ndarray,
+    y_all: np.ndarray,
+    names: Sequence[str],
+    config: SINDyConfig,
+    seed: int,
+    rows: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[SparseModel]:
+    """The candidate systems of one search: libraries of ``x_all`` (N, D) regressed on ``y_all``; with ``rows``,
+    each library matrix is first mapped by it (the weak form) and the generators are left out."""
+    search = _Search(config, names, y_all, rows)
     search.run(x_all)
-    if config.rational or config.saturating:
-        search.extend(generated_libraries(x_all, dx_all, names, config, search.reference_scores()))
+    if rows is None and (config.rational or config.saturating):
+        search.extend(generated_libraries(x_all, y_all, names, config, search.reference_scores()))
     best = search.best()
     proposals: list[tuple[str, Sequence[_Pick], dict[str, Any] | None]] = []
     if config.ensemble:
@@ -300,10 +362,12 @@ def _fit_sindy(
 class _Search:
     """State of one :func:`fit_sindy` run: every scored support per variable, pooled over the libraries."""
 
-    def __init__(self, config: SINDyConfig, names: Sequence[str], dx_all: np.ndarray) -> None:
+    def __init__(self, config: SINDyConfig, names: Sequence[str], dx_all: np.ndarray,
+                 rows: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.config = config
         self.names = list(names)
-        self.dx_all = dx_all  # (N, D)
+        self.dx_all = dx_all  # (N, D), or (K, D) weak-form targets
+        self.rows = rows  # library matrix (N, P) -> regression rows (K, P); None: the samples themselves
         self.pool: list[dict[frozenset[str], _Pick]] = [{} for _ in names]  # per variable, by term set
         self.per_library: dict[str, list[_Pick]] = {}  # per library, its best support for each variable
         self.thetas: dict[str, np.ndarray] = {}  # per library, its matrix (N, P)
@@ -325,6 +389,8 @@ class _Search:
             lib = build_library(lib_name, x_all, self.names, degree=config.degree, trig_vars=trig_vars)
             lib.costs = np.asarray([1.0 if f.is_polynomial() else config.other_cost for f in lib.features])
             theta = lib.transform(x_all)  # (N, P)
+            if self.rows is not None:
+                theta = self.rows(theta)  # (K, P)
             if not np.all(np.isfinite(theta)):
                 continue
             self.thetas[lib_name] = theta
@@ -473,11 +539,26 @@ class SINDyMethod(Method):
 
         config = self.config()
         start = time.perf_counter()
+        strong, weak = wants_forms(config.form, data, config.weak_min_noise)
+        models, skipped = [], []
         context.report("sindy: estimating derivatives", 0.0)
-        pairs = context.derivatives(data)
-        context.report("sindy: sparse regression", 0.3)
-        models = fit_sindy([p[0] for p in pairs], [p[1] for p in pairs], data.variables, config, seed=context.seed)
-        candidates, skipped = [], []
+        pairs = context.derivatives(data)  # the weak form evaluates its library at the smoothed states
+        if strong:
+            context.report("sindy: sparse regression", 0.3)
+            models += fit_sindy([p[0] for p in pairs], [p[1] for p in pairs], data.variables, config,
+                                seed=context.seed)
+        if weak:
+            context.report("sindy: weak form", 0.7)
+            try:
+                system = weak_system([tr.t for tr in data], [tr.x for tr in data],
+                                     library_states=[p[0] for p in pairs])
+            except DiscoveryError as exc:  # too short for a window: the strong form alone, and why
+                if not strong:
+                    raise
+                skipped.append(f"weak form: {exc}")
+            else:
+                models += fit_weak_sindy(system, data.variables, config, seed=context.seed)
+        candidates = []
         for m in models:
             try:
                 equations = {

@@ -2,7 +2,9 @@
 
 :func:`fit_symbolic` is the reusable core (the PINN and neural-ODE methods distil their networks with it): one
 target, any inputs, a Pareto front of cleaned formulas. :class:`SRMethod` runs it once per state variable and
-combines the per-variable fronts into a few candidate systems.
+combines the per-variable fronts into a few candidate systems. By default it offers the search only the operators the
+data gives a reason for, leaves out formulas whose periodic functions do not show their period over the data, and
+picks from each front with functions costing more than nodes (:mod:`discovery.methods.sr_terms`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from discovery import parsimony
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, expression_complexity, register
 from discovery.methods.sr_backends import DEFAULT_OPERATORS, BACKENDS, resolve_backend
+from discovery.methods.sr_terms import choose_operators, formula_cost, trig_spans
 from discovery.options import Options, option
 from discovery.parsimony import ERROR_FLOOR
 
@@ -57,14 +60,15 @@ def pareto_front(fits: Sequence[SymbolicFit]) -> list[SymbolicFit]:
 
 def knee_index(front: Sequence[SymbolicFit], scale: float, penalty: float = 0.05, floor: float = ERROR_FLOOR) -> int:
     """Index of the preferred fit of a front: lowest :func:`discovery.parsimony.parsimony_score` of the relative
-    RMS error ``rmse / scale`` and the complexity.
+    RMS error ``rmse / scale`` and the cost (:func:`~discovery.methods.sr_terms.formula_cost`: the node count, with
+    each function counting three nodes, six inside another function).
 
     With the default penalty a formula must be about 5% more accurate per extra node (16% per three-node term,
     as in ``sindy``) to be preferred; errors under ``floor`` times ``scale`` (the target's RMS) count as equal.
     """
     if not front:
         raise DiscoveryError("empty Pareto front: symbolic regression returned no usable formula")
-    return parsimony.best_by_score(front, error=lambda f: np.sqrt(f.mse) / scale, cost=lambda f: f.complexity,
+    return parsimony.best_by_score(front, error=lambda f: np.sqrt(f.mse) / scale, cost=lambda f: formula_cost(f.expr),
                                    penalty=penalty, floor=floor)
 
 
@@ -242,6 +246,12 @@ class SROptions(Options):
         Most candidate systems returned.
     backend_options:
         Passed to the backend's regressor.
+    operator_choice:
+        ``"data"``: of ``operators``, offer only those the data gives a reason for, and leave out formulas whose
+        ``sin``/``cos`` arguments span less than ``trig_min_range`` over the data
+        (:mod:`discovery.methods.sr_terms`); ``"given"``: every operator of ``operators``, every formula.
+    trig_min_range:
+        Smallest span of a state (and of a periodic function's argument) for ``sin``/``cos`` to be offered (kept).
     """
 
     owner = "sr"
@@ -253,6 +263,8 @@ class SROptions(Options):
     max_points: int = option(MAX_POINTS, low=10)
     max_candidates: int = option(4, low=1)
     backend_options: Mapping[str, Any] = field(default_factory=dict)
+    operator_choice: str = option("data", choices=("data", "given"))
+    trig_min_range: float = option(float(np.pi), low=0.0)
 
     def validate(self) -> None:
         valid = _operator_names()
@@ -295,16 +307,24 @@ class SRMethod(Method):
         x_all = np.concatenate([_trim(p[0]) for p in pairs])  # (N, D)
         dx_all = np.concatenate([_trim(p[1]) for p in pairs])  # (N, D)
         budget = float(max(1, int(self.options.time_budget_s / len(names))))  # pyoperon counts whole seconds
+        operators, dropped = tuple(self.options.operators), []
+        by_data = self.options.operator_choice == "data"
+        if by_data:
+            operators, dropped = choose_operators(operators, x_all, dx_all, names, self.options.trig_min_range)
+        values = {c: x_all[:, j] for j, c in enumerate(names)}
         fronts: dict[str, list[SymbolicFit]] = {}
         for d, v in enumerate(names):
             context.report(f"sr: searching d{v}/dt", 0.1 + 0.85 * d / len(names))
-            fronts[v] = fit_symbolic(
-                x_all, dx_all[:, d], names, backend=backend, operators=self.options.operators,
+            front = fit_symbolic(
+                x_all, dx_all[:, d], names, backend=backend, operators=operators,
                 max_complexity=self.options.max_complexity, time_budget_s=budget, seed=context.seed + d,
                 max_points=self.options.max_points, **dict(self.options.backend_options),
             )
-            if not fronts[v]:
+            if by_data:  # a subset of a front is a front
+                front = [f for f in front if trig_spans(f.expr, values, self.options.trig_min_range)]
+            if not front:
                 raise DiscoveryError(f"sr: no usable formula for d{v}/dt")
+            fronts[v] = front
         scale = {v: float(np.sqrt(np.mean(dx_all[:, d] ** 2))) or 1.0 for d, v in enumerate(names)}
         knee = {v: knee_index(fronts[v], scale[v]) for v in names}
         choices = {
@@ -318,6 +338,8 @@ class SRMethod(Method):
             "backend": backend,
             "fronts": {v: _front_info(fronts[v]) for v in names},
             "derivative_method": context.derivative_method,
+            "operators": list(operators),
+            "operators_left_out": dropped,
         }
         candidates, seen = [], set()
         for label, pick in choices.items():

@@ -10,7 +10,12 @@ import sympy
 from discovery.data import Trajectories, Trajectory
 from discovery.errors import DiscoveryError
 from discovery.methods.base import MethodContext
-from discovery.methods.rational import RationalConfig, implicit_denominators, implicit_path, rational_libraries
+from discovery.methods.rational import (
+    RationalConfig,
+    implicit_denominators,
+    implicit_path,
+    rational_libraries,
+)
 from discovery.methods.sindy import SINDyMethod
 from discovery.methods.sindy_terms import ExpressionColumns, monomials
 from discovery.simulation import integrate, lambdify_system

@@ -11,7 +11,13 @@ import sympy
 from discovery.data import Trajectories, Trajectory
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, MethodContext
-from discovery.methods.saturating import Family, SaturatingConfig, families, saturating_libraries, screen
+from discovery.methods.saturating import (
+    Family,
+    SaturatingConfig,
+    families,
+    saturating_libraries,
+    screen,
+)
 from discovery.methods.sindy import SINDyMethod
 from discovery.methods.sindy_terms import ExpressionColumns, monomials
 from discovery.simulation import integrate, lambdify_system

@@ -1,0 +1,90 @@
+"""A small before/after probe for issue 15, items 3 (SR without spurious trig) and 4 (weak-form SINDy).
+
+Usage::
+
+    python benchmarks/weak_sr.py --label before --set noisy       # Lorenz, Chen-Lee, LV, VdP, Duffing at 5% and 0%
+    python benchmarks/weak_sr.py --label after --set trig         # systems without trig (and pendulums) at 0 and 1%
+    python benchmarks/weak_sr.py --label x --systems lorenz --noise 0.05 --seeds 0,1
+
+Each run is one ``eqdisco bench`` case (:func:`discovery.bench.core.zoo_cases` / ``folder_cases`` and
+``_run_one``: same trajectories, same exact-terms rule, same timing), run one after the other in this process.
+Writes ``benchmarks/results/weak_sr_LABEL.json`` and prints one line per run. A probe for one change, not a
+benchmark of record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+UNSEEN = HERE / "unseen"
+
+SETS = {
+    # (zoo or unseen system, noise levels)
+    "noisy": [(s, (0.05, 0.0)) for s in ("lorenz", "chen_lee", "lotka_volterra", "van_der_pol", "duffing")],
+    "trig": [(s, (0.0, 0.01)) for s in ("rosenzweig_macarthur", "selkov", "hopf", "lotka_volterra", "brusselator",
+                                         "damped_pendulum", "thomas", "sir")],
+}
+"""Named groups of runs."""
+
+
+def _cases(name: str, noise: float, seed: int, folders: list[Path]) -> list:
+    import shutil
+    import tempfile
+
+    from discovery.bench.core import folder_cases, zoo_cases
+    from grammar.zoo import ZOO
+
+    if name in ZOO:
+        return zoo_cases([name], noise, seed)
+    for folder in folders:
+        if (folder / f"{name}.csv").is_file():
+            with tempfile.TemporaryDirectory() as tmp:  # folder_cases reads a whole folder: give it one system
+                for suffix in (".csv", ".truth.json"):
+                    shutil.copy(folder / f"{name}{suffix}", tmp)
+                return folder_cases(tmp, noise, seed)
+    raise SystemExit(f"weak_sr.py: no system {name!r} in the zoo or in {', '.join(map(str, folders))}")
+
+
+def has_trig(equations: dict[str, str]) -> bool:
+    """Whether any right-hand side calls ``sin`` or ``cos``."""
+    return any(re.search(r"\b(sin|cos|tan)\(", e) for e in equations.values())
+
+
+def main() -> None:
+    from discovery.bench.core import _run_one
+    from discovery.io import atomic_write_text
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--label", required=True)
+    parser.add_argument("--set", choices=tuple(SETS), help="a named group of runs")
+    parser.add_argument("--systems", help="comma-separated systems (zoo or benchmarks/unseen)")
+    parser.add_argument("--noise", default="0.05", help="comma-separated noise levels (with --systems)")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds")
+    parser.add_argument("--method", default="auto", help="contender: auto, sindy, ...")
+    parser.add_argument("--data-dir", action="append", default=[],
+                        help="also look for NAME.csv + NAME.truth.json here (benchmarks/unseen always)")
+    args = parser.parse_args()
+    runs = list(SETS[args.set]) if args.set else []
+    if args.systems:
+        runs += [(s, tuple(float(n) for n in args.noise.split(","))) for s in args.systems.split(",")]
+    out = HERE / "results" / f"weak_sr_{args.label}.json"
+    rows = []
+    for name, noises in runs:
+        for noise in noises:
+            for seed in (int(s) for s in args.seeds.split(",")):
+                for case in _cases(name, noise, seed, [UNSEEN, *map(Path, args.data_dir)]):
+                    o = _run_one(case, args.method, seed)
+                    row = dict(asdict(o), seed=seed, trig=has_trig(o.equations))
+                    rows.append(row)
+                    print(f"{o.system:22s} {noise:5.2f} s{seed} exact={o.exact_terms!s:5s} trig={row['trig']!s:5s} "
+                          f"{o.seconds:6.1f}s r2={o.r2_heldout} {o.equations} {o.error or ''}", flush=True)
+                    atomic_write_text(out, json.dumps(rows, indent=1, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
