@@ -1,0 +1,195 @@
+"""``eqdisco bench pde``: PDE discovery over the PDE zoo, beside plain pysindy PDE-FIND and its weak form.
+
+For every zoo PDE and noise level, the field is simulated from one random initial condition (seed ``--seed``)
+with nominal parameters, Gaussian noise of ``p * std(u)`` is added, and each contender discovers a PDE:
+
+- ``eqdisco``: :func:`discovery.fields.discover_field` with its defaults;
+- ``pysindy``: PDE-FIND (``PDELibrary`` + ``STLSQ``) and ``pysindy_weak``: ``WeakPDELibrary`` + ``STLSQ``, both
+  as described in :mod:`discovery.bench.pde_baselines`.
+
+Reported per run:
+
+- ``exact``: the discovered right-hand sides have exactly the true terms (expanded, e.g. ``u*u_x``, ``u_xx``);
+- ``coef_err``: the largest relative error of a true term's coefficient (when exact);
+- ``rel_l2``: the discovered PDE simulated from a *held-out* initial condition (seed ``--seed + 1``) over the
+  same span, against the true solution from it: ``||sim - true|| / ||true||`` (``inf`` when it cannot be
+  simulated). Kuramoto-Sivashinsky is chaotic, so any model drifts there over the span;
+- ``seconds`` and ``peak_mb``: wall time and peak Python/numpy memory (tracemalloc) of the discovery call.
+
+The table is printed and the JSON written atomically. This is a benchmark, not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import tracemalloc
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import sympy
+
+DEFAULT_NOISE = (0.0, 0.01, 0.05)
+CONTENDERS = ("eqdisco", "pysindy", "pysindy_weak")
+GRIDS_1D = (128, 128)
+GRID_2D = (48, 48, 48)
+
+
+def coefficient_error(found: dict[str, sympy.Expr], truth: dict[str, sympy.Expr]) -> float:
+    """Largest relative error over the true terms' coefficients (``inf`` for a missing term)."""
+    worst = 0.0
+    for f, expr in truth.items():
+        got = sympy.expand(found.get(f, sympy.Integer(0))).as_coefficients_dict()
+        for term, c in sympy.expand(expr).as_coefficients_dict().items():
+            worst = max(worst, abs(float(got.get(term, 0.0)) / float(c) - 1.0))
+    return worst
+
+
+def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float, str | None]:
+    tracemalloc.start()
+    tic = time.perf_counter()
+    try:
+        out, err = fn(), None
+    except Exception as exc:  # a contender that fails is recorded, not fatal to the benchmark
+        from discovery.errors import one_line
+
+        out, err = None, one_line(exc)
+    seconds = time.perf_counter() - tic
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return out, seconds, peak, err
+
+
+def held_out_error(equations: dict[str, sympy.Expr], truth_field: Any) -> float:
+    """Relative L2 of ``equations`` simulated from the held-out field's first sample against it."""
+    from discovery.errors import DiscoveryError, SimulationError
+    from discovery.fields import simulate_pde
+
+    boundary = {a: ("periodic" if p else "dirichlet") for a, p in truth_field.periodic.items()}
+    try:
+        sim = simulate_pde(equations, {n: v[0] for n, v in truth_field.values.items()}, truth_field.t,
+                           truth_field.coords, boundary=boundary, rtol=1e-6, time_limit=60.0,
+                           boundary_data=None if all(truth_field.periodic.values()) else truth_field.stack())
+    except (SimulationError, DiscoveryError):
+        return float("inf")
+    a, b = sim.stack(), truth_field.stack()
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def run_case(name: str, noise: float, contenders: list[str], seed: int,
+             grid: tuple[int, ...] | None) -> Iterator[dict]:
+    """Every contender on one zoo PDE at one noise level: one row each, as it finishes."""
+    from discovery.bench.pde_baselines import fit_pysindy
+    from discovery.fields import discover_field, simulate_zoo
+    from discovery.terms import term_set
+    from grammar.pde_zoo import get_pde
+
+    system = get_pde(name)
+    grid = grid or (GRIDS_1D if system.dim == 1 else GRID_2D)
+    truth = system.rhs()
+    field = simulate_zoo(system, grid=grid, seed=seed, noise=noise, noise_seed=seed + 100)
+    held_out = simulate_zoo(system, grid=grid, seed=seed + 1)
+    runners = {
+        "eqdisco": lambda: discover_field(field).equations,
+        "pysindy": lambda: fit_pysindy(field, weak=False),
+        "pysindy_weak": lambda: fit_pysindy(field, weak=True),
+    }
+    for who in contenders:
+        found, seconds, peak, err = _measure(runners[who])
+        row: dict[str, Any] = {"system": name, "noise": noise, "contender": who, "grid": list(grid),
+                               "seconds": round(seconds, 2), "peak_mb": round(peak, 1)}
+        if found is None:
+            row.update(exact=False, coef_err=None, rel_l2=None, error=err)
+        else:
+            exact = all(term_set(found.get(f, sympy.Integer(0))) == term_set(e) for f, e in truth.items())
+            row.update(
+                equations={f: sympy.sstr(sympy.sympify(e).evalf(5)) for f, e in found.items()},
+                exact=exact,
+                coef_err=coefficient_error(found, truth) if exact else None,
+                rel_l2=held_out_error(found, held_out),
+            )
+        yield row
+
+
+def _fmt(v: Any, spec: str) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and not np.isfinite(v):
+        return "inf"
+    return format(v, spec)
+
+
+def summarize(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """Per contender and noise level: share exact, median coefficient error, median rel_l2, mean seconds."""
+    out: dict[str, dict[str, Any]] = {}
+    for who in sorted({r["contender"] for r in rows}, key=CONTENDERS.index):
+        for noise in sorted({r["noise"] for r in rows}):
+            sel = [r for r in rows if r["contender"] == who and r["noise"] == noise]
+            errs = [r["coef_err"] for r in sel if r["coef_err"] is not None]
+            l2 = [r["rel_l2"] if r["rel_l2"] is not None else np.inf for r in sel]
+            out[f"{who}@{noise:g}"] = {
+                "exact": sum(r["exact"] for r in sel) / len(sel),
+                "coef_err_max": max(errs) if errs else None,
+                "rel_l2_median": float(np.median(l2)),
+                "seconds_mean": float(np.mean([r["seconds"] for r in sel])),
+            }
+    return out
+
+
+def print_table(rows: list[dict], file=sys.stdout) -> None:
+    head = f"{'system':<22}{'noise':>6}  {'contender':<13}{'exact':>6}{'coef err':>10}{'rel L2':>10}{'sec':>8}{'MB':>8}"
+    print(head, file=file)
+    print("-" * len(head), file=file)
+    for r in rows:
+        print(f"{r['system']:<22}{r['noise']:>6g}  {r['contender']:<13}{'yes' if r['exact'] else 'no':>6}"
+              f"{_fmt(r['coef_err'], '.2%'):>10}{_fmt(r['rel_l2'], '.2e'):>10}{r['seconds']:>8.1f}"
+              f"{r['peak_mb']:>8.0f}", file=file)
+    print(file=file)
+    for key, s in summarize(rows).items():
+        print(f"{key:<20} exact {s['exact']:.0%}  worst coef err {_fmt(s['coef_err_max'], '.2%')}  "
+              f"median rel L2 {_fmt(s['rel_l2_median'], '.2e')}  mean {s['seconds_mean']:.1f} s", file=file)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__.split("\n\n")[0]
+    parser.add_argument("--systems", help="comma-separated PDE zoo names (default: the whole PDE zoo)")
+    parser.add_argument("--noise", default=",".join(str(n) for n in DEFAULT_NOISE),
+                        help="comma-separated relative noise levels (default 0,0.01,0.05)")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS), help=f"from {', '.join(CONTENDERS)}")
+    parser.add_argument("--grid", help="grid Nt,Nx (1-D systems; default 128,128)")
+    parser.add_argument("--seed", type=int, default=1, help="initial-condition seed (held-out: seed + 1)")
+    parser.add_argument("--out", default="benchmarks/results/pde.json", help="JSON output file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from discovery.io import atomic_write_text
+    from discovery.result import json_safe
+    from grammar.pde_zoo import PDE_ZOO
+
+    names = [s.strip() for s in args.systems.split(",")] if args.systems else list(PDE_ZOO)
+    unknown = [n for n in names if n not in PDE_ZOO]
+    contenders = [c.strip() for c in args.contenders.split(",")]
+    bad = [c for c in contenders if c not in CONTENDERS]
+    if unknown or bad:
+        print(f"eqdisco bench pde: error: unknown {'systems ' + str(unknown) if unknown else ''}"
+              f"{'contenders ' + str(bad) if bad else ''}; PDEs: {', '.join(PDE_ZOO)}; "
+              f"contenders: {', '.join(CONTENDERS)}", file=sys.stderr)
+        return 2
+    noises = [float(v) for v in args.noise.split(",")]
+    grid = tuple(int(v) for v in args.grid.split(",")) if args.grid else None
+    rows = []
+    for name in names:
+        for noise in noises:
+            case_grid = grid if (grid and PDE_ZOO[name].dim == 1) else None
+            for row in run_case(name, noise, contenders, args.seed, case_grid):
+                rows.append(row)
+                print(f"{row['system']} noise={row['noise']:g} {row['contender']}: "
+                      f"{'exact' if row['exact'] else 'not exact'}, {row['seconds']:.1f} s", flush=True)
+    print_table(rows)
+    payload = {"rows": rows, "summary": summarize(rows), "seed": args.seed,
+               "grid_1d": list(grid or GRIDS_1D), "grid_2d": list(GRID_2D)}
+    atomic_write_text(args.out, json.dumps(json_safe(payload), indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,196 @@
+"""The result of PDE discovery: ranked candidate PDEs and their exports (JSON, LaTeX, numpy, Python source).
+
+The JSON follows the result contract of DESIGN.md, extended for fields: ``"kind": "field"``, ``"axes"`` and
+``"periodic"`` name the grid, and ``equations[u]`` is the right-hand side of ``u_t`` as a string in the field and
+derivative names (``"-1.0*u*u_x + 0.1*u_xx"``; the letters after ``_`` are the axes of the derivative, so
+``u_xxy`` is the third derivative twice in ``x`` and once in ``y``). :func:`parse_field_equations` reads such
+strings back through the grammar's safe parser.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import sympy
+
+from discovery.io import atomic_write_text
+from discovery.result import json_safe
+from grammar.pde_zoo import derivative_names
+
+
+def _version() -> str:
+    from discovery import __version__
+
+    return __version__
+
+
+def parse_field_equations(equations: Mapping[str, str], fields: Sequence[str], axes: Sequence[str],
+                          max_order: int = 6) -> dict[str, sympy.Expr]:
+    """Right-hand-side strings (in ``u``, ``u_x``, ...) back to sympy, through the grammar's safe parser."""
+    from grammar import parse
+
+    names = derivative_names(fields, axes, max_order)
+    return {f: parse(equations[f], variables=names, hidden=False) for f in fields}
+
+
+@dataclass
+class FieldCandidate:
+    """One candidate PDE.
+
+    Attributes
+    ----------
+    equations:
+        Field -> right-hand side of its time derivative, in derivative symbols.
+    terms:
+        Field -> ``[(library term, coefficient), ...]`` as regressed (``("(u^2)_x", -0.5)``).
+    form:
+        The regression that proposed it: ``"weak"`` or ``"strong"``.
+    metrics:
+        ``score`` (relative L2 of the windowed re-simulation against the denoised field, which ranks),
+        ``n_terms``, ``residual`` (regression), and for the selected model ``rel_l2`` (re-simulated over the
+        whole span from the first observed field, against the observed field).
+    """
+
+    equations: dict[str, sympy.Expr]
+    terms: dict[str, list[tuple[str, float]]]
+    form: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_terms(self) -> int:
+        """Number of library terms over all fields."""
+        return sum(len(v) for v in self.terms.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": "pde-sparse",
+            "form": self.form,
+            "equations": {f: sympy.sstr(e) for f, e in self.equations.items()},
+            "terms": {f: [{"term": t, "coefficient": c} for t, c in v] for f, v in self.terms.items()},
+            "metrics": json_safe(self.metrics),
+        }
+
+
+@dataclass
+class FieldResult:
+    """Ranked candidate PDEs for one field dataset (best first).
+
+    Examples
+    --------
+    >>> from discovery.fields import discover_field, simulate_zoo
+    >>> result = discover_field(simulate_zoo("burgers", grid=(64, 64)))  # doctest: +SKIP
+    >>> result.equations["u"]  # doctest: +SKIP
+    -1.0*u*u_x + 0.1*u_xx
+    """
+
+    fields: tuple[str, ...]
+    axes: tuple[str, ...]
+    periodic: dict[str, bool]
+    spacing: dict[str, float]
+    candidates: list[FieldCandidate]
+    noise: dict[str, float] = field(default_factory=dict)
+    source: str | None = None
+    elapsed_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def best(self) -> FieldCandidate:
+        """The selected candidate."""
+        return self.candidates[0]
+
+    @property
+    def equations(self) -> dict[str, sympy.Expr]:
+        """The selected PDE: field -> right-hand side of its time derivative."""
+        return self.best.equations
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.best.metrics
+
+    @property
+    def method(self) -> str:
+        return "pde-sparse"
+
+    # -- exports
+    def latex(self, candidate: FieldCandidate | None = None) -> str:
+        """``\\frac{\\partial u}{\\partial t} = ...`` per field, one per line (``u_{xx}`` for derivatives)."""
+        c = candidate or self.best
+        lines = []
+        for f in self.fields:
+            names = {s: sympy.Symbol(_latex_name(s.name)) for s in c.equations[f].free_symbols}
+            rhs = sympy.latex(c.equations[f].xreplace(names))
+            lines.append(rf"\frac{{\partial {f}}}{{\partial t}} = {rhs}")
+        return " \\\\\n".join(lines)
+
+    def rhs_numpy(self, candidate: FieldCandidate | None = None) -> Callable[[np.ndarray], np.ndarray]:
+        """``rhs(state)``: state ``(F, Nx[, Ny])`` on this grid -> time derivatives ``(F, Nx[, Ny])``.
+
+        Derivatives are spectral along periodic axes and finite differences (findiff) otherwise.
+        """
+        from discovery.fields.compile import compile_rhs, evaluate
+        from discovery.fields.derivatives import partial
+
+        c = candidate or self.best
+        compiled = compile_rhs(c.equations, self.fields, self.axes)
+        spacings = [self.spacing[a] for a in self.axes]
+        periodic = [self.periodic[a] for a in self.axes]
+
+        def rhs(state: np.ndarray) -> np.ndarray:
+            state = np.asarray(state, dtype=float)
+            axes = tuple(range(state.ndim - 1))
+            args = [partial(state[t.field], t.orders, axes, spacings, periodic) for t in compiled.terms]
+            return evaluate(compiled.full, args, state.shape[1:])
+
+        return rhs
+
+    def python_source(self, candidate: FieldCandidate | None = None, name: str = "rhs") -> str:
+        """Standalone numpy source of ``rhs(state, spacing)`` (see :func:`discovery.fields.export.pde_source`)."""
+        from discovery.fields.export import pde_source
+
+        c = candidate or self.best
+        return pde_source(self.fields, self.axes, c.equations, [self.periodic[a] for a in self.axes], name=name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready result (see the module docstring)."""
+        best = self.best.to_dict()
+        return {
+            "source": self.source,
+            "kind": "field",
+            "variables": list(self.fields),
+            "axes": list(self.axes),
+            "periodic": dict(self.periodic),
+            "equations": best["equations"],
+            "method": self.method,
+            "metrics": best["metrics"],
+            "terms": best["terms"],
+            "noise": json_safe(self.noise),
+            "candidates": [c.to_dict() for c in self.candidates],
+            "warnings": list(self.warnings),
+            "eqdisco_version": _version(),
+            "elapsed_s": round(float(self.elapsed_s), 3),
+        }
+
+    def to_json(self, path: str | Path | None = None, *, indent: int = 2) -> str:
+        """The result as JSON; written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            atomic_write_text(path, text + "\n")
+        return text
+
+    def summary(self) -> str:
+        """A few lines: the selected PDE and its scores."""
+        m = self.metrics
+        lines = [f"{self.source or 'field'}: {len(self.candidates)} candidate PDE(s), selected:"]
+        lines += [f"  {f}_t = {sympy.sstr(self.equations[f])}" for f in self.fields]
+        rel = m.get("rel_l2")
+        lines.append(f"  re-simulation rel. L2 {rel:.3g}" if isinstance(rel, float) else "  (not re-simulated)")
+        return "\n".join(lines)
+
+
+def _latex_name(name: str) -> str:
+    head, sep, tail = name.partition("_")
+    return f"{head}_{{{tail}}}" if sep else name
