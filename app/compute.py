@@ -2,9 +2,10 @@
 
 Results are cached with ``st.cache_data`` keyed by the data's bytes hash and the run settings, so a widget
 change after a run, or running the same settings again, never recomputes discovery. Simulations for the
-overlays are cached by the run key, the candidate and the trajectory (one simulation over the longest horizon
-serves every horizon); figures and tables with ``st.cache_resource`` by what they show; the pretrained models
-(PROSE) with ``st.cache_resource``, loaded in the background as soon as their method is picked.
+overlays, and the selected model's prediction band, are cached by the run key, the candidate and the trajectory
+(one simulation over the longest horizon serves every horizon); figures and tables with ``st.cache_resource`` by
+what they show; the pretrained models (PROSE) with ``st.cache_resource``, loaded in the background as soon as
+their method is picked.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MAX_HORIZON",
     "cacheable",
+    "cached_band",
     "cached_build",
     "cached_discover",
     "cached_simulation",
@@ -103,10 +105,54 @@ def cached_simulation(
     t, x, problem = _simulate(run_key, candidate_index, trajectory, MAX_HORIZON, result, trajectories)
     if x is None:  # it may still hold over a shorter horizon
         return _simulate(run_key, candidate_index, trajectory, float(horizon), result, trajectories)
-    t_obs = trajectories[trajectory].t
-    end = float(t_obs[-1]) + min(float(horizon), MAX_HORIZON) * float(t_obs[-1] - t_obs[0])
-    n = int(np.searchsorted(t, end + 1e-9 * max(abs(end), 1.0), side="right"))
+    n = _cut(t, trajectories[trajectory].t, horizon)
     return t[:n], x[:n], problem
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _band(
+    run_key: str, trajectory: int, horizon: float, _result: Any, _trajectories: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    from discovery.plotting import simulation_bounds
+
+    t, x, _ = _simulate(run_key, 0, trajectory, horizon, _result, _trajectories)
+    if x is None:
+        return None
+    band = _result.prediction_band(_trajectories[trajectory].x[0], t, scale=simulation_bounds(_trajectories)[0])
+    return None if band is None else (t, np.asarray(band[0], float), np.asarray(band[1], float))
+
+
+def cached_band(
+    run_key: str, trajectory: int, horizon: float, result: Any, trajectories: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The selected model's prediction band (:meth:`~discovery.result.DiscoveryResult.prediction_band`, its
+    constants drawn from their uncertainty) from trajectory ``trajectory``'s first state, on the times of
+    :func:`cached_simulation` of candidate 0.
+
+    Like the simulations, any positive horizon is cut from one cached band over :data:`MAX_HORIZON`.
+
+    Returns
+    -------
+    tuple or None
+        ``(t (M,), lower (M, D), upper (M, D))``; ``None`` when the result has no uncertainty or too few of the
+        drawn models could be integrated.
+    """
+    if not result.uncertainty:
+        return None
+    if horizon <= 0:
+        return _band(run_key, trajectory, 0.0, result, trajectories)
+    band = _band(run_key, trajectory, MAX_HORIZON, result, trajectories)
+    if band is None:  # the draws may still hold over a shorter horizon
+        return _band(run_key, trajectory, float(horizon), result, trajectories)
+    t, lo, hi = band
+    n = _cut(t, trajectories[trajectory].t, horizon)
+    return t[:n], lo[:n], hi[:n]
+
+
+def _cut(t: np.ndarray, t_obs: np.ndarray, horizon: float) -> int:
+    """How many of the times ``t`` (observed, then beyond) fall within ``horizon`` windows past ``t_obs``'s end."""
+    end = float(t_obs[-1]) + min(float(horizon), MAX_HORIZON) * float(t_obs[-1] - t_obs[0])
+    return int(np.searchsorted(t, end + 1e-9 * max(abs(end), 1.0), side="right"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

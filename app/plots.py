@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = [
+    "Band",
     "Curve",
     "data_figure",
     "overlay_figure",
@@ -54,6 +55,23 @@ class Curve:
     color: str
     dash: str = "solid"
     mode: str = "lines"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded range to draw behind the curves: times ``t`` (M,), lower and upper states ``lo``, ``hi`` (M, D)."""
+
+    name: str
+    t: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    color: str
+
+
+def _translucent(color: str, alpha: float) -> str:
+    """``"#rrggbb"`` as ``"rgba(r, g, b, alpha)"``."""
+    r, g, b = (int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
 
 
 def data_figure(trajectories: Any, variables: Sequence[str]) -> Any:
@@ -158,21 +176,38 @@ def pareto_figure(candidates: Sequence[Any], front: Sequence[Any], selected: int
 
 
 def overlay_figure(
-    variables: Sequence[str], data_t: np.ndarray, data_x: np.ndarray, curves: Sequence[Curve], t_observed_end: float
+    variables: Sequence[str], data_t: np.ndarray, data_x: np.ndarray, curves: Sequence[Curve], t_observed_end: float,
+    bands: Sequence[Band] = (),
 ) -> Any:
-    """Data (markers) against model and operator curves, one panel per variable; extrapolation shaded."""
+    """Data (markers) against model and operator curves, one panel per variable; extrapolation shaded.
+
+    Each of ``bands`` (a prediction band) is filled between its lower and upper edge, behind the curves; one
+    legend entry shows or hides it whole.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     d = len(variables)
     fig = make_subplots(rows=d, cols=1, shared_xaxes=True, vertical_spacing=0.04)
     s = _thin(len(data_t), MAX_MARKERS)
-    t_max = max([float(data_t[-1])] + [float(np.max(c.t)) for c in curves if len(c.t)])
+    t_max = max([float(data_t[-1])] + [float(np.max(c.t)) for c in (*curves, *bands) if len(c.t)])
     for j, v in enumerate(variables):
         fig.add_trace(go.Scatter(
             x=data_t[s], y=data_x[s, j], mode="markers", name="data", legendgroup="data", showlegend=(j == 0),
             marker=dict(size=4, color=DATA_COLOR, opacity=0.55),
         ), row=j + 1, col=1)
+        for b in bands:
+            bs = _thin(len(b.t))
+            edge = dict(color=_translucent(b.color, 0.0), width=0)
+            fig.add_trace(go.Scatter(
+                x=b.t[bs], y=b.lo[bs, j], mode="lines", line=edge, name=b.name, legendgroup=b.name, showlegend=False,
+                hoverinfo="skip",
+            ), row=j + 1, col=1)
+            fig.add_trace(go.Scatter(
+                x=b.t[bs], y=b.hi[bs, j], mode="lines", line=edge, fill="tonexty",
+                fillcolor=_translucent(b.color, 0.18), name=b.name, legendgroup=b.name, showlegend=(j == 0),
+                hoverinfo="skip",
+            ), row=j + 1, col=1)
         for c in curves:
             cs = _thin(len(c.t))
             fig.add_trace(go.Scatter(

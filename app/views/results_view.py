@@ -9,13 +9,14 @@ import numpy as np
 import streamlit as st
 
 from app import state
-from app.compute import MAX_HORIZON, cached_build, cached_simulation
+from app.compute import MAX_HORIZON, cached_band, cached_build, cached_simulation
 from app.exports import figure_png, file_stem, latex_document, python_module, result_json, simulation_csv
 from app.loading import LoadedData
 from app.plots import (
     MODEL_COLOR,
     OPERATOR_COLORS,
     PALETTE,
+    Band,
     Curve,
     overlay_figure,
     pareto_figure,
@@ -54,6 +55,67 @@ def _code(text: str) -> str:
     return "`" + "".join(ch if ch.isprintable() and ch != "`" else "'" if ch == "`" else " " for ch in str(text)) + "`"
 
 
+def _markdown_text(text: str) -> str:
+    """``text`` shown as written in Markdown: the ``*`` of a product (``0.1*x*y``), ``_``, ``$`` and the like are
+    escaped, so a formula in a note is neither set in italics nor read as LaTeX."""
+    import re
+
+    return re.sub(r"([\\`*_~$\[\]<>|#:])", r"\\\1", str(text))
+
+
+def _level(result: Any) -> float:
+    """Confidence level of the result's intervals and prediction band (0.95 unless the result says otherwise)."""
+    return float(((result.uncertainty or {}).get("constants") or {}).get("level", 0.95))
+
+
+def _coefficient_frame(result: Any) -> Any | None:
+    """One row per constant of the selected model: the equation, its term, the value, its interval and the
+    term's inclusion probability (``None`` when the result has no uncertainty)."""
+    import pandas as pd
+
+    table = result.term_uncertainty()
+    if not table:
+        return None
+    rows = []
+    for v in result.variables:
+        for r in table.get(v, []):
+            term = str(r.get("term", ""))
+            interval = r.get("interval")
+            inclusion = r.get("inclusion")
+            rows.append({
+                "equation": f"d{v}/dt",
+                "term": f"constant inside {term}" if r.get("inner") else ("1 (constant)" if term == "1" else term),
+                "coefficient": float(r["coefficient"]),
+                "interval": "—" if interval is None else f"[{interval[0]:.4g}, {interval[1]:.4g}]",
+                "inclusion": float("nan") if inclusion is None else float(inclusion),
+            })
+    return pd.DataFrame(rows) if rows else None
+
+
+def _coefficients(result: Any) -> None:
+    """The selected model's coefficient table, when the result has its uncertainty."""
+    frame = _coefficient_frame(result)
+    if frame is None:
+        return
+    level = _level(result)
+    st.markdown(f"**How sure the model is** · each constant with its {level:.0%} interval and how often the data "
+                "supports its term")
+    st.dataframe(
+        frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(frame)), key="coefficients",
+        column_config={
+            "coefficient": st.column_config.NumberColumn(format="%.6g"),
+            "interval": st.column_config.TextColumn(
+                f"{level:.0%} interval",
+                help="Confidence interval of the constant from the fit to the trajectories, scaled by the estimated "
+                     "noise; — where the constant was not estimated."),
+            "inclusion": st.column_config.ProgressColumn(
+                "inclusion probability", min_value=0.0, max_value=1.0, format="%.2f",
+                help="Share of resamples of the data in which the selection keeps this term: near 1 the data "
+                     "clearly asks for it, low values mark a term the data hardly supports."),
+        },
+    )
+
+
 def _candidate_label(i: int, c: Any) -> str:
     return f"#{i + 1} · {c.method} · R² {_fmt(c.metrics.get('r2'))} · complexity {c.complexity}"
 
@@ -87,6 +149,7 @@ def _best_block(result: Any) -> None:
     cols[2].metric("Complexity", best.complexity)
     cols[3].metric("Stable", "yes" if m.get("stable") else "no")
     st.code(_plain(result, best), language=None)
+    _coefficients(result)
 
 
 def _simulations(run_key: str, result: Any, data: Any, index: int, horizon: float) -> list[tuple[int, Any, Any, str]]:
@@ -158,6 +221,13 @@ def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
         tb, xb, _ = cached_simulation(run_key, 0, k, horizon, result, data)
         if xb is not None:
             curves.append(Curve("best (#1)", tb, xb, "#555555", dash="dot"))
+    bands: list[Band] = []
+    with st.spinner("Drawing the prediction band: the model simulated with its constants drawn from their "
+                    "uncertainty"):
+        band = cached_band(run_key, k, horizon, result, data)  # of the selected model (#1), whichever is picked
+    if band is not None:
+        bands.append(Band(f"{_level(result):.0%} prediction band of #1", *band,
+                          MODEL_COLOR if index == 0 else "#555555"))
     for p in result.operator_predictions:
         if int(p.trajectory) != k:
             continue
@@ -167,7 +237,7 @@ def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
         residuals.append((f"{p.model} (operator)", tr.x - _interp(t_p, x_p, tr.t), color))
     view = f"{run_key}:{index}:{k}:{horizon}"
     overlay = cached_build("overlay", view,
-                           lambda: overlay_figure(result.variables, tr.t, tr.x, curves, float(tr.t[-1])))
+                           lambda: overlay_figure(result.variables, tr.t, tr.x, curves, float(tr.t[-1]), bands))
     st.plotly_chart(overlay, key="overlay_plot", width="stretch")
     if residuals:
         st.markdown("**Residuals** (data − prediction) on the observed window")
@@ -239,7 +309,7 @@ def render_results_section(loaded: LoadedData) -> None:
         return
     _best_block(result)
     if result.warnings:
-        st.warning("**Notes from the run**\n" + "\n".join(f"- {_dedupe(w)}" for w in result.warnings),
+        st.warning("**Notes from the run**\n" + "\n".join(f"- {_markdown_text(_dedupe(w))}" for w in result.warnings),
                    icon=":material/info:")
 
     n = len(result.candidates)

@@ -195,6 +195,9 @@ def render_setup_section(loaded: LoadedData) -> tuple[Any | None, list[str]]:
                              help="Fit each promising candidate's constants by re-simulating it (slower, more exact).")
         ops = st.multiselect("Neural operators to fit after selection (shown beside the equations)", operators,
                              default=[], key="operators") if operators else []
+        quantify = st.toggle("Quantify uncertainty", value=True, key="uncertainty",
+                             help="An interval for every constant, an inclusion probability for every term, a "
+                                  "prediction band and warnings when the data cannot tell models apart (slower).")
 
     if problems:
         return None, problems
@@ -204,7 +207,8 @@ def render_setup_section(loaded: LoadedData) -> tuple[Any | None, list[str]]:
     try:
         settings = build_settings(
             "auto" if chosen == [AUTO] else list(chosen), known=known or None, guess=guess or None,
-            operators=tuple(ops), derivative=derivative, refine=bool(refine), seed=seed, **options,
+            operators=tuple(ops), derivative=derivative, refine=bool(refine), uncertainty=bool(quantify), seed=seed,
+            **options,
         )
     except DiscoveryError as exc:
         return None, [one_line(exc)]

@@ -233,3 +233,98 @@ def test_operator_predictions_are_drawn_and_compared(app_entry: str, lv_csv_byte
     table = at.dataframe[-1].value
     row = table[table["kind"] == "operator"].iloc[0]
     assert row["model"] == "deeponet (trajectory 0)" and row["relative L2 error"] == pytest.approx(rel)
+
+
+def _coefficient_tables(at: AppTest) -> list:
+    """The coefficient tables on the page (by their columns)."""
+    return [d.value for d in at.dataframe
+            if list(d.value.columns) == ["equation", "term", "coefficient", "interval", "inclusion"]]
+
+
+def _band_traces(at: AppTest) -> list:
+    """The traces of the prediction band on the page's charts (its lower and upper edges, per variable)."""
+    import plotly.io
+
+    figures = [plotly.io.from_json(c.proto.spec) for c in at.get("plotly_chart")]
+    return [t for fig in figures for t in fig.data if "prediction band" in str(t.name or "")]
+
+
+def _values(array):
+    """A plotly array as numbers: plotly 6 writes numpy arrays as ``{"dtype", "bdata"}`` (base64) in JSON."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).astype(float)
+    return np.asarray(array, dtype=float)
+
+
+def _inject(app_entry: str, loaded, result) -> AppTest:
+    at = _app(app_entry)
+    at.session_state["data_source"] = "Bundled example"
+    at.session_state["example"] = "lotka_volterra.csv"
+    at.session_state[state.DATA_ORIGIN] = ("example", "lotka_volterra.csv")
+    at.session_state[state.DATA] = loaded
+    at.session_state[state.RESULT] = result
+    at.session_state[state.RESULT_KEY] = "injected-" + loaded.digest + str(id(result))
+    return at.run()
+
+
+def test_uncertainty_table_band_and_notes(app_entry: str, lv_csv_bytes: bytes) -> None:
+    import numpy as np
+
+    from discovery import discover
+
+    loaded = load_bytes("lv.csv", lv_csv_bytes)
+    result = discover(loaded.trajectories, method="sindy")
+    assert result.uncertainty
+    note = ("other equations fit these data about as well (chosen in at least 20% of resamples): "
+            "dx/dt = -0.1*x*y + 1.0*x; dy/dt = 0.075*x*y - 1.5*y")
+    result.warnings.append(note)
+    at = _inject(app_entry, loaded, result)
+    assert not at.exception and not _errors(at)
+
+    tables = _coefficient_tables(at)
+    assert len(tables) == 1
+    table = tables[0]
+    expected = [(f"d{v}/dt", r["coefficient"], r["inclusion"]) for v in result.variables
+                for r in result.term_uncertainty()[v]]
+    assert [(e, c, p) for e, c, p in zip(table["equation"], table["coefficient"], table["inclusion"])] == expected
+    assert table["inclusion"].between(0.0, 1.0).all()
+    with_interval = [r for v in result.variables for r in result.term_uncertainty()[v] if r["interval"]]
+    assert with_interval and sum(s.startswith("[") for s in table["interval"]) == len(with_interval)
+
+    band = _band_traces(at)
+    assert len(band) == 2 * len(result.variables)  # a lower and an upper edge per variable
+    assert all(t.name == "95% prediction band of #1" for t in band)
+    assert [t.fill for t in band] == [None, "tonexty"] * len(result.variables)
+    for lo, hi in zip(band[::2], band[1::2]):
+        assert np.all(_values(hi.y) >= _values(lo.y)) and np.any(_values(hi.y) > _values(lo.y))
+
+    # the notes of the run show, formulas as written (a product's * escaped, not read as italics)
+    shown = [w.value for w in at.warning if "Notes from the run" in w.value]
+    assert len(shown) == 1 and "dx/dt = -0.1\\*x\\*y + 1.0\\*x" in shown[0]
+
+    # a result without uncertainty shows neither the table nor the band
+    plain = discover(loaded.trajectories, method="sindy", uncertainty=False)
+    at = _inject(app_entry, loaded, plain)
+    assert not at.exception and not _errors(at)
+    assert not _coefficient_tables(at) and not _band_traces(at)
+
+
+def test_the_uncertainty_toggle_turns_it_off(app_entry: str, lv_csv_bytes: bytes) -> None:
+    at = _uploaded(app_entry, lv_csv_bytes)
+    assert at.toggle(key="uncertainty").value is True  # on by default
+    at.button(key="run").click().run()
+    _wait_for_run(at)
+    assert not at.exception and not _errors(at)
+    assert at.session_state[state.RESULT].uncertainty
+    assert len(_coefficient_tables(at)) == 1 and _band_traces(at)
+
+    at.toggle(key="uncertainty").set_value(False).run()
+    at.button(key="run").click().run()
+    _wait_for_run(at)
+    assert not at.exception and not _errors(at)
+    assert at.session_state[state.RESULT].uncertainty is None
+    assert not _coefficient_tables(at) and not _band_traces(at)
