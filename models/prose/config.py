@@ -1,27 +1,54 @@
-"""Configuration of the PROSE model and of its training loop (frozen dataclasses, grouped, JSON round-trip)."""
+"""Configuration of the PROSE model (a ``transformers`` config) and of its training loop (a frozen dataclass).
+
+:class:`ProseConfig` is a :class:`transformers.PretrainedConfig` registered under the model type
+``"eqdisco-prose"`` (see :mod:`models.prose.model`), so ``config.json`` is written and read by the library
+itself (``save_pretrained``/``from_pretrained``, ``AutoConfig``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from transformers import PretrainedConfig
 
 MAX_STATE_DIM = 5
 """Most state variables the model reads and writes (missing ones are padded with zeros and masked)."""
 
+MODEL_TYPE = "eqdisco-prose"
+"""The ``model_type`` of ``config.json`` under which :class:`ProseConfig` is registered with ``AutoConfig``."""
 
-@dataclass(frozen=True)
-class ProseConfig:
+ARCHITECTURE_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 0, "pad_id": 0, "bos_id": 1, "eos_id": 2, "max_dim": MAX_STATE_DIM,
+    "d_model": 128, "n_heads": 4, "d_ff": 256,
+    "n_data_layers": 2, "n_symbol_layers": 2, "n_fusion_layers": 2, "n_operator_layers": 2, "n_decoder_layers": 2,
+    "max_symbol_len": 256, "n_time_frequencies": 16, "dropout": 0.0,
+    "data_loss_weight": 1.0, "symbol_loss_weight": 1.0,
+}
+"""The fields that define a PROSE network, with their defaults (the ``small`` preset)."""
+
+
+@lru_cache(maxsize=1)
+def _library_keys() -> frozenset[str]:
+    """Keys that ``transformers`` itself writes into (or accepts from) any ``config.json``."""
+    return frozenset(PretrainedConfig().to_dict()) | {"model_type", "transformers_version", "architectures",
+                                                       "torch_dtype", "dtype", "_name_or_path", "name_or_path",
+                                                       "eqdisco_version", "tie_word_embeddings"}
+
+
+class ProseConfig(PretrainedConfig):
     """Architecture of a PROSE network.
 
     The five parts are a data encoder (self-attention over the observed ``(t, x)`` samples), a symbol
     encoder (self-attention over the tokenized equation guess), a fusion encoder (self-attention over both),
     an operator data decoder (query times cross-attend to the fused features; no attention between queries)
-    and an autoregressive symbol decoder.
+    and an autoregressive symbol decoder whose output projection is tied to its token embedding.
 
-    Attributes
+    Parameters
     ----------
     vocab_size, pad_id, bos_id, eos_id:
         Taken from the :class:`grammar.ExpressionTokenizer` the model was built for.
@@ -39,34 +66,74 @@ class ProseConfig:
         Dropout in attention and feed-forward layers.
     data_loss_weight, symbol_loss_weight:
         Weights of the data-decoder MSE and of the symbol cross-entropy in the total loss.
+    **kwargs:
+        What :class:`transformers.PretrainedConfig` takes (``config.json`` bookkeeping such as
+        ``transformers_version``); other unknown keys raise ``ValueError``.
+
+    Two configs are equal when they build the same network (:meth:`architecture`), whatever the library's
+    bookkeeping (``_name_or_path``, ``dtype``) says.
+
+    Examples
+    --------
+    >>> ProseConfig(vocab_size=40, d_model=64).d_model
+    64
+    >>> ProseConfig.small(vocab_size=40) == ProseConfig(vocab_size=40)
+    True
     """
 
-    vocab_size: int = 0
-    pad_id: int = 0
-    bos_id: int = 1
-    eos_id: int = 2
-    max_dim: int = MAX_STATE_DIM
-    d_model: int = 128
-    n_heads: int = 4
-    d_ff: int = 256
-    n_data_layers: int = 2
-    n_symbol_layers: int = 2
-    n_fusion_layers: int = 2
-    n_operator_layers: int = 2
-    n_decoder_layers: int = 2
-    max_symbol_len: int = 256
-    n_time_frequencies: int = 16
-    dropout: float = 0.0
-    data_loss_weight: float = 1.0
-    symbol_loss_weight: float = 1.0
+    model_type = MODEL_TYPE
 
-    def __post_init__(self) -> None:
-        if self.d_model % self.n_heads != 0:
-            raise ValueError(
-                f"ProseConfig: d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})"
-            )
-        if self.max_dim < 1 or self.max_dim > MAX_STATE_DIM:
-            raise ValueError(f"ProseConfig: max_dim must be in 1..{MAX_STATE_DIM}, got {self.max_dim}")
+    def __init__(
+        self,
+        vocab_size: int = 0,
+        pad_id: int = 0,
+        bos_id: int = 1,
+        eos_id: int = 2,
+        max_dim: int = MAX_STATE_DIM,
+        d_model: int = 128,
+        n_heads: int = 4,
+        d_ff: int = 256,
+        n_data_layers: int = 2,
+        n_symbol_layers: int = 2,
+        n_fusion_layers: int = 2,
+        n_operator_layers: int = 2,
+        n_decoder_layers: int = 2,
+        max_symbol_len: int = 256,
+        n_time_frequencies: int = 16,
+        dropout: float = 0.0,
+        data_loss_weight: float = 1.0,
+        symbol_loss_weight: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        unknown = sorted(set(kwargs) - _library_keys())
+        if unknown:
+            raise ValueError(f"ProseConfig: unknown keys {unknown} in config; expected a subset of "
+                             f"{sorted(ARCHITECTURE_DEFAULTS)}")
+        if d_model % n_heads != 0:
+            raise ValueError(f"ProseConfig: d_model ({d_model}) must be a multiple of n_heads ({n_heads})")
+        if max_dim < 1 or max_dim > MAX_STATE_DIM:
+            raise ValueError(f"ProseConfig: max_dim must be in 1..{MAX_STATE_DIM}, got {max_dim}")
+        self.vocab_size, self.pad_id, self.bos_id, self.eos_id = int(vocab_size), int(pad_id), int(bos_id), int(eos_id)
+        self.max_dim, self.d_model, self.n_heads, self.d_ff = int(max_dim), int(d_model), int(n_heads), int(d_ff)
+        self.n_data_layers, self.n_symbol_layers = int(n_data_layers), int(n_symbol_layers)
+        self.n_fusion_layers, self.n_operator_layers = int(n_fusion_layers), int(n_operator_layers)
+        self.n_decoder_layers, self.max_symbol_len = int(n_decoder_layers), int(max_symbol_len)
+        self.n_time_frequencies, self.dropout = int(n_time_frequencies), float(dropout)
+        self.data_loss_weight, self.symbol_loss_weight = float(data_loss_weight), float(symbol_loss_weight)
+        kwargs.pop("model_type", None)
+        kwargs.pop("eqdisco_version", None)
+        kwargs["tie_word_embeddings"] = True  # the symbol decoder's output projection is its token embedding
+        super().__init__(**kwargs)
+
+    def architecture(self) -> dict[str, Any]:
+        """The fields that define the network (``ARCHITECTURE_DEFAULTS``' keys) and their values."""
+        return {name: getattr(self, name) for name in ARCHITECTURE_DEFAULTS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProseConfig) and self.architecture() == other.architecture()
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.architecture().items())))
 
     @classmethod
     def small(cls, **overrides: Any) -> "ProseConfig":
@@ -91,25 +158,16 @@ class ProseConfig:
         return cls(**values)
 
     def replace(self, **changes: Any) -> "ProseConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ProseConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names - {"model_type", "eqdisco_version"})
-        if unknown:
-            raise ValueError(f"ProseConfig: unknown keys {unknown} in config; expected a subset of {sorted(names)}")
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """A new config with ``changes`` applied to the architecture fields."""
+        return type(self)(**{**self.architecture(), **changes})
 
     def save(self, path: str | Path) -> None:
-        payload = {"model_type": "eqdisco-prose", **self.to_dict()}
-        Path(path).write_text(json.dumps(payload, indent=2) + "\n")
+        """Write the library's ``config.json`` form of this config to ``path``."""
+        Path(path).write_text(self.to_json_string(use_diff=True))
 
     @classmethod
     def load(cls, path: str | Path) -> "ProseConfig":
+        """Read a ``config.json`` written by :meth:`save` or by ``save_pretrained`` (also the older eqdisco form)."""
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 

@@ -1,20 +1,27 @@
-"""Save and load a PROSE model as one folder in the Hugging Face layout.
+"""Save and load a PROSE model as one folder in the Hugging Face layout, through the library itself.
 
-The folder holds ``config.json`` (the :class:`ProseConfig`), ``model.safetensors`` (the weights) and the
-tokenizer's own files (written by :meth:`grammar.ExpressionTokenizer.save`), so that
-``from_pretrained(folder)`` works offline.
+The model is a :class:`transformers.PreTrainedModel` (:class:`models.prose.model.ProseModel`), so the folder is what
+``model.save_pretrained`` writes -- ``config.json`` (``model_type: eqdisco-prose``, registered with ``AutoConfig``)
+and ``model.safetensors`` -- plus the tokenizer as a ``transformers.PreTrainedTokenizerFast``
+(``tokenizer.json``, ``tokenizer_config.json``) and eqdisco's own tokenizer settings (``eqdisco_tokenizer.json``),
+so that ``from_pretrained(folder)`` here, or ``AutoModel.from_pretrained(folder)`` and
+``AutoTokenizer.from_pretrained(folder)`` after ``import models.prose``, work offline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from models.device import DeviceLike, resolve_device
-from models.prose.config import ProseConfig
 from models.prose.model import ProseModel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,6 +32,23 @@ WEIGHTS_NAME = "model.safetensors"
 METADATA_NAME = "training_info.json"
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The library's progress bars and info logs off (a checkpoint of one file needs no bar), restored after."""
+    from transformers.utils import logging
+
+    bars = logging.is_progress_bar_enabled()
+    verbosity = logging.get_verbosity()
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
+
+
 def save_pretrained(
     model: ProseModel,
     folder: str | Path,
@@ -33,37 +57,48 @@ def save_pretrained(
 ) -> Path:
     """Write ``model`` (and ``tokenizer``, and optional JSON ``metadata``) to ``folder``.
 
+    Everything is written into a temporary folder beside the files first and each file then replaces its old
+    version atomically, so a reader never sees a half-written checkpoint.
+
     Examples
     --------
     >>> save_pretrained(model, "models/checkpoints/prose-small", tokenizer)  # doctest: +SKIP
     """
-    from safetensors.torch import save_model
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
-    if tokenizer is not None:
-        tokenizer.save(folder)
-    model.config.save(folder / CONFIG_NAME)
-    tmp = folder / (WEIGHTS_NAME + ".tmp")
-    save_model(model, str(tmp), metadata={"format": "pt"})
-    tmp.replace(folder / WEIGHTS_NAME)
-    if metadata is not None:
-        (folder / METADATA_NAME).write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".saving-"))
+    try:
+        with _quiet():
+            model.save_pretrained(staging)
+            if tokenizer is not None:
+                tokenizer.to_transformers().save_pretrained(staging)
+        if tokenizer is not None:
+            tokenizer.save(staging)  # eqdisco_tokenizer.json (and the same tokenizer.json)
+        if metadata is not None:
+            (staging / METADATA_NAME).write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+        for path in sorted(staging.iterdir()):
+            path.chmod(0o644)  # temporary files are private; a checkpoint is not
+            os.replace(path, folder / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
 def load_model(folder: str | Path, device: DeviceLike = "cpu") -> ProseModel:
-    """Build a :class:`ProseModel` from ``folder/config.json`` and load ``folder/model.safetensors``."""
-    from safetensors.torch import load_model as _load
+    """``ProseModel.from_pretrained(folder)`` on ``device``, in eval mode.
 
+    Raises
+    ------
+    FileNotFoundError
+        When ``config.json`` or ``model.safetensors`` is missing (one line naming the file).
+    """
     folder = Path(folder)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"PROSE checkpoint {str(folder)!r}: expected a file {name!r}, found none")
-    config = ProseConfig.load(folder / CONFIG_NAME)
-    model = ProseModel(config)
-    _load(model, str(folder / WEIGHTS_NAME), strict=True)
+    with _quiet():
+        model = ProseModel.from_pretrained(folder, dtype=torch.float32)
     model.to(resolve_device(device))
     model.eval()
     return model

@@ -157,9 +157,22 @@ class TimeEmbedding(nn.Module):
 
     def __init__(self, d_model: int, n_frequencies: int) -> None:
         super().__init__()
-        freqs = 2 * math.pi * torch.logspace(math.log10(0.25), math.log10(64.0), n_frequencies)
-        self.register_buffer("freqs", freqs, persistent=False)  # (F,)
+        self.register_buffer("freqs", self.frequencies(n_frequencies), persistent=False)  # (F,)
         self.proj = nn.Linear(2 * n_frequencies + 1, d_model)
+
+    @staticmethod
+    def frequencies(n_frequencies: int) -> torch.Tensor:
+        """Angular frequencies ``(F,)``, geometric between 1/4 and 64 cycles per unit of time."""
+        return 2 * math.pi * torch.logspace(math.log10(0.25), math.log10(64.0), n_frequencies)
+
+    @torch.no_grad()
+    def reset_frequencies(self) -> None:
+        """Recompute the buffer (models built on the ``meta`` device by ``from_pretrained`` need it)."""
+        fresh = self.frequencies(self.freqs.numel())
+        if self.freqs.is_meta:
+            self.freqs = fresh
+        else:
+            self.freqs.copy_(fresh.to(self.freqs.device, self.freqs.dtype))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         angles = t[..., None] * self.freqs  # (B, T, F)

@@ -20,6 +20,11 @@ key            shape           meaning
 Times are normalized per sample so that the observed window maps to [0, 1] (input length and spacing may vary);
 states are normalized per sample and channel to zero mean and unit std over the observed window, and the data
 decoder's output is mapped back with the remembered mean and std.
+
+:class:`ProseModel` is a :class:`transformers.PreTrainedModel` (config class :class:`ProseConfig`), registered with
+``AutoConfig``/``AutoModel`` when this module is imported, so ``model.save_pretrained(folder)`` writes the library's
+``config.json`` + ``model.safetensors`` and ``ProseModel.from_pretrained(folder)`` (or
+``AutoModel.from_pretrained(folder)``) reads them back.
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from transformers import AutoConfig, AutoModel, PreTrainedModel
 
-from models.prose.config import ProseConfig
+from models.prose.config import MODEL_TYPE, ProseConfig
 from models.prose.decoders import OperatorDecoder, SymbolDecoder
 from models.prose.encoders import DataEncoder, FusionEncoder, SymbolEncoder
+from models.prose.layers import TimeEmbedding
 
 
 @dataclass
@@ -58,7 +65,7 @@ def _symlog(x: torch.Tensor) -> torch.Tensor:
     return torch.sign(x) * torch.log10(1.0 + x.abs())
 
 
-class ProseModel(nn.Module):
+class ProseModel(PreTrainedModel):
     """PROSE: data encoder, symbol encoder, fusion, operator data decoder and symbol decoder.
 
     Examples
@@ -75,29 +82,35 @@ class ProseModel(nn.Module):
     ((2, 7, 5), True)
     """
 
+    config_class = ProseConfig
+    base_model_prefix = "prose"
+    main_input_name = "batch"
+    _tied_weights_keys = {"symbol_decoder.head.weight": "symbol_decoder.tok.weight"}
+
     def __init__(self, config: ProseConfig) -> None:
-        super().__init__()
         if config.vocab_size < 4:
             raise ValueError(f"ProseConfig.vocab_size must come from the tokenizer (>= 4), got {config.vocab_size}")
-        self.config = config
+        super().__init__(config)
         self.data_encoder = DataEncoder(config)
         self.symbol_encoder = SymbolEncoder(config)
         self.fusion = FusionEncoder(config)
         self.operator_decoder = OperatorDecoder(config)
         self.symbol_decoder = SymbolDecoder(config)
-        self.apply(self._init_weights)
+        self.post_init()
 
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
+    def _init_weights(self, module: nn.Module) -> None:
+        """Initial weights (called by the library's ``post_init`` on every sub-module)."""
         if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, std=0.02)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, TimeEmbedding):
+            module.reset_frequencies()  # a non-persistent buffer: rebuilt, never read from a checkpoint
 
     # ------------------------------------------------------------------ normalization
     @staticmethod
@@ -194,3 +207,7 @@ class ProseModel(nn.Module):
             losses.append(cfg.symbol_loss_weight * symbol_loss)
         loss = torch.stack(losses).sum() if losses else None
         return outputs, loss
+
+
+AutoConfig.register(MODEL_TYPE, ProseConfig, exist_ok=True)
+AutoModel.register(ProseConfig, ProseModel, exist_ok=True)
