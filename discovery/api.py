@@ -16,6 +16,7 @@ from discovery.pipeline.refine import RefineConfig
 from discovery.pipeline.scoring import ScoringConfig
 from discovery.pipeline.settings import OPERATOR_MODELS, DiscoverySettings, build_settings
 from discovery.pipeline.stages import auto_methods
+from discovery.quiet import quiet_libraries
 from discovery.result import DiscoveryResult
 
 __all__ = ["OPERATOR_MODELS", "auto_methods", "discover"]
@@ -125,4 +126,5 @@ def discover(
         raise DiscoveryError("settings: give either a DiscoverySettings or the options, not both")
     if not isinstance(data, Trajectories):
         data = load_trajectories(data, variables=variables)
-    return stages.run(data, settings, progress)
+    with quiet_libraries():  # the libraries' warnings about failed candidates are reported as results instead
+        return stages.run(data, settings, progress)

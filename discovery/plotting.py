@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from discovery.errors import DiscoveryError, one_line
+from discovery.quiet import quietly
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -157,6 +158,7 @@ def _title(result: "DiscoveryResult", candidate: "Candidate") -> str:
     return "\n".join([head, *lines])
 
 
+@quietly
 def result_figure(
     result: "DiscoveryResult",
     data: "Trajectories",
@@ -239,6 +241,7 @@ def result_figure(
     return fig
 
 
+@quietly
 def png_bytes(fig: Any, dpi: int = 110) -> bytes:
     """``fig`` rendered as PNG."""
     buffer = io.BytesIO()

@@ -29,6 +29,7 @@ import sympy
 
 from discovery.errors import DiscoveryError, one_line
 from discovery.methods.base import REGISTRY, Candidate, Method, MethodContext, ProgressFn
+from discovery.pipeline import diagnostics
 from discovery.pipeline.refine import POLISH, polish_candidate, refine_candidate
 from discovery.pipeline.scoring import (
     error_limits,
@@ -411,6 +412,7 @@ def warn(state: RunState) -> None:
         reason = best.metrics.get("failure") or "its simulation did not finish"
         state.warnings.append(f"the selected model cannot be simulated over the whole observed window ({reason}); "
                               "no stable candidate was found")
+    state.warnings.extend(diagnostics.data_warnings(state.data) + diagnostics.fit_warnings(best))
 
 
 STAGES: tuple[Callable[[RunState], None], ...] = (

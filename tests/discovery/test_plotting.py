@@ -119,3 +119,21 @@ def test_cli_plots_flag(tmp_path, lv_csv):
     assert main(["discover", str(lv_csv), "--out", str(tmp_path / "r"), "--method", "sindy", "--plots",
                  "--quiet"]) == 0
     assert Path(tmp_path / "r" / "lv.png").read_bytes().startswith(PNG)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1.0, 1e12])
+def test_the_blow_up_cap_of_a_figure_is_the_data_own_scale(scale: float) -> None:
+    """A growing model is drawn over the window and half a window beyond (12x the data) in any units, and an
+    extrapolation past 100x the data's magnitude is dropped (the observed window alone is drawn)."""
+    from discovery.plotting import simulate_extended
+    from discovery.result import DiscoveryResult
+
+    x = sympy.Symbol("x")
+    t = np.linspace(0.0, 10.0, 101)
+    data = Trajectories(["x"], [Trajectory(t, scale * np.exp(0.5 * t)[:, None])])
+    result = DiscoveryResult(variables=("x",), candidates=[Candidate("sindy", {"x": 0.5 * x})])
+    t_sim, x_sim, problem = simulate_extended(result, data, 0, 0.5)
+    assert problem == "" and x_sim is not None and t_sim[-1] == pytest.approx(15.0)
+    np.testing.assert_allclose(x_sim[:, 0], scale * np.exp(0.5 * t_sim), rtol=1e-5)
+    t_sim, x_sim, problem = simulate_extended(result, data, 0, 2.0)  # e^15 / e^5: 2e4 times the data
+    assert x_sim is not None and t_sim[-1] == pytest.approx(10.0)
