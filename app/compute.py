@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MAX_HORIZON",
     "cacheable",
+    "band_ready",
     "cached_band",
     "cached_build",
     "cached_discover",
@@ -116,10 +117,25 @@ def _band(
     from discovery.plotting import simulation_bounds
 
     t, x, _ = _simulate(run_key, 0, trajectory, horizon, _result, _trajectories)
-    if x is None:
-        return None
-    band = _result.prediction_band(_trajectories[trajectory].x[0], t, scale=simulation_bounds(_trajectories)[0])
+    band = None if x is None else _result.prediction_band(_trajectories[trajectory].x[0], t,
+                                                           scale=simulation_bounds(_trajectories)[0])
+    _BANDS_DONE[(run_key, trajectory, horizon)] = band is not None
     return None if band is None else (t, np.asarray(band[0], float), np.asarray(band[1], float))
+
+
+_BANDS_DONE: dict[tuple[str, int, float], bool] = {}
+"""The bands this process has computed: ``(run key, trajectory, horizon) -> whether one came out``."""
+
+
+def band_ready(run_key: str, trajectory: int, horizon: float, result: Any) -> bool:
+    """Whether :func:`cached_band` answers at once (from what was computed before), so that the page can draw
+    the band with the overlay instead of after the rest of the page."""
+    if not result.uncertainty:
+        return True
+    if horizon <= 0:
+        return (run_key, trajectory, 0.0) in _BANDS_DONE
+    full = _BANDS_DONE.get((run_key, trajectory, MAX_HORIZON))
+    return full is not None and (full or (run_key, trajectory, float(horizon)) in _BANDS_DONE)
 
 
 def cached_band(

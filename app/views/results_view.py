@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
 
 from app import state
-from app.compute import MAX_HORIZON, cached_band, cached_build, cached_simulation
+from app.compute import MAX_HORIZON, band_ready, cached_band, cached_build, cached_simulation
 from app.exports import figure_png, file_stem, latex_document, python_module, result_json, simulation_csv
 from app.loading import LoadedData
 from app.plots import (
@@ -197,7 +197,10 @@ def _interp(t_from: np.ndarray, x_from: np.ndarray, t_to: np.ndarray) -> np.ndar
     return out
 
 
-def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
+def _overlays(run_key: str, result: Any, data: Any, index: int) -> tuple[float, Callable[[], None]]:
+    """The overlay of the picked candidate (and the best) on the data, and its residuals; returns the horizon and
+    a function that adds the prediction band to the overlay, which the page calls last (it takes tens of
+    simulations, which must not hold up the rest of the page)."""
     c1, c2 = st.columns([2, 1])
     horizon_pct = c1.slider("Extrapolate beyond the observed window (% of its length)", 0, int(MAX_HORIZON * 100), 50,
                             step=10,
@@ -221,13 +224,6 @@ def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
         tb, xb, _ = cached_simulation(run_key, 0, k, horizon, result, data)
         if xb is not None:
             curves.append(Curve("best (#1)", tb, xb, "#555555", dash="dot"))
-    bands: list[Band] = []
-    with st.spinner("Drawing the prediction band: the model simulated with its constants drawn from their "
-                    "uncertainty"):
-        band = cached_band(run_key, k, horizon, result, data)  # of the selected model (#1), whichever is picked
-    if band is not None:
-        bands.append(Band(f"{_level(result):.0%} prediction band of #1", *band,
-                          MODEL_COLOR if index == 0 else "#555555"))
     for p in result.operator_predictions:
         if int(p.trajectory) != k:
             continue
@@ -236,15 +232,42 @@ def _overlays(run_key: str, result: Any, data: Any, index: int) -> float:
         curves.append(Curve(f"{p.model} (operator)", t_p, x_p, color, dash="dash"))
         residuals.append((f"{p.model} (operator)", tr.x - _interp(t_p, x_p, tr.t), color))
     view = f"{run_key}:{index}:{k}:{horizon}"
-    overlay = cached_build("overlay", view,
-                           lambda: overlay_figure(result.variables, tr.t, tr.x, curves, float(tr.t[-1]), bands))
-    st.plotly_chart(overlay, key="overlay_plot", width="stretch")
+    chart, note = st.empty(), st.empty()
+
+    def figure(bands: list[Band]) -> Any:
+        return cached_build("overlay", f"{view}:{len(bands)}", lambda: overlay_figure(
+            result.variables, tr.t, tr.x, curves, float(tr.t[-1]), bands))
+
+    def with_band(key: str) -> None:
+        chart.plotly_chart(figure(_band(run_key, result, data, index, k, horizon, note)), key=key, width="stretch")
+
+    ready = band_ready(run_key, k, horizon, result)  # else the band is drawn after the rest of the page
+    if ready:
+        with_band("overlay_plot")
+    else:
+        chart.plotly_chart(figure([]), key="overlay_plot", width="stretch")
     if residuals:
         st.markdown("**Residuals** (data − prediction) on the observed window")
         residual = cached_build("residual", f"{run_key}:{index}:{k}",
                                 lambda: residual_figure(result.variables, tr.t, residuals))
         st.plotly_chart(residual, key="residual_plot", width="stretch")
-    return horizon
+    return horizon, (lambda: None) if ready else (lambda: with_band("overlay_plot_band"))
+
+
+def _band(run_key: str, result: Any, data: Any, index: int, k: int, horizon: float, note: Any) -> list[Band]:
+    """The selected model's (#1's) prediction band on trajectory ``k``, whichever candidate is picked; a line in
+    ``note`` (a placeholder) while it is computed, and when there is none."""
+    if not result.uncertainty:
+        return []
+    with note.container(), st.spinner("Drawing the prediction band: the model simulated with its constants drawn "
+                                       "from their uncertainty"):
+        band = cached_band(run_key, k, horizon, result, data)
+    note.empty()
+    if band is None:
+        note.caption("No prediction band: too few of the models drawn from the constants' uncertainty could be "
+                     "simulated from this trajectory's start.")
+        return []
+    return [Band(f"{_level(result):.0%} prediction band of #1", *band, MODEL_COLOR if index == 0 else "#555555")]
 
 
 def _comparison_frame(run_key: str, result: Any, data: Any) -> Any:
@@ -338,7 +361,7 @@ def render_results_section(loaded: LoadedData) -> None:
                    f"{'stable' if cand.metrics.get('stable') else 'unstable: ' + str(cand.metrics.get('failure', ''))}")
 
     st.markdown("#### Simulation against the data")
-    horizon = _overlays(run_key, result, data, index)
+    horizon, draw_band = _overlays(run_key, result, data, index)
 
     st.markdown("#### Every candidate and operator prediction")
     _comparison(run_key, result, data)
@@ -350,3 +373,4 @@ def render_results_section(loaded: LoadedData) -> None:
 
     st.markdown("#### Export")
     _downloads(run_key, result, data, index, horizon)
+    draw_band()
