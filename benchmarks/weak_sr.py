@@ -8,6 +8,10 @@ Usage::
 
 Each run is one ``eqdisco bench`` case (:func:`discovery.bench.core.zoo_cases` / ``folder_cases`` and
 ``_run_one``: same trajectories, same exact-terms rule, same timing), run one after the other in this process.
+``--options old`` runs ``discover`` with ``sindy.form="strong"`` and ``sr.operator_choice="given"`` (no weak form,
+every SR operator: the behaviour before these items, but for the SR knee's function cost), so that before and
+after run on the same code and under the same load; ``--options both`` runs each case both ways, back to back
+(in alternating order, so that neither always pays the process's first-run costs).
 Writes ``benchmarks/results/weak_sr_LABEL.json`` and prints one line per run. A probe for one change, not a
 benchmark of record.
 """
@@ -15,8 +19,11 @@ benchmark of record.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -55,6 +62,24 @@ def has_trig(equations: dict[str, str]) -> bool:
     return any(re.search(r"\b(sin|cos|tan)\(", e) for e in equations.values())
 
 
+OLD_OPTIONS = {"sindy": {"form": "strong"}, "sr": {"operator_choice": "given"}}
+"""Method options that turn the weak form and the SR operator choice off."""
+
+
+@contextmanager
+def _options(variant: str) -> Iterator[None]:
+    """Within the block, ``discover`` runs with :data:`OLD_OPTIONS` when ``variant == "old"``."""
+    import discovery.api as api
+
+    original = api.discover
+    if variant == "old":
+        api.discover = functools.partial(original, **OLD_OPTIONS)
+    try:
+        yield
+    finally:
+        api.discover = original
+
+
 def main() -> None:
     from discovery.bench.core import _run_one
     from discovery.io import atomic_write_text
@@ -66,6 +91,8 @@ def main() -> None:
     parser.add_argument("--noise", default="0.05", help="comma-separated noise levels (with --systems)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--method", default="auto", help="contender: auto, sindy, ...")
+    parser.add_argument("--options", choices=("new", "old", "both"), default="new",
+                        help="new: the defaults; old: no weak form, every SR operator; both: one after the other")
     parser.add_argument("--data-dir", action="append", default=[],
                         help="also look for NAME.csv + NAME.truth.json here (benchmarks/unseen always)")
     args = parser.parse_args()
@@ -77,13 +104,22 @@ def main() -> None:
     for name, noises in runs:
         for noise in noises:
             for seed in (int(s) for s in args.seeds.split(",")):
-                for case in _cases(name, noise, seed, [UNSEEN, *map(Path, args.data_dir)]):
-                    o = _run_one(case, args.method, seed)
-                    row = dict(asdict(o), seed=seed, trig=has_trig(o.equations))
-                    rows.append(row)
-                    print(f"{o.system:22s} {noise:5.2f} s{seed} exact={o.exact_terms!s:5s} trig={row['trig']!s:5s} "
-                          f"{o.seconds:6.1f}s r2={o.r2_heldout} {o.equations} {o.error or ''}", flush=True)
-                    atomic_write_text(out, json.dumps(rows, indent=1, default=str) + "\n")
+                try:
+                    cases = _cases(name, noise, seed, [UNSEEN, *map(Path, args.data_dir)])
+                except Exception as exc:  # noqa: BLE001 -- a file the loader refuses: say so, go on
+                    print(f"{name:22s} {noise:5.2f} s{seed} skipped: {exc}", flush=True)
+                    continue
+                for case in cases:
+                    order = ("new", "old") if len(rows) % 4 == 0 else ("old", "new")  # alternate: same warm-up
+                    for variant in order if args.options == "both" else (args.options,):
+                        with _options(variant):
+                            o = _run_one(case, args.method, seed)
+                        row = dict(asdict(o), seed=seed, trig=has_trig(o.equations), options=variant)
+                        rows.append(row)
+                        print(f"{o.system:22s} {noise:5.2f} s{seed} {variant} exact={o.exact_terms!s:5s} "
+                              f"trig={row['trig']!s:5s} {o.seconds:6.1f}s r2={o.r2_heldout} {o.equations} "
+                              f"{o.error or ''}", flush=True)
+                        atomic_write_text(out, json.dumps(rows, indent=1, default=str) + "\n")
 
 
 if __name__ == "__main__":

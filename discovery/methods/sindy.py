@@ -170,6 +170,11 @@ def term_set(expr: sympy.Expr) -> frozenset[sympy.Expr]:
     return frozenset(t.as_coeff_Mul()[1] for t in sympy.Add.make_args(sympy.expand(expr)))
 
 
+def _structure(model: SparseModel) -> tuple[tuple[str, ...], ...]:
+    """The terms of each equation, without constants: two models with the same structure are the same model."""
+    return tuple(tuple(sorted(map(str, term_set(e)))) for e in model.equations.values())
+
+
 @dataclass(frozen=True)
 class _Pick:
     library: Library
@@ -350,7 +355,7 @@ def _search_models(
     seen: set[tuple[tuple[str, ...], ...]] = set()
     for label, choice, extra in proposals:
         m = search.model(label, choice, extra)
-        key = tuple(tuple(sorted(map(str, term_set(e)))) for e in m.equations.values())  # same terms: same model
+        key = _structure(m)
         if key not in seen:
             seen.add(key)
             out.append(m)
@@ -557,7 +562,9 @@ class SINDyMethod(Method):
                     raise
                 skipped.append(f"weak form: {exc}")
             else:
-                models += fit_weak_sindy(system, data.variables, config, seed=context.seed)
+                known = {_structure(m) for m in models}  # the weak form adds structures, not new constants
+                models += [m for m in fit_weak_sindy(system, data.variables, config, seed=context.seed)
+                           if _structure(m) not in known]
         candidates = []
         for m in models:
             try:

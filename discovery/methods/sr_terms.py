@@ -60,7 +60,7 @@ def trig_evidence(
     min_range: float = float(np.pi),
     degree: int = 3,
     other_cost: float = 1.5,
-    max_rows: int = 2000,
+    max_rows: int = 1000,
 ) -> list[str]:
     """The states whose ``sin`` or ``cos`` earns a place in a sparse model of the derivatives.
 
@@ -95,7 +95,7 @@ def trig_evidence(
         if not np.all(np.isfinite(theta)):
             continue
         try:
-            paths = sparsity_path(theta, ys, thresholds)
+            paths = sparsity_path(theta, ys, thresholds, beam_width=4, beam_terms=8)
         except DiscoveryError:  # too few rows for the library: no evidence either way
             return []
         for d, points in enumerate(paths):
