@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 __all__ = [
     "ALLOWED_SUFFIXES",
@@ -56,12 +56,21 @@ class LoadedData:
         Number of bytes.
     trajectories:
         The :class:`~discovery.data.Trajectories` read from the bytes.
+    payload:
+        The bytes themselves, to read again when the user marks columns as inputs or parameters.
     """
 
     name: str
     digest: str
     size: int
     trajectories: Any
+    payload: bytes = b""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column besides time and trajectory: the states, the inputs and the parameters."""
+        data = self.trajectories
+        return (*data.variables, *data.external)
 
 
 def _safe_name(name: str) -> str:
@@ -69,7 +78,8 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", base)[:120] or "upload"
 
 
-def load_bytes(name: str, payload: bytes, *, max_mb: float | None = None) -> LoadedData:
+def load_bytes(name: str, payload: bytes, *, max_mb: float | None = None, inputs: Sequence[str] = (),
+               parameters: Sequence[str] = ()) -> LoadedData:
     """Validate ``payload`` (the content of a CSV, Parquet or NPZ file called ``name``) into trajectories.
 
     Parameters
@@ -80,6 +90,8 @@ def load_bytes(name: str, payload: bytes, *, max_mb: float | None = None) -> Loa
         The file's bytes.
     max_mb:
         Size limit in MB (default :func:`max_upload_mb`).
+    inputs, parameters:
+        Columns the user marked as input signals and as per-trajectory parameters (no equation of their own).
 
     Returns
     -------
@@ -119,8 +131,11 @@ def load_bytes(name: str, payload: bytes, *, max_mb: float | None = None) -> Loa
         raise DataError("the file is empty; expected a header row (t, x, ...) and one row per time point", file=safe)
     buffer = io.BytesIO(payload)  # uploads stay in memory; the name picks the reader and names the file
     buffer.name = safe
-    trajectories = load_trajectories(buffer)
-    return LoadedData(name=safe, digest=hashlib.sha256(payload).hexdigest(), size=size, trajectories=trajectories)
+    trajectories = load_trajectories(buffer, inputs=list(inputs) or None, parameters=list(parameters) or None)
+    digest = hashlib.sha256(payload)
+    if inputs or parameters:  # the same bytes with other column roles are other data
+        digest.update(("\n" + ",".join(inputs) + ";" + ",".join(parameters)).encode())
+    return LoadedData(name=safe, digest=digest.hexdigest(), size=size, trajectories=trajectories, payload=payload)
 
 
 def example_names() -> list[str]:

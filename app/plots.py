@@ -74,20 +74,23 @@ def _translucent(color: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
-def data_figure(trajectories: Any, variables: Sequence[str]) -> Any:
-    """Every variable against time, one panel per variable, one colour per trajectory."""
+def data_figure(trajectories: Any, variables: Sequence[str], inputs: Sequence[str] = ()) -> Any:
+    """Every variable against time, one panel per variable, one colour per trajectory; the input signals (the
+    first columns of each trajectory's ``u``) in panels of their own below the states (dotted)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    d = len(variables)
+    d = len(variables) + len(inputs)
     fig = make_subplots(rows=d, cols=1, shared_xaxes=True, vertical_spacing=0.04)
     for k, tr in enumerate(trajectories):
         s = _thin(len(tr.t))
         color = PALETTE[k % len(PALETTE)]
-        for j, v in enumerate(variables):
+        columns = [(v, tr.x[s, j], "solid") for j, v in enumerate(variables)]
+        columns += [(f"{v} (input)", tr.u[s, j], "dot") for j, v in enumerate(inputs)]
+        for j, (v, values, dash) in enumerate(columns):
             fig.add_trace(
                 go.Scatter(
-                    x=tr.t[s], y=tr.x[s, j], mode="lines", line=dict(color=color, width=1.5),
+                    x=tr.t[s], y=values, mode="lines", line=dict(color=color, width=1.5, dash=dash),
                     name=f"trajectory {k}", legendgroup=f"tr{k}", showlegend=(j == 0 and len(trajectories) > 1),
                     hovertemplate=f"t=%{{x:.4g}}<br>{v}=%{{y:.4g}}<extra>trajectory {k}</extra>",
                 ),

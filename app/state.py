@@ -10,6 +10,8 @@ from typing import Any, MutableMapping
 
 __all__ = [
     "CANDIDATE",
+    "COLUMNS",
+    "ROLE_PREFIX",
     "DATA",
     "DATA_ERROR",
     "DATA_ORIGIN",
@@ -36,6 +38,11 @@ RUN_ERROR = "eqdisco_run_error"
 """One-line message of the last failed or stopped run (or absent)."""
 CANDIDATE = "eqdisco_candidate"
 """Index of the picked candidate (the candidate selectbox's key)."""
+COLUMNS = "eqdisco_columns"
+"""``(origin, columns)``: the data columns (besides time and trajectory) of the input last read, for the role
+widgets, which stay on the page when a choice of roles makes the file unusable."""
+ROLE_PREFIX = "eqdisco_role::"
+"""Prefix of the keys of the per-column role widgets (state, input or parameter)."""
 
 
 def clear_run(state: MutableMapping[str, Any]) -> None:

@@ -40,6 +40,9 @@ def discover(
     uncertainty: bool = True,
     seed: int = 0,
     device: str = "auto",
+    inputs: Sequence[str] | str | None = None,
+    parameters: Sequence[str] | str | None = None,
+    time_dependent: bool = False,
     progress: ProgressFn | None = None,
     settings: DiscoverySettings | None = None,
     **method_options: dict[str, Any],
@@ -83,6 +86,16 @@ def discover(
         :mod:`discovery.pipeline.uncertainty`). ``False`` skips it.
     seed, device:
         Seed of every random choice; torch device for the neural methods (``"auto"`` = CUDA when present).
+    inputs:
+        Columns that are measured input signals (a drive, a control; ``["u"]`` or ``"u1,u2"``): symbols of the
+        equations, interpolated linearly between samples, without an equation of their own.
+    parameters:
+        Columns constant within each trajectory (``["mu"]``): symbols of the equations, so that one model across
+        experiments says how the dynamics depend on them.
+    time_dependent:
+        Also search terms in the time ``t``: a periodic drive ``a*cos(w*t) + b*sin(w*t)`` with its frequency ``w``
+        found from the data and fitted. Without it, ``auto`` still tries the drive when the best autonomous model
+        leaves a residual with a clear spectral peak.
     progress:
         Callback ``progress(message, fraction)``.
     settings:
@@ -117,14 +130,16 @@ def discover(
         settings = build_settings(
             method, derivative=derivative, known=known, guess=guess, refine=refine, max_refine=max_refine,
             polish=polish, prune_tolerances=prune_tolerances, operators=operators, scoring=scoring,
-            refinement=refinement, uncertainty=uncertainty, seed=seed, device=device, **method_options,
+            refinement=refinement, uncertainty=uncertainty, seed=seed, device=device, inputs=inputs,
+            parameters=parameters, time_dependent=time_dependent, **method_options,
         )
     elif not isinstance(settings, DiscoverySettings):
         raise DiscoveryError(f"settings: expected DiscoverySettings (from build_settings), found "
                              f"{type(settings).__name__}")
     elif method_options or method != "auto":
         raise DiscoveryError("settings: give either a DiscoverySettings or the options, not both")
-    if not isinstance(data, Trajectories):
-        data = load_trajectories(data, variables=variables)
+    if not isinstance(data, Trajectories) or variables or settings.inputs or settings.parameters:
+        data = load_trajectories(data, variables=variables, inputs=settings.inputs or None,
+                                 parameters=settings.parameters or None)
     with quiet_libraries():  # the libraries' warnings about failed candidates are reported as results instead
         return stages.run(data, settings, progress)

@@ -98,7 +98,8 @@ def discover_file(
     source = Path(path).name
     started = time.monotonic()
     try:
-        data = load_trajectories(path)  # read once: discovery, figure
+        data = load_trajectories(path, inputs=settings.inputs or None,  # read once: discovery, figure
+                                 parameters=settings.parameters or None)
         result = discover(data, progress=progress, settings=settings)
         payload = result.to_dict()
         payload["source"] = source

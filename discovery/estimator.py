@@ -151,7 +151,7 @@ class EquationDiscovery:
 
     # --- learning ----------------------------------------------------------------------------------------
     def fit(self, x: Any, t: Any = None, feature_names: Sequence[str] | None = None,
-            progress: Any = None) -> "EquationDiscovery":
+            progress: Any = None, u: Any = None) -> "EquationDiscovery":
         """Discover the equations behind ``x``.
 
         Parameters
@@ -164,6 +164,9 @@ class EquationDiscovery:
             The variables' names (default ``x0, x1, ...``).
         progress:
             Optional callback ``progress(message, fraction)``.
+        u:
+            Measured control inputs, as pysindy's ``fit(x, t, u=u)``: ``(N, M)`` (or ``(N,)``) per trajectory, on
+            the same times as ``x``; named ``u0, u1, ...`` in the equations.
 
         Returns
         -------
@@ -180,8 +183,12 @@ class EquationDiscovery:
         names = [f"x{i}" for i in range(D)] if feature_names is None else [str(n) for n in feature_names]
         if len(names) != D:
             raise DataError(f"feature_names: expected {D} names (one per column of x), found {len(names)}")
-        trajectories = [Trajectory(tk, xk) for tk, xk in zip(_times(t, xs), xs)]
-        data = Trajectories(names, trajectories, source="array")
+        us = [None] * len(xs) if u is None else [a.reshape(len(a), -1) for a in _as_list(u)]
+        if len(us) != len(xs) or any(a is not None and len(a) != len(xk) for a, xk in zip(us, xs)):
+            raise DataError("u: expected one input array per trajectory, with one row per sample of x")
+        inputs = [] if u is None else [f"u{j}" for j in range(us[0].shape[1])]
+        trajectories = [Trajectory(tk, xk, uk) for tk, xk, uk in zip(_times(t, xs), xs, us)]
+        data = Trajectories(names, trajectories, source="array", inputs=inputs)
         self.result_ = discover(data, settings=settings, progress=progress)
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self.n_features_in_ = D
@@ -195,29 +202,38 @@ class EquationDiscovery:
             raise NotFittedError("this EquationDiscovery is not fitted yet; call fit(x, t) first")
 
     # --- using the model -------------------------------------------------------------------------------
-    def predict(self, x: Any) -> np.ndarray:
-        """The selected model's right-hand side ``dx/dt`` at the states ``x`` ``(N, D)``; returns ``(N, D)``."""
+    def predict(self, x: Any, u: Any = None) -> np.ndarray:
+        """The selected model's right-hand side ``dx/dt`` at the states ``x`` ``(N, D)`` (and inputs ``u`` ``(N, M)``
+        when it was fitted with inputs); returns ``(N, D)``."""
         self._check_fitted()
         arr = np.atleast_2d(np.asarray(x, dtype=float))
         if arr.shape[1] != self.n_features_in_:
             raise DataError(f"x: expected {self.n_features_in_} columns ({', '.join(self.feature_names_in_)}), "
                             f"found {arr.shape[1]}")
         f = self.result_.rhs_numpy()
-        return np.stack([np.asarray(f(0.0, row), dtype=float) for row in arr])
+        if not self.result_.external:
+            return np.stack([np.asarray(f(0.0, row), dtype=float) for row in arr])
+        if u is None:
+            raise DataError(f"u: the model has inputs ({', '.join(self.result_.external)}); pass u (N, M)")
+        us = np.asarray(u, dtype=float).reshape(len(arr), -1)
+        return np.stack([np.asarray(f(0.0, row, ur), dtype=float) for row, ur in zip(arr, us)])
 
-    def simulate(self, x0: Any, t: Any) -> np.ndarray:
-        """The selected model integrated from ``x0`` over the times ``t``; returns ``(N, D)``."""
+    def simulate(self, x0: Any, t: Any, u: Any = None) -> np.ndarray:
+        """The selected model integrated from ``x0`` over the times ``t``; returns ``(N, D)``. A model fitted with
+        inputs needs ``u``: an array ``(N, M)`` on ``t`` (interpolated linearly in between) or a callable ``u(t)``."""
         self._check_fitted()
-        return self.result_.simulate(np.asarray(x0, dtype=float), np.asarray(t, dtype=float))
+        return self.result_.simulate(np.asarray(x0, dtype=float), np.asarray(t, dtype=float), inputs=u)
 
-    def score(self, x: Any, t: Any = None) -> float:
+    def score(self, x: Any, t: Any = None, u: Any = None) -> float:
         """R^2 of the selected model re-simulated from each trajectory's first state against ``x`` (variance
-        weighted over variables, averaged over trajectories)."""
+        weighted over variables, averaged over trajectories), with the inputs ``u`` when it has some."""
         from discovery.pipeline.scoring import trajectory_r2
 
         self._check_fitted()
         xs = _as_list(x)
-        return float(np.mean([trajectory_r2(self.simulate(xk[0], tk), xk) for tk, xk in zip(_times(t, xs), xs)]))
+        us = [None] * len(xs) if u is None else _as_list(u)
+        return float(np.mean([trajectory_r2(self.simulate(xk[0], tk, uk), xk)
+                              for tk, xk, uk in zip(_times(t, xs), xs, us)]))
 
     def equations(self, precision: int = 3) -> list[str]:
         """The selected right-hand sides as strings, in variable order (pysindy's ``equations()``)."""

@@ -1,7 +1,8 @@
 """A static figure of a result (matplotlib): what the command line writes beside each JSON, and ``result.plot``.
 
-One panel per state variable and trajectory (up to ``max_trajectories``): the observed data, the selected model
-re-simulated from the first observed state over the observed window and ``horizon`` times its length beyond, and
+One panel per state variable and trajectory (up to ``max_trajectories``), and one per input signal below them: the
+observed data, the selected model re-simulated from the first observed state (with the measured inputs) over the
+observed window and ``horizon`` times its length beyond, and
 each neural-operator prediction of that trajectory, with the prediction band of the selected model (its constants drawn
 from their uncertainty, when the result has it) shaded. A dotted line marks the end of the observed window; the
 equations and the fit are in the title. The Streamlit app draws the same things interactively (plotly).
@@ -37,6 +38,7 @@ __all__ = [
 
 DATA_COLOR = "#4a4a4a"
 MODEL_COLOR = "#d62728"
+INPUT_COLOR = "#1f77b4"
 OPERATOR_COLORS = {"prose": "#2ca02c", "deeponet": "#9467bd"}
 MAX_MARKERS = 2500
 """Data markers per panel; longer trajectories are thinned for the figure (never for the fit)."""
@@ -96,18 +98,28 @@ def simulate_over(
 
     Returns ``(t (M,), x (M, D) or None, problem)``: ``x`` is ``None`` and ``problem`` one line when the model
     cannot be integrated or leaves the finite numbers. The blow-up bound and the tolerances come from the data's
-    own scale (:func:`simulation_bounds`, the bound scoring uses), whatever its units.
+    own scale (:func:`simulation_bounds`, the bound scoring uses), whatever its units. A driven model gets the
+    trajectory's measured inputs (linear between samples, held at their last value beyond the window).
     """
     tr = data[trajectory]
     scale, bound = simulation_bounds(data)
     t = model_times(tr.t, horizon)
     try:
-        x = np.asarray(result.simulate(tr.x[0], t, candidate, scale=scale, max_abs=bound), dtype=float)
+        x = np.asarray(result.simulate(tr.x[0], t, candidate, scale=scale, max_abs=bound,
+                                       inputs=measured_inputs(result, tr)), dtype=float)
     except Exception as exc:  # noqa: BLE001 -- a model that cannot be integrated is drawn as such
         return t, None, one_line(exc)
     if x.shape != (t.size, len(result.variables)) or not np.all(np.isfinite(x)):
         return t, None, "the simulation did not stay finite"
     return t, x, ""
+
+
+def measured_inputs(result: "DiscoveryResult", trajectory: Any) -> Any:
+    """The inputs and parameters a trajectory was measured with, as ``result.simulate`` takes them (``None`` for
+    an autonomous result)."""
+    from discovery.inputs import InputSignal
+
+    return InputSignal(trajectory.t, trajectory.u) if result.external else None
 
 
 def simulate_extended(
@@ -195,8 +207,10 @@ def result_figure(
     band_level = float(((result.uncertainty or {}).get("constants") or {}).get("level", 0.95))
     n_traj = max(1, min(int(max_trajectories), len(data)))
     n_var = len(result.variables)
-    fig = Figure(figsize=(4.8 * n_traj + 1.2, 2.1 * n_var + 1.4 + 0.22 * n_var), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(n_var, n_traj, sharex="col", squeeze=False))  # (D, K)
+    n_in = len(data.inputs)  # the input signals get panels of their own, below the states
+    rows = n_var + n_in
+    fig = Figure(figsize=(4.8 * n_traj + 1.2, 2.1 * n_var + 1.4 * n_in + 1.4 + 0.22 * rows), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(rows, n_traj, sharex="col", squeeze=False))  # (D + M_in, K)
     title = _title(result, cand)
     if len(data) > n_traj:
         head, _, rest = title.partition("\n")
@@ -207,7 +221,8 @@ def result_figure(
         t_sim, x_sim, problem = simulate_extended(result, data, k, horizon, cand)
         band = None
         if x_sim is not None and cand is result.best:
-            band = result.prediction_band(tr.x[0], t_sim, scale=simulation_bounds(data)[0])
+            band = result.prediction_band(tr.x[0], t_sim, scale=simulation_bounds(data)[0],
+                                          inputs=measured_inputs(result, tr))
         keep = _thin(len(tr.t), MAX_MARKERS)
         for d, v in enumerate(result.variables):
             ax = axes[d, k]
@@ -226,6 +241,7 @@ def result_figure(
             ax.grid(alpha=0.25)
             if d == 0:
                 notes = [f"trajectory {k}"] if len(data) > 1 else []
+                notes += [f"{p} = {tr.u[0, len(data.inputs) + j]:.4g}" for j, p in enumerate(data.parameters)]
                 notes += [f"{p.model} forecast, backtest error {p.info['backtest_rel_l2']:.2g}"
                           for p in result.operator_predictions
                           if p.trajectory == k and p.info.get("backtest_rel_l2") is not None]
@@ -233,7 +249,15 @@ def result_figure(
                 if problem:
                     ax.text(0.01, 0.97, f"model not drawn: {problem}", transform=ax.transAxes, fontsize=7,
                             va="top", color=MODEL_COLOR)
-            if d == n_var - 1:
+            if d == rows - 1:
+                ax.set_xlabel("t")
+        for j, name in enumerate(data.inputs):
+            ax = axes[n_var + j, k]
+            ax.plot(tr.t, tr.u[:, j], "-", lw=1.1, color=INPUT_COLOR, label="input")
+            ax.axvline(float(tr.t[-1]), color="#888888", lw=0.8, ls=":")
+            ax.set_ylabel(f"{name} (input)")
+            ax.grid(alpha=0.25)
+            if n_var + j == rows - 1:
                 ax.set_xlabel("t")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))

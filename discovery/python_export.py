@@ -78,8 +78,10 @@ def system_source(
     method: str,
     name: str = "rhs",
     symbols: Mapping[str, sympy.Symbol] | None = None,
+    inputs: Sequence[str] = (),
 ) -> str:
-    """Source code of a standalone numpy function ``name(t, state) -> d state/dt``.
+    """Source code of a standalone numpy function ``name(t, state) -> d state/dt`` (``name(t, state, inputs)``
+    for a driven system).
 
     Parameters
     ----------
@@ -93,6 +95,9 @@ def system_source(
         Name of the generated function: a Python identifier that is not a builtin nor an internal name.
     symbols:
         The sympy symbol of each variable in ``equations`` (default ``sympy.Symbol(v)``).
+    inputs:
+        Names of the system's inputs and parameters, in the order of the function's ``inputs`` argument (renamed
+        ``u0, u1, ...`` inside); the equations may also use the time ``t``.
 
     Returns
     -------
@@ -107,10 +112,14 @@ def system_source(
         When ``name`` is not a usable identifier.
     """
     variables = [str(v) for v in variables]
+    inputs = [str(v) for v in inputs]
     states, rates = _internal_names(len(variables))
-    _check_function_name(name, {_MODULE, "t", "state", *states, *rates})
+    given = [f"u{k}" for k in range(len(inputs))]
+    _check_function_name(name, {_MODULE, "t", "state", "inputs", *states, *rates, *given})
     symbol_of = {v: (symbols[v] if symbols is not None else sympy.Symbol(v)) for v in variables}
     renamed = {symbol_of[v]: sympy.Symbol(s) for v, s in zip(variables, states)}
+    renamed.update({sympy.Symbol(v): sympy.Symbol(g) for v, g in zip(inputs, given)})
+    allowed = {*renamed.values(), sympy.Symbol("t")}
 
     from sympy.printing.codeprinter import PrintMethodNotImplementedError
     from sympy.printing.numpy import NumPyPrinter
@@ -119,25 +128,30 @@ def system_source(
     body = []
     for v, rate in zip(variables, rates):
         expr = sympy.sympify(equations[v]).xreplace(renamed)
-        stray = sorted(str(s) for s in expr.free_symbols if s not in renamed.values())
+        stray = sorted(str(s) for s in expr.free_symbols if s not in allowed)
         if stray or expr.atoms(AppliedUndef):
             what = f"symbol(s) {', '.join(map(repr, stray))}" if stray else "an undefined function"
-            raise GrammarError(f"equation for {v!r} uses {what} that is not a state variable or grammar operator; "
-                               "expected an expression in the variables only")
+            raise GrammarError(f"equation for {v!r} uses {what} that is not a state variable, input, time or "
+                               "grammar operator; expected an expression in the variables, inputs and t only")
         try:
             code = printer.doprint(expr)
         except PrintMethodNotImplementedError as exc:
             raise GrammarError(f"equation for {v!r} cannot be written with numpy: {exc}".split("\n")[0]) from None
         body.append(f"    {rate} = {code}  # d/dt of {v!r}")
     doc = f"d/dt of the state ({', '.join(variables)}), discovered by eqdisco ({method})."
+    if inputs:
+        doc += f" inputs: the values of ({', '.join(inputs)}) at time t."
     unpack = ", ".join(states) + ("," if len(states) == 1 else "")
+    unpack_inputs = [f"    {', '.join(given)}{',' * (len(given) == 1)} = inputs  # "
+                     f"{', '.join(repr(v) for v in inputs)}"] if inputs else []
     lines = [
         f"import {_MODULE}",
         "",
         "",
-        f"def {name}(t, state):",
+        f"def {name}(t, state{', inputs' if inputs else ''}):",
         f"    {python_literal(doc)}",
         f"    {unpack} = state  # {', '.join(repr(v) for v in variables)}",
+        *unpack_inputs,
         *body,
         f"    return {_MODULE}.array([{', '.join(rates)}], dtype={_MODULE}.float64)",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy
@@ -27,11 +27,14 @@ def equation_strings(equations: dict[str, sympy.Expr]) -> dict[str, str]:
     return {v: sympy.sstr(e) for v, e in equations.items()}
 
 
-def parse_equation_strings(equations: dict[str, str], variables: list[str]) -> dict[str, sympy.Expr]:
-    """Parse right-hand-side strings (from a result JSON) through the grammar's safe parser (no hidden terms)."""
+def parse_equation_strings(equations: dict[str, str], variables: list[str],
+                           inputs: Sequence[str] = ()) -> dict[str, sympy.Expr]:
+    """Parse right-hand-side strings (from a result JSON) through the grammar's safe parser (no hidden terms); they
+    may use the ``inputs`` (inputs and parameters) and the time ``t``."""
     from grammar import parse
 
-    return {v: parse(equations[v], variables=variables, hidden=False) for v in variables}
+    params = [*inputs, "t"]
+    return {v: parse(equations[v], variables=variables, params=params, hidden=False) for v in variables}
 
 
 def json_safe(value: Any) -> Any:
@@ -86,6 +89,9 @@ class DiscoveryResult:
         Problems met on the way that did not stop the run (a method that failed, a candidate dropped), one line each.
     uncertainty:
         How sure the selected model is (intervals, inclusion probabilities; see :meth:`term_uncertainty`).
+    inputs, parameters:
+        The data's measured inputs and per-trajectory parameters: symbols the equations may use (besides the
+        variables and the time ``t``) that have no equation of their own; :meth:`simulate` takes their values.
 
     Examples
     --------
@@ -106,6 +112,13 @@ class DiscoveryResult:
     uncertainty: dict[str, Any] | None = None
     """``{"terms": {variable: [{term, coefficient, interval, inclusion[, inner]}]}, "constants": {values,
     covariance, noise_std, level}}`` from :mod:`discovery.pipeline.uncertainty` (``None`` when not computed)."""
+    inputs: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+
+    @property
+    def external(self) -> tuple[str, ...]:
+        """The inputs, then the parameters: the order of the values :meth:`simulate` and the exports take."""
+        return tuple(self.inputs) + tuple(self.parameters)
 
     # --- the best model -------------------------------------------------------------------------------
     @property
@@ -179,17 +192,21 @@ class DiscoveryResult:
         return " + ".join(parts)
 
     def prediction_band(self, x0: np.ndarray, t: np.ndarray, *, n: int = 40, seed: int = 0,
-                        scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                        scale: np.ndarray | None = None,
+                        inputs: Any = None) -> tuple[np.ndarray, np.ndarray] | None:
         """Lower and upper bands ``(N, D)`` of the selected model from ``x0`` over ``t``, its constants drawn from
-        their uncertainty (at the level of the intervals); ``None`` without uncertainty or when draws fail."""
+        their uncertainty (at the level of the intervals); ``None`` without uncertainty or when draws fail.
+        ``inputs`` are the input signals, as :meth:`simulate` takes them."""
         consts = (self.uncertainty or {}).get("constants")
         if not consts:
             return None
+        from discovery.inputs import input_function
         from discovery.pipeline.uncertainty import prediction_band
 
+        u = input_function(inputs, np.asarray(t, float), self.external)
         return prediction_band(self.best.equations, self.variables, np.asarray(consts["covariance"], dtype=float),
                                np.asarray(x0, float), np.asarray(t, float), n=n, seed=seed,
-                               level=float(consts.get("level", 0.95)), scale=scale)
+                               level=float(consts.get("level", 0.95)), scale=scale, inputs=self.external, u=u)
 
     def __repr__(self) -> str:
         eqs = "; ".join(f"d{v}/dt = {sympy.sstr(self.best.equations[v].evalf(4))}" for v in self.variables) \
@@ -209,19 +226,32 @@ class DiscoveryResult:
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     # --- exports ------------------------------------------------------------------------------------------
-    def rhs_numpy(self, candidate: Candidate | None = None) -> Callable[[float, np.ndarray], np.ndarray]:
-        """``f(t, x) -> dx/dt`` as a numpy function (``x`` of shape ``(D,)``)."""
+    def rhs_numpy(self, candidate: Candidate | None = None) -> Callable[..., np.ndarray]:
+        """``f(t, x) -> dx/dt`` as a numpy function (``x`` of shape ``(D,)``); for a driven system
+        ``f(t, x, u)``, with ``u`` the values of :attr:`external` (the inputs, then the parameters) at ``t``."""
         from discovery.simulation import lambdify_system
 
         cand = candidate or self.best
-        return lambdify_system([cand.equations[v] for v in self.variables], list(self.variables))
+        exprs, names = [cand.equations[v] for v in self.variables], list(self.variables)
+        if not self.external:
+            return lambdify_system(exprs, names)
+        values: list[np.ndarray] = []
+        f = lambdify_system(exprs, names, self.external, lambda _t: values[0])
+
+        def rhs(t: float, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+            values[:] = [np.asarray(u, dtype=float).reshape(-1)]
+            return f(t, x)
+
+        return rhs
 
     def rhs_torch(self, candidate: Candidate | None = None, learn_constants: bool = False) -> Any:
-        """The right-hand side as a ``torch.nn.Module`` with ``forward(t, x)``, ``x`` of shape ``(B, D)``."""
+        """The right-hand side as a ``torch.nn.Module`` with ``forward(t, x)``, ``x`` of shape ``(B, D)``
+        (``forward(t, x, u)`` for a driven system, ``u`` of shape ``(B, M)``: the values of :attr:`external`)."""
         from models.torch_system import SympySystem
 
         cand = candidate or self.best
-        return SympySystem({v: cand.equations[v] for v in self.variables}, learn_constants=learn_constants)
+        return SympySystem({v: cand.equations[v] for v in self.variables}, learn_constants=learn_constants,
+                           inputs=self.external)
 
     def python_source(self, candidate: Candidate | None = None, name: str = "rhs") -> str:
         """Source code of a standalone numpy function ``rhs(t, state)`` for the right-hand side.
@@ -232,7 +262,7 @@ class DiscoveryResult:
         from discovery.python_export import system_source
 
         cand = candidate or self.best
-        return system_source(self.variables, cand.equations, method=cand.method, name=name)
+        return system_source(self.variables, cand.equations, method=cand.method, name=name, inputs=self.external)
 
     def simulate(
         self,
@@ -242,8 +272,13 @@ class DiscoveryResult:
         *,
         scale: np.ndarray | None = None,
         max_abs: float | None = None,
+        inputs: Any = None,
     ) -> np.ndarray:
         """Integrate the best (or the given) candidate from ``x0`` over times ``t``; returns ``(N, D)``.
+
+        A driven model needs ``inputs``: a callable ``u(t)`` returning the values of :attr:`external` (the inputs,
+        then the parameters), an array ``(N, M)`` of them on ``t`` (interpolated linearly in between), or a dict
+        ``name -> callable, array (N,) or number`` (:func:`discovery.inputs.input_function`).
 
         The state comes first, as in :func:`discovery.simulation.integrate` and pysindy's ``simulate(x0, t)``;
         the old order ``simulate(t, x0)`` still works for one release, with a ``DeprecationWarning``. ``scale`` is
@@ -260,8 +295,12 @@ class DiscoveryResult:
             warnings.warn("DiscoveryResult.simulate(t, x0) is deprecated; call simulate(x0, t) (state first)",
                           DeprecationWarning, stacklevel=2)
             x0, t = t, x0
+        from discovery.inputs import input_function
+
         cand = candidate or self.best
-        return simulate_candidate(cand.equations, self.variables, x0, t, scale=scale, max_abs=max_abs)
+        u = input_function(inputs, t, self.external)
+        return simulate_candidate(cand.equations, self.variables, x0, t, scale=scale, max_abs=max_abs,
+                                  inputs=self.external, u=u)
 
     def plot(
         self,
@@ -282,7 +321,8 @@ class DiscoveryResult:
         from discovery.plotting import result_figure, save_figure
 
         if not isinstance(data, Trajectories):
-            data = load_trajectories(data, variables=list(self.variables))
+            data = load_trajectories(data, variables=list(self.variables), inputs=list(self.inputs),
+                                     parameters=list(self.parameters))
         fig = result_figure(self, data, horizon=horizon, max_trajectories=max_trajectories, candidate=candidate)
         if path is not None:
             save_figure(fig, path)
@@ -304,6 +344,8 @@ class DiscoveryResult:
         d: dict[str, Any] = {
             "source": self.source,
             "variables": list(self.variables),
+            "inputs": list(self.inputs),
+            "parameters": list(self.parameters),
             "equations": best["equations"],
             "method": best["method"],
             "metrics": best["metrics"],

@@ -90,7 +90,28 @@ def _variables(value: Any) -> list[str]:
     return list(value)
 
 
-def _candidate(value: Any, k: int, variables: list[str]) -> Any:
+def _external(d: dict[str, Any], variables: list[str]) -> tuple[list[str], list[str]]:
+    """The result's ``inputs`` and ``parameters`` (absent in results of autonomous data): valid, distinct names."""
+    from discovery.data.names import check_variable_names
+
+    out = []
+    for key in ("inputs", "parameters"):
+        value = d.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _fail(f"{key!r}", f"expected a list of names, found {_shown(value)}")
+        try:
+            check_variable_names(value, file=None, row=None)
+        except DataError as exc:
+            raise _fail(f"{key!r}", exc.reason) from None
+        out.append(list(value))
+    names = variables + out[0] + out[1]
+    if len(set(names)) != len(names):
+        twice = next(v for v in names if names.count(v) > 1)
+        raise _fail("'inputs'", f"{_shown(twice)} is named twice among the variables, inputs and parameters")
+    return out[0], out[1]
+
+
+def _candidate(value: Any, k: int, variables: list[str], external: list[str] = ()) -> Any:
     from discovery.methods.base import Candidate
     from discovery.result import parse_equation_strings
 
@@ -105,7 +126,7 @@ def _candidate(value: Any, k: int, variables: list[str]) -> Any:
     for v in variables:
         _text(equations[v], f"{where} equation for {v!r}")
     try:
-        parsed = parse_equation_strings(equations, variables)
+        parsed = parse_equation_strings(equations, variables, external)
     except GrammarError as exc:
         raise _fail(f"{where} 'equations'", " ".join(str(exc).split())) from None
     metrics = _json_value(value.get("metrics", {}), f"{where} 'metrics'")
@@ -170,7 +191,8 @@ def result_fields(d: Any) -> dict[str, Any]:
     raw = d.get("candidates")
     if not isinstance(raw, list) or not raw:
         raise _fail("'candidates'", f"expected a non-empty list, found {_shown(raw)}")
-    candidates = [_candidate(c, k, variables) for k, c in enumerate(raw)]
+    inputs, parameters = _external(d, variables)
+    candidates = [_candidate(c, k, variables, inputs + parameters) for k, c in enumerate(raw)]
     front_raw = d.get("front", [])
     if not isinstance(front_raw, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(candidates) for i in front_raw
@@ -193,4 +215,6 @@ def result_fields(d: Any) -> dict[str, Any]:
         "source": _text(d.get("source"), "'source'", optional=True),
         "elapsed_s": float(elapsed),
         "warnings": list(warnings),
+        "inputs": tuple(inputs),
+        "parameters": tuple(parameters),
     }

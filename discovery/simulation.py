@@ -48,7 +48,10 @@ _STIFF_FALLBACKS = ("LSODA", "Radau")
 
 
 def lambdify_system(
-    exprs: Sequence[sympy.Expr] | Mapping[str, sympy.Expr], variables: Sequence[str | sympy.Symbol]
+    exprs: Sequence[sympy.Expr] | Mapping[str, sympy.Expr],
+    variables: Sequence[str | sympy.Symbol],
+    inputs: Sequence[str] = (),
+    u: Callable[[float], np.ndarray] | None = None,
 ) -> RHS:
     """Turn sympy right-hand sides into a numpy function ``f(t, x) -> dx/dt``.
 
@@ -57,7 +60,13 @@ def lambdify_system(
     exprs:
         One expression per variable, in the order of ``variables`` (or a mapping variable name -> expression).
     variables:
-        State variable names (or symbols); the expressions may use no other symbol.
+        State variable names (or symbols).
+    inputs:
+        Names of the model's inputs and parameters (:mod:`discovery.inputs`); the expressions may use the
+        variables, these names and the time ``t``, and no other symbol.
+    u:
+        ``u(t) -> (M,)``: the values of ``inputs`` at time ``t`` (e.g. a :class:`~discovery.inputs.InputSignal`,
+        linear between samples); required when ``inputs`` is not empty.
 
     Returns
     -------
@@ -88,23 +97,31 @@ def lambdify_system(
         raise GrammarError(
             f"expected sympy expressions, found the text {text[0]!r}; parse formulas with grammar.parser.parse"
         )
+    from discovery.inputs import no_inputs, symbols_of
+
     exprs = [sympy.sympify(e) for e in exprs]
     if len(exprs) != len(names):
         raise GrammarError(f"expected one right-hand side per variable ({len(names)}), found {len(exprs)}")
+    inputs = [str(n) for n in inputs]
+    if inputs and u is None:
+        raise GrammarError(f"the system has inputs {inputs}; pass their values u(t)")
     symbols = [sympy.Symbol(v) for v in names]
-    allowed = set(symbols)
+    extra = symbols_of(inputs)  # the inputs, then t
+    allowed = set(symbols) | set(extra)
     for name, expr in zip(names, exprs):
         unknown = sorted(str(s) for s in expr.free_symbols - allowed)
         if unknown:
-            raise GrammarError(f"right-hand side of d{name}/dt uses {unknown}, which are not state variables {names}")
-    fn = sympy.lambdify(symbols, exprs, modules=[numpy_namespace(), "numpy"], cse=True, dummify=True)
+            known = f"state variables {names}" + (f", inputs {inputs}" if inputs else "") + " or time t"
+            raise GrammarError(f"right-hand side of d{name}/dt uses {unknown}, which are not {known}")
+    fn = sympy.lambdify(symbols + extra, exprs, modules=[numpy_namespace(), "numpy"], cse=True, dummify=True)
     dim = len(names)
+    signal = u or no_inputs
 
     def f(t: float, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         if x.shape[0] != dim:
             raise ValueError(f"expected a state with {dim} components {names}, found shape {x.shape}")
-        values = fn(*x)
+        values = fn(*x, *signal(t), t)
         if x.ndim == 1:
             return np.array(values, dtype=float)  # (D,)
         return np.stack(np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values]), axis=0)  # (D, K)

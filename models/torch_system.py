@@ -56,6 +56,9 @@ class SympySystem(torch.nn.Module):
         Integers and rationals (``-1``, ``1/3``) are structural and stay fixed either way.
     dtype:
         Floating dtype of the constants (default: torch's default dtype).
+    inputs:
+        Names of the system's inputs and parameters, whose values ``forward(t, x, u)`` takes as ``u``; the
+        equations may also use the time ``t``.
 
     Attributes
     ----------
@@ -87,6 +90,7 @@ class SympySystem(torch.nn.Module):
         *,
         learn_constants: bool = False,
         dtype: torch.dtype | None = None,
+        inputs: Sequence[str] = (),
     ) -> None:
         super().__init__()
         if isinstance(equations, Mapping):
@@ -103,6 +107,7 @@ class SympySystem(torch.nn.Module):
         if len(exprs) != len(names) or not names:
             raise GrammarError(f"expected one equation per variable ({len(names)}), found {len(exprs)}")
         self.variables: tuple[str, ...] = tuple(names)
+        self.inputs: tuple[str, ...] = tuple(str(v) for v in inputs)
         self.learn_constants = bool(learn_constants)
 
         values: list[float] = []
@@ -118,7 +123,8 @@ class SympySystem(torch.nn.Module):
             self.register_buffer("constants", tensor)
 
     def _compile_all(self) -> list[_Node]:
-        index = {sympy.Symbol(v): i for i, v in enumerate(self.variables)}
+        names = [*self.variables, *getattr(self, "inputs", ()), "t"]  # the columns forward() hands the nodes
+        index = {sympy.Symbol(v): i for i, v in enumerate(names)}
         slot_index = {s: k for k, s in enumerate(self._slots)}
         return [self._compile(e, index, slot_index, v) for e, v in zip(self._templates, self.variables)]
 
@@ -224,16 +230,23 @@ class SympySystem(torch.nn.Module):
         )
 
     # --- evaluation ---------------------------------------------------------------------------------------
-    def forward(self, t: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
-        """``dx/dt`` at states ``x`` of shape ``(B, D)`` or ``(D,)``; returns the same shape (``t`` is unused)."""
+    def forward(self, t: torch.Tensor | float, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        """``dx/dt`` at time ``t`` and states ``x`` of shape ``(B, D)`` or ``(D,)``, with the inputs' values ``u`` of
+        shape ``(B, M)`` or ``(M,)`` when the system has inputs; returns the shape of ``x``."""
         if x.shape[-1] != len(self.variables):
             raise ValueError(
                 f"expected states with {len(self.variables)} components {list(self.variables)} in the last "
                 f"dimension, found shape {tuple(x.shape)}"
             )
+        inputs = getattr(self, "inputs", ())
+        if inputs and (u is None or u.shape[-1] != len(inputs)):
+            raise ValueError(f"expected the values of the inputs {list(inputs)} as u (last dimension "
+                             f"{len(inputs)}), found {None if u is None else tuple(u.shape)}")
         c = self.constants.to(dtype=x.dtype)  # (K,)
-        cols = x.unbind(-1)  # D tensors of shape (B,) or ()
         batch = x.shape[:-1]
+        time = torch.as_tensor(t, dtype=x.dtype, device=x.device).expand(batch)
+        cols = (*x.unbind(-1), *(u.to(dtype=x.dtype).expand(*batch, len(inputs)).unbind(-1) if inputs else ()),
+                time)  # D + M + 1 tensors of shape (B,) or ()
         outs = []
         for node in self._nodes:
             value = node(cols, c)

@@ -22,7 +22,9 @@ CONTRACT_HELP = """
 - a header row, then one row per time point;
 - a time column named `t` (or `time`), strictly increasing within each trajectory (spacing may be irregular);
 - one numeric column per state variable, the column name being the variable's name (`x`, `prey`, `theta`, ...);
-- optionally an integer `trajectory` column when the file holds several runs.
+- optionally an integer `trajectory` column when the file holds several runs;
+- columns that are measured input signals (a drive, a control) or parameters constant within each run (`mu`, a
+  dilution rate) are marked as such below the preview: they enter the equations without an equation of their own.
 
 ```
 t,x,y
@@ -34,8 +36,28 @@ CSV, Parquet (`.parquet`) or NPZ files are accepted.
 """
 
 
+ROLES = ("state", "input", "parameter")
+"""What a data column can be (besides time and trajectory)."""
+
+
+def column_roles(session: MutableMapping[str, Any], origin: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(inputs, parameters)`` as the role widgets of ``origin``'s columns say (none for a new input)."""
+    known = session.get(state.COLUMNS)
+    if not known or known[0] != origin:
+        return (), ()
+    roles = {c: session.get(_role_key(origin, c), ROLES[0]) for c in known[1]}
+    return (tuple(c for c, r in roles.items() if r == "input"), tuple(c for c, r in roles.items() if r == "parameter"))
+
+
+def _role_key(origin: tuple[Any, ...], column: str) -> str:
+    import hashlib
+
+    return f"{state.ROLE_PREFIX}{hashlib.sha1(repr(origin).encode()).hexdigest()[:10]}::{column}"
+
+
 def load_into_state(
-    session: MutableMapping[str, Any], origin: tuple[Any, ...], read: Callable[[], tuple[str, bytes]]
+    session: MutableMapping[str, Any], origin: tuple[Any, ...], read: Callable[[], tuple[str, bytes]],
+    roles: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> LoadedData | None:
     """Load the bytes ``read()`` returns into the session (once per ``origin``); problems become one line.
 
@@ -48,21 +70,28 @@ def load_into_state(
         read again.
     read:
         Returns ``(file name, bytes)``.
+    roles:
+        ``(inputs, parameters)``: the columns marked as input signals and as parameters; other roles read again.
 
     Returns
     -------
     LoadedData or None
         The loaded data, or ``None`` when the input has a problem (its message is under :data:`state.DATA_ERROR`).
     """
-    if session.get(state.DATA_ORIGIN) == origin:
+    keyed = (*origin, roles)
+    if session.get(state.DATA_ORIGIN) == keyed:
         return session.get(state.DATA)
     state.clear_run(session)
-    session[state.DATA_ORIGIN] = origin
+    previous = session.get(state.DATA)
+    session[state.DATA_ORIGIN] = keyed
     session.pop(state.DATA, None)
     session.pop(state.DATA_ERROR, None)
     try:
-        name, payload = read()
-        loaded = load_bytes(name, payload)
+        if previous is not None and previous.payload and (session.get(state.COLUMNS) or (None,))[0] == origin:
+            name, payload = previous.name, previous.payload  # other column roles: the same bytes again
+        else:
+            name, payload = read()
+        loaded = load_bytes(name, payload, inputs=roles[0], parameters=roles[1])
     except ValueError as exc:  # DataError and other input problems: one line, never a traceback
         session[state.DATA_ERROR] = one_line(exc)
         return None
@@ -70,6 +99,7 @@ def load_into_state(
         session[state.DATA_ERROR] = f"the file could not be read ({one_line(exc)})"
         return None
     session[state.DATA] = loaded
+    session[state.COLUMNS] = (origin, loaded.columns)
     return loaded
 
 
@@ -91,7 +121,7 @@ def _choose_input() -> None:
         )
         if upload is not None:
             origin = ("upload", upload.name, upload.size, getattr(upload, "file_id", ""))
-            load_into_state(session, origin, lambda: (upload.name, upload.getvalue()))
+            load_into_state(session, origin, lambda: (upload.name, upload.getvalue()), column_roles(session, origin))
         elif (session.get(state.DATA_ORIGIN) or ("",))[0] == "upload":
             state.clear_run(session)
             for key in (state.DATA, state.DATA_ERROR, state.DATA_ORIGIN):
@@ -102,7 +132,25 @@ def _choose_input() -> None:
             st.info("No bundled examples found in the examples/ folder; upload a file instead.")
             return
         name = st.selectbox("Example", names, format_func=_pretty_example, key="example")
-        load_into_state(session, ("example", name), lambda: (name, example_bytes(name)))
+        origin = ("example", name)
+        load_into_state(session, origin, lambda: (name, example_bytes(name)), column_roles(session, origin))
+
+
+def _roles_editor() -> None:
+    """One choice per data column: a state variable (it gets an equation), an input signal, or a parameter."""
+    session = st.session_state
+    known = session.get(state.COLUMNS)
+    if not known or len(known[1]) < 2:
+        return
+    origin, columns = known
+    marked = column_roles(session, origin) != ((), ())
+    with st.expander("Column roles: states, inputs, parameters", expanded=marked):
+        st.caption("A state gets an equation. An **input** is a measured drive or control signal (interpolated between "
+                   "samples); a **parameter** is constant within each trajectory (e.g. one value per experiment). "
+                   "Both enter the equations without an equation of their own.")
+        cells = st.columns(min(len(columns), 4))
+        for i, c in enumerate(columns):
+            cells[i % len(cells)].radio(f"`{c}`", ROLES, key=_role_key(origin, c), horizontal=True)
 
 
 def _preview(loaded: LoadedData) -> None:
@@ -114,7 +162,7 @@ def _preview(loaded: LoadedData) -> None:
     cols[2].metric("Time points", f"{data.n_points:,}")
     cols[3].metric("Time span", f"{t0:.4g} – {t1:.4g}")
     st.caption(data.summary())
-    series = cached_build("data", loaded.digest, lambda: data_figure(data, data.variables))
+    series = cached_build("data", loaded.digest, lambda: data_figure(data, data.variables, data.inputs))
     phase = cached_build("phase", loaded.digest, lambda: phase_figure(data, data.variables))
     if phase is not None:
         left, right = st.columns([3, 2])
@@ -134,6 +182,7 @@ def render_data_section() -> LoadedData | None:
     error = session.get(state.DATA_ERROR)
     if error:
         st.error(f"**This file cannot be used.** {error}", icon=":material/error:")
+        _roles_editor()  # a choice of roles can be what makes the file unusable
         with st.expander("What the file should look like", expanded=True):
             st.markdown(CONTRACT_HELP)
         return None
@@ -143,5 +192,6 @@ def render_data_section() -> LoadedData | None:
         with st.expander("What the file should look like"):
             st.markdown(CONTRACT_HELP)
         return None
+    _roles_editor()
     _preview(loaded)
     return loaded

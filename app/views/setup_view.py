@@ -198,6 +198,11 @@ def render_setup_section(loaded: LoadedData) -> tuple[Any | None, list[str]]:
         quantify = st.toggle("Quantify uncertainty", value=True, key="uncertainty",
                              help="An interval for every constant, an inclusion probability for every term, a "
                                   "prediction band and warnings when the data cannot tell models apart (slower).")
+        timed = st.checkbox("Search terms in time t (a periodic drive a·cos(w·t) + b·sin(w·t))", value=False,
+                            key="time_dependent",
+                            help="For a system driven by a signal that was not measured: the drive's frequency is "
+                                 "found from the data and fitted. Auto tries it by itself when the best model's "
+                                 "residual is periodic.")
 
     if problems:
         return None, problems
@@ -208,6 +213,7 @@ def render_setup_section(loaded: LoadedData) -> tuple[Any | None, list[str]]:
         settings = build_settings(
             "auto" if chosen == [AUTO] else list(chosen), known=known or None, guess=guess or None,
             operators=tuple(ops), derivative=derivative, refine=bool(refine), uncertainty=bool(quantify), seed=seed,
+            inputs=loaded.trajectories.inputs, parameters=loaded.trajectories.parameters, time_dependent=bool(timed),
             **options,
         )
     except DiscoveryError as exc:

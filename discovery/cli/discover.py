@@ -49,8 +49,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         return build_settings(
             args.method, known=args.known or None, guess=args.guess or None, derivative=args.derivative,
             operators=operators, refine=not args.no_refine, uncertainty=not args.no_uncertainty, seed=args.seed,
-            device=args.device,
-            **_parse_set(args.set),
+            device=args.device, inputs=args.inputs, parameters=args.parameters,
+            time_dependent=args.time_dependent, **_parse_set(args.set),
         )
     except (DiscoveryError, GrammarError) as exc:
         raise CLIError(one_line(exc)) from None
@@ -112,6 +112,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--known", action="append", metavar="VAR=FORMULA",
                    help="partly known model for pinn, e.g. --known 'x=0.5*x - h1(x, y)' (repeat per variable)")
     p.add_argument("--guess", action="append", metavar="VAR=FORMULA", help="guessed equations for prose")
+    p.add_argument("--inputs", metavar="NAMES",
+                   help="columns that are measured input signals (a drive, a control), e.g. --inputs u1,u2: symbols "
+                        "of the equations, interpolated between samples, with no equation of their own")
+    p.add_argument("--parameters", metavar="NAMES",
+                   help="columns constant within each trajectory, e.g. --parameters mu: symbols of the equations, "
+                        "so one model across experiments says how the dynamics depend on them")
+    p.add_argument("--time-dependent", action="store_true",
+                   help="also search terms in the time t: a periodic drive a*cos(w*t) + b*sin(w*t) with w found "
+                        "from the data (auto tries it by itself when the best model's residual is periodic)")
     p.add_argument("--derivative", default="auto", help="derivative estimator (default: auto)")
     p.add_argument("--operators", metavar="NAMES", help="neural operators fitted after selection: deeponet")
     p.add_argument("--set", action="append", metavar="METHOD.OPTION=VALUE",

@@ -25,6 +25,7 @@ BENCH_TARGETS = {
     "pinn": ("discovery.bench.neural", {"which": "pinn"}),
     "node": ("discovery.bench.neural", {"which": "node"}),
     "uncertainty": ("discovery.bench.uncertainty", {}),
+    "driven": ("discovery.bench.driven", {}),
     "pde": ("discovery.bench.pde", {}),
 }
 

@@ -24,11 +24,14 @@ Piece = tuple[np.ndarray, np.ndarray, RowFn, str | None]
 def from_table(
     values: np.ndarray, layout: Layout, row_of: RowFn, file: str | None, opts: LoadOptions
 ) -> Trajectories:
-    """Split validated table values ``(R, U)`` (time, states, [trajectory]) into trajectories."""
-    d = len(layout.states)
+    """Split validated table values ``(R, U)`` (time, states, inputs, parameters, [trajectory]) into trajectories."""
+    d, m = len(layout.states), len(layout.inputs) + len(layout.parameters)
     t, x = values[:, 0], values[:, 1 : 1 + d]  # (R,), (R, D)
+    u = values[:, 1 + d : 1 + d + m]  # (R, M)
+    us: list[np.ndarray] = []
     if layout.trajectory is None:
         pieces: list[Piece] = [(t, x, row_of, None)]
+        us.append(u)
     else:
         ids = values[:, -1].astype(np.int64)  # (R,)
         order = np.argsort(ids, kind="stable")
@@ -38,8 +41,10 @@ def from_table(
         for uid, a, b in zip(uniq, starts, bounds):
             idx = order[a:b]
             pieces.append((t[idx], x[idx], (lambda i, idx=idx: row_of(int(idx[i]))), f"trajectory {uid}"))
+            us.append(u[idx])
     traj_name = None if layout.trajectory is None else layout.names[layout.trajectory]
-    return assemble(layout.variables, pieces, layout.names[layout.time], traj_name, file, opts)
+    return assemble(layout.variables, pieces, layout.names[layout.time], traj_name, file, opts,
+                    us=us, inputs=layout.input_names, parameters=layout.parameter_names)
 
 
 def assemble(
@@ -49,11 +54,19 @@ def assemble(
     traj_name: str | None,
     file: str | None,
     opts: LoadOptions,
+    *,
+    us: Sequence[np.ndarray] | None = None,
+    inputs: Sequence[str] = (),
+    parameters: Sequence[str] = (),
 ) -> Trajectories:
-    """Check time order and length of each piece ``(t, x, row_of, label)``, then build :class:`Trajectories`."""
+    """Check time order and length of each piece ``(t, x, row_of, label)``, then build :class:`Trajectories`.
+
+    ``us`` holds each piece's input and parameter columns ``(N, M)`` (``inputs`` then ``parameters``); a
+    parameter must be constant within a piece.
+    """
     several = len(pieces) > 1 or traj_name is not None
     trajectories = []
-    for t, x, row_of, label in pieces:
+    for p, (t, x, row_of, label) in enumerate(pieces):
         check_magnitudes(t, x, variables, time_name, file=file, row_of=row_of)
         steps = np.diff(t)
         if (steps <= 0).any():
@@ -73,5 +86,24 @@ def assemble(
                                 "per trajectory (min_points)", file=file, row=row_of(0), column=traj_name)
             raise DataError(f"only {t.shape[0]} data rows; expected at least {opts.min_points} points (min_points)",
                             file=file)
-        trajectories.append(Trajectory(t, x))
-    return Trajectories(tuple(variables), trajectories, opts.source)
+        u = None if us is None else us[p]
+        if u is not None:
+            _check_parameters(u[:, len(inputs):], parameters, row_of, label if several else None, file)
+        trajectories.append(Trajectory(t, x, u))
+    return Trajectories(tuple(variables), trajectories, opts.source, inputs=tuple(inputs),
+                        parameters=tuple(parameters))
+
+
+def _check_parameters(values: np.ndarray, names: Sequence[str], row_of: RowFn, label: str | None,
+                      file: str | None) -> None:
+    """Raise a DataError at the first row where a parameter column ``values (N, P)`` leaves its first value."""
+    for j, name in enumerate(names):
+        changed = np.flatnonzero(values[:, j] != values[0, j])
+        if changed.size:
+            i = int(changed[0])
+            where = f" within {label}" if label else ""
+            hint = ("declare it an input instead, or give each setting its own trajectory id" if label else
+                    "declare it an input instead, or add an integer 'trajectory' column with one id per setting")
+            raise DataError(f"parameter {name!r} changes{where} (from {values[0, j]:.10g} to {values[i, j]:.10g}); "
+                            f"a parameter must be constant within each trajectory: {hint}",
+                            file=file, row=row_of(i), column=name)

@@ -12,21 +12,33 @@ from discovery.errors import DataError, listed
 
 @dataclass(frozen=True)
 class Layout:
-    """Positions of the time, state and trajectory columns of a table."""
+    """Positions of the time, state, input, parameter and trajectory columns of a table."""
 
     names: tuple[str, ...]
     time: int
     states: tuple[int, ...]
     trajectory: int | None
+    inputs: tuple[int, ...] = ()
+    parameters: tuple[int, ...] = ()
 
     @property
     def used(self) -> tuple[int, ...]:
-        """The columns loaded, in value order: time, the states, then the trajectory id if any."""
-        return (self.time, *self.states) + (() if self.trajectory is None else (self.trajectory,))
+        """The columns loaded, in value order: time, the states, the inputs, the parameters, then the trajectory
+        id if any."""
+        return ((self.time, *self.states, *self.inputs, *self.parameters)
+                + (() if self.trajectory is None else (self.trajectory,)))
 
     @property
     def variables(self) -> tuple[str, ...]:
         return tuple(self.names[k] for k in self.states)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(self.names[k] for k in self.inputs)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(self.names[k] for k in self.parameters)
 
 
 def table_layout(names: Sequence[str], file: str | None, row: int | None, opts: LoadOptions) -> Layout:
@@ -46,13 +58,28 @@ def table_layout(names: Sequence[str], file: str | None, row: int | None, opts: 
         if traj == time:
             raise DataError(f"column {names[time]!r} cannot be both the time and the trajectory column",
                             file=file, row=row)
+    roles = {}
+    for label, wanted in (("input", opts.inputs), ("parameter", opts.parameters)):
+        for v in wanted:
+            k = _find_named(names, v)
+            if k is None or k in (time, traj):
+                others = ", ".join(repr(n) for j, n in enumerate(names) if j not in (time, traj))
+                raise DataError(f"{label} {v!r} not found among the columns {others or '(none)'}; check the name "
+                                f"given in {label}s", file=file, row=row)
+            if k in roles:
+                raise DataError(f"column {names[k]!r} is declared both an input and a parameter; declare it once",
+                                file=file, row=row, column=names[k])
+            roles[k] = label
+    inputs = tuple(k for k, role in roles.items() if role == "input")
+    parameters = tuple(k for k, role in roles.items() if role == "parameter")
+    taken = (time, traj, *roles)
     if opts.variables is None:
-        states = tuple(k for k in range(len(names)) if k not in (time, traj))
+        states = tuple(k for k in range(len(names)) if k not in taken)
     else:
         states_list = []
         for v in opts.variables:
-            if v not in names or names.index(v) in (time, traj):
-                others = listed(n for k, n in enumerate(names) if k not in (time, traj))
+            if v not in names or names.index(v) in taken:
+                others = listed(n for k, n in enumerate(names) if k not in taken)
                 raise DataError(f"variable {v!r} not found among the state columns {others or '(none)'}",
                                 file=file, row=row)
             states_list.append(names.index(v))
@@ -72,8 +99,8 @@ def table_layout(names: Sequence[str], file: str | None, row: int | None, opts: 
             file=file,
             row=row,
         )
-    check_variable_names((names[k] for k in states), file=file, row=row)
-    return Layout(names, time, states, traj)
+    check_variable_names((names[k] for k in (*states, *inputs, *parameters)), file=file, row=row)
+    return Layout(names, time, states, traj, inputs, parameters)
 
 
 def find_time(names: Sequence[str], time_column: str | None, file: str | None, row: int | None) -> int:

@@ -17,6 +17,11 @@ from discovery.data.trajectories import Trajectories, Trajectory
 from discovery.errors import DataError
 
 
+_GAPS = ("empty cell", "value 'nan'", "value nan", "value 'NaN'")
+"""How a cell error starts when the cell holds no value (:func:`discovery.data.cells.cell`): in an input column
+that is a gap in the signal."""
+
+
 def load_trajectories(
     data: Any,
     *,
@@ -25,6 +30,8 @@ def load_trajectories(
     trajectory_column: str | None = "trajectory",
     source: str | None = None,
     min_points: int = 10,
+    inputs: Sequence[str] | None = None,
+    parameters: Sequence[str] | None = None,
 ) -> Trajectories:
     """Load and validate trajectories from a file, a DataFrame, a dict of arrays or arrays.
 
@@ -48,6 +55,12 @@ def load_trajectories(
         Label for messages and results; by default the file name.
     min_points:
         Fewest time points accepted in each trajectory.
+    inputs:
+        Columns loaded as measured input signals (a drive, a control): they enter the equations as symbols,
+        interpolated linearly between samples, but get no equation of their own. Every sample needs a value.
+    parameters:
+        Columns loaded as per-trajectory parameters (``mu``, a dilution rate): constant within each trajectory
+        (split a file by its ``trajectory`` column), symbols of the equations without an equation of their own.
 
     Returns
     -------
@@ -69,9 +82,23 @@ def load_trajectories(
     >>> data.variables, data.n_points
     (('x', 'y'), 21)
     """
-    opts = LoadOptions.checked(variables, time_column, trajectory_column, min_points, source)
+    opts = LoadOptions.checked(variables, time_column, trajectory_column, min_points, source, inputs, parameters)
+    try:
+        return _load(data, opts)
+    except DataError as exc:
+        if exc.column is not None and exc.column in opts.inputs and exc.reason.startswith(_GAPS):
+            raise DataError(f"input {exc.column!r} has a gap ({exc.reason}); an input needs a value at every sample "
+                            "(fill the gap, e.g. by interpolation, or drop the row)",
+                            file=exc.file, row=exc.row, column=exc.column) from None
+        raise
+
+
+def _load(data: Any, opts: LoadOptions) -> Trajectories:
+    """:func:`load_trajectories` after its options are checked."""
     if isinstance(data, Trajectories):
-        return data if opts.variables is None else _select(data, opts.variables)
+        if opts.variables is None and not opts.external:
+            return data
+        return _select(data, opts)
     if isinstance(data, (str, os.PathLike)):
         return load_path(Path(data), str(data), opts)
     if hasattr(data, "read"):
@@ -100,12 +127,24 @@ def load_trajectories(
     )
 
 
-def _select(data: Trajectories, variables: tuple[str, ...]) -> Trajectories:
-    """The columns ``variables`` of ``data``, in that order."""
+def _select(data: Trajectories, opts: LoadOptions) -> Trajectories:
+    """The states ``opts.variables`` of ``data`` (default: all but the inputs and parameters), and its inputs and
+    parameters as ``opts`` declares them (a declared name may be one of ``data``'s states: it is moved to ``u``)."""
+    columns = (*data.variables, *data.external)
+    inputs = opts.inputs or data.inputs
+    parameters = opts.parameters or data.parameters
+    for label, names in (("input", inputs), ("parameter", parameters)):
+        missing = [v for v in names if v not in columns]
+        if missing:
+            raise DataError(f"{label} {missing[0]!r} not found; the data has {', '.join(columns)}", file=data.source)
+    external = (*inputs, *parameters)
+    variables = opts.variables or tuple(v for v in columns if v not in external)
     missing = [v for v in variables if v not in data.variables]
     if missing:
         raise DataError(
             f"variable {missing[0]!r} not found; the data has {', '.join(data.variables)}", file=data.source
         )
-    idx = [data.variables.index(v) for v in variables]
-    return Trajectories(variables, [Trajectory(tr.t, tr.x[:, idx]) for tr in data], data.source)
+    idx = [columns.index(v) for v in variables]
+    ext = [columns.index(v) for v in external]
+    trajectories = [Trajectory(tr.t, np.hstack([tr.x, tr.u])[:, idx], np.hstack([tr.x, tr.u])[:, ext]) for tr in data]
+    return Trajectories(variables, trajectories, data.source, inputs=inputs, parameters=parameters)

@@ -113,6 +113,10 @@ def load_pairs(data: Sequence[Any], file: str | None, opts: LoadOptions, force_l
     def is_pair(item: Any) -> bool:
         return isinstance(item, (tuple, list)) and len(item) == 2 and np.ndim(item[0]) >= 1
 
+    if opts.external:
+        raise DataError(f"inputs and parameters ({', '.join(opts.external)}) are named columns: pass a DataFrame, a "
+                        "dict of columns or a file, not (t, x) arrays", file=file)
+
     if not force_list and not (len(data) > 0 and all(is_pair(item) for item in data)):
         if len(data) != 2:
             raise DataError(

@@ -15,7 +15,9 @@ class LoadOptions:
     """What to load from a table or arrays, and how much of it a trajectory needs.
 
     ``variables`` are the state columns to load (``None``: all); ``time_column`` and ``trajectory_column`` name
-    those columns (``None``: found by name, or no trajectory column); ``source`` labels the result.
+    those columns (``None``: found by name, or no trajectory column); ``source`` labels the result; ``inputs``
+    and ``parameters`` name the columns loaded as input signals and per-trajectory parameters (no equation of
+    their own).
     """
 
     variables: tuple[str, ...] | None
@@ -23,6 +25,13 @@ class LoadOptions:
     trajectory_column: str | None
     min_points: int
     source: str | None
+    inputs: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+
+    @property
+    def external(self) -> tuple[str, ...]:
+        """The input names, then the parameter names."""
+        return self.inputs + self.parameters
 
     @classmethod
     def checked(
@@ -32,6 +41,8 @@ class LoadOptions:
         trajectory_column: str | None,
         min_points: int,
         source: str | None,
+        inputs: Sequence[str] | None = None,
+        parameters: Sequence[str] | None = None,
     ) -> "LoadOptions":
         """Validate the arguments of :func:`~discovery.data.load_trajectories`; strip the variable names."""
         if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 1:
@@ -43,4 +54,30 @@ class LoadOptions:
             names = tuple(v.strip() for v in variables)
             if len(set(names)) != len(names):
                 raise DataError(f"variables must not repeat a name; got {list(names)}")
-        return cls(names, time_column, trajectory_column, int(min_points), source)
+        given = {label: _names(value, label) for label, value in (("inputs", inputs), ("parameters", parameters))}
+        both = sorted(set(given["inputs"]) & set(given["parameters"]))
+        if both:
+            raise DataError(f"column {both[0]!r} is declared both an input and a parameter; declare it once "
+                            "(an input varies in time, a parameter is constant within each trajectory)")
+        if names is not None:
+            for label, listed in given.items():
+                clash = [v for v in listed if v in names]
+                if clash:
+                    raise DataError(f"column {clash[0]!r} is given both as a state variable and in {label}; "
+                                    "a column is one of them")
+        return cls(names, time_column, trajectory_column, int(min_points), source, given["inputs"],
+                   given["parameters"])
+
+
+def _names(value: Sequence[str] | str | None, label: str) -> tuple[str, ...]:
+    """Column names given as a sequence or a comma-separated string, stripped; ``()`` for ``None``."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if not all(isinstance(v, str) for v in value):
+        raise DataError(f"{label} must be column names (str); got {list(value)!r}")
+    names = tuple(v.strip() for v in value)
+    if len(set(names)) != len(names):
+        raise DataError(f"{label} must not repeat a name; got {list(names)}")
+    return names

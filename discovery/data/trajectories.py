@@ -49,7 +49,9 @@ def gap_steps(t: np.ndarray, factor: float = GAP_FACTOR) -> np.ndarray:
 class Trajectory:
     """One sampled trajectory: times ``t`` of shape ``(N,)`` and states ``x`` of shape ``(N, D)``, float64.
 
-    The constructor converts both to contiguous float64 arrays and checks their shapes. Trajectories made by
+    ``u`` of shape ``(N, M)`` holds the trajectory's external columns, measured at the same times: the declared
+    inputs, then the parameters (constant within a trajectory); ``(N, 0)`` when there are none (the default).
+    The constructor converts the arrays to contiguous float64 and checks their shapes. Trajectories made by
     :func:`load_trajectories` also have finite values and strictly increasing times.
 
     Examples
@@ -62,14 +64,17 @@ class Trajectory:
 
     t: np.ndarray  # (N,)
     x: np.ndarray  # (N, D)
+    u: np.ndarray | None = None  # (N, M): inputs, then parameters
 
     def __post_init__(self) -> None:
         try:
             t = np.ascontiguousarray(self.t, dtype=np.float64)
             x = np.ascontiguousarray(self.x, dtype=np.float64)
+            u = np.ascontiguousarray(np.zeros((t.shape[0] if t.ndim else 0, 0)) if self.u is None else self.u,
+                                     dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise DataError(
-                f"Trajectory expects numeric arrays t (N,) and x (N, D); conversion failed: {exc}"
+                f"Trajectory expects numeric arrays t (N,), x (N, D) and u (N, M); conversion failed: {exc}"
             ) from None
         if t.ndim != 1 or t.shape[0] == 0:
             raise DataError(f"Trajectory.t must have shape (N,) with N >= 1; got shape {t.shape}")
@@ -79,8 +84,11 @@ class Trajectory:
                 f"Trajectory.x must have shape (N, D) = ({t.shape[0]}, D) with D >= 1 to match t; "
                 f"got shape {x.shape}{hint}"
             )
+        if u.ndim != 2 or u.shape[0] != t.shape[0]:
+            raise DataError(f"Trajectory.u must have shape (N, M) = ({t.shape[0]}, M) to match t; got shape {u.shape}")
         object.__setattr__(self, "t", t)
         object.__setattr__(self, "x", x)
+        object.__setattr__(self, "u", u)
 
     @property
     def n_points(self) -> int:
@@ -118,6 +126,12 @@ class Trajectories(Sequence[Trajectory]):
         At least one trajectory, each with ``x.shape[1] == len(variables)``.
     source:
         Where the data came from (a file name), for messages and results.
+    inputs:
+        Names of the measured input signals (drive, control) that enter the equations without an equation of
+        their own; the first columns of every trajectory's ``u``, interpolated linearly between samples.
+    parameters:
+        Names of the per-trajectory parameters (``mu``, a dilution rate): the next columns of ``u``, constant
+        within each trajectory.
 
     Examples
     --------
@@ -128,10 +142,16 @@ class Trajectories(Sequence[Trajectory]):
     'circle.csv: 2 variables (x, y), 1 trajectory, 101 points, t in [0, 1], uniform dt=0.01'
     """
 
-    __slots__ = ("_variables", "_trajectories", "_source")
+    __slots__ = ("_variables", "_trajectories", "_source", "_inputs", "_parameters")
 
     def __init__(
-        self, variables: Sequence[str], trajectories: Sequence[Trajectory], source: str | None = None
+        self,
+        variables: Sequence[str],
+        trajectories: Sequence[Trajectory],
+        source: str | None = None,
+        *,
+        inputs: Sequence[str] = (),
+        parameters: Sequence[str] = (),
     ) -> None:
         if isinstance(variables, str) or not all(isinstance(v, str) for v in variables):
             raise DataError(f"Trajectories expects variables as a sequence of names (str); got {variables!r}")
@@ -140,6 +160,7 @@ class Trajectories(Sequence[Trajectory]):
             raise DataError("Trajectories expects at least one variable name; got none")
         if len(set(names)) != len(names):
             raise DataError(f"Trajectories expects unique variable names; got {list(names)}")
+        external = _external_names(names, inputs, parameters)
         items = tuple(trajectories)
         if not items:
             raise DataError("Trajectories expects at least one trajectory; got none")
@@ -151,6 +172,18 @@ class Trajectories(Sequence[Trajectory]):
                     f"trajectory {k} has {tr.x.shape[1]} state columns; expected {len(names)}, "
                     f"one per variable ({', '.join(names)})"
                 )
+            if tr.u.shape[1] != len(external):
+                raise DataError(
+                    f"trajectory {k} has {tr.u.shape[1]} input/parameter columns in u; expected {len(external)} "
+                    f"({', '.join(external) or 'none'})"
+                )
+            for j, name in enumerate(external[len(tuple(inputs)):], start=len(tuple(inputs))):
+                changed = np.flatnonzero(tr.u[:, j] != tr.u[0, j])
+                if changed.size:
+                    i = int(changed[0])
+                    raise DataError(f"parameter {name!r} changes within trajectory {k} (from {tr.u[0, j]:g} to "
+                                    f"{tr.u[i, j]:g} at sample {i}); a parameter is constant within each trajectory: "
+                                    "declare it an input instead", file=source, column=name)
         from discovery.data.magnitudes import check_magnitudes
 
         for tr in items:  # the loaders check with rows; this covers trajectories built in Python
@@ -158,6 +191,8 @@ class Trajectories(Sequence[Trajectory]):
         self._variables = names
         self._trajectories = items
         self._source = source
+        self._inputs = tuple(inputs)
+        self._parameters = tuple(parameters)
 
     # -- sequence protocol
     def __len__(self) -> int:
@@ -172,7 +207,7 @@ class Trajectories(Sequence[Trajectory]):
     def __getitem__(self, index: int | slice) -> Trajectory | "Trajectories":
         """One trajectory, or a :class:`Trajectories` for a slice (which must keep at least one trajectory)."""
         if isinstance(index, slice):
-            return Trajectories(self._variables, self._trajectories[index], self._source)
+            return self._like(self._trajectories[index])
         return self._trajectories[index]
 
     def __iter__(self) -> Iterator[Trajectory]:
@@ -186,6 +221,21 @@ class Trajectories(Sequence[Trajectory]):
     def variables(self) -> tuple[str, ...]:
         """State variable names, in column order."""
         return self._variables
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Names of the measured input signals, the first columns of every trajectory's ``u``."""
+        return self._inputs
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the per-trajectory parameters, the last columns of every trajectory's ``u``."""
+        return self._parameters
+
+    @property
+    def external(self) -> tuple[str, ...]:
+        """The names of the columns of every ``u``: :attr:`inputs`, then :attr:`parameters`."""
+        return self._inputs + self._parameters
 
     @property
     def n_vars(self) -> int:
@@ -247,18 +297,22 @@ class Trajectories(Sequence[Trajectory]):
         gaps = sum(int(gap_steps(tr.t).sum()) for tr in self if tr.n_points >= 2)
         if gaps:
             grid += f", {gaps} gap{'s' * (gaps != 1)} (a step over {GAP_FACTOR:g}x the median)"
+        given = "".join(f", {len(names)} {label}{'s' * (len(names) != 1)} ({', '.join(names)})"
+                        for label, names in (("input", self._inputs), ("parameter", self._parameters)) if names)
         return (
-            f"{self._source or 'data'}: {d} variable{'s' * (d != 1)} ({', '.join(self._variables)}), "
+            f"{self._source or 'data'}: {d} variable{'s' * (d != 1)} ({', '.join(self._variables)}){given}, "
             f"{m} {'trajectory' if m == 1 else 'trajectories'}, {self.n_points} points, "
             f"t in [{t0:.6g}, {t1:.6g}], {grid}"
         )
 
     # -- conversion
     def to_frame(self) -> "pd.DataFrame":
-        """A pandas DataFrame: columns ``t``, the variables, and ``trajectory`` (0, 1, ...) when there are several."""
+        """A pandas DataFrame: columns ``t``, the variables, the inputs and parameters, and ``trajectory`` (0, 1,
+        ...) when there are several."""
         import pandas as pd
 
-        frame = pd.DataFrame(np.concatenate([tr.x for tr in self]), columns=list(self._variables))  # (sum N, D)
+        values = np.concatenate([np.hstack([tr.x, tr.u]) for tr in self])  # (sum N, D + M)
+        frame = pd.DataFrame(values, columns=[*self._variables, *self.external])
         frame.insert(0, "t", np.concatenate([tr.t for tr in self]))
         if len(self) > 1:
             frame["trajectory"] = np.repeat(np.arange(len(self)), [tr.n_points for tr in self])
@@ -277,7 +331,12 @@ class Trajectories(Sequence[Trajectory]):
             if not -len(self) <= int(i) < len(self):
                 raise IndexError(f"trajectory index {i} is out of range: there are {len(self)} trajectories")
             picked.append(self._trajectories[int(i)])
-        return Trajectories(self._variables, picked, self._source)
+        return self._like(picked)
+
+    def _like(self, trajectories: Sequence[Trajectory]) -> "Trajectories":
+        """Other trajectories with this object's names and source."""
+        return Trajectories(self._variables, trajectories, self._source, inputs=self._inputs,
+                            parameters=self._parameters)
 
     def with_noise(self, p: float, seed: int | None = 0) -> "Trajectories":
         """A copy with Gaussian noise of standard deviation ``p * std(x_v)`` added to each variable of each trajectory.
@@ -297,5 +356,22 @@ class Trajectories(Sequence[Trajectory]):
         noisy = []
         for tr in self._trajectories:
             scale = p * tr.x.std(axis=0)  # (D,)
-            noisy.append(Trajectory(tr.t, tr.x + rng.standard_normal(tr.x.shape) * scale))
-        return Trajectories(self._variables, noisy, self._source)
+            noisy.append(Trajectory(tr.t, tr.x + rng.standard_normal(tr.x.shape) * scale, tr.u))
+        return self._like(noisy)
+
+
+def _external_names(states: tuple[str, ...], inputs: Sequence[str], parameters: Sequence[str]) -> tuple[str, ...]:
+    """Inputs then parameters, checked: names (str), none twice, none a state variable."""
+    for label, given in (("inputs", inputs), ("parameters", parameters)):
+        if isinstance(given, str) or not all(isinstance(v, str) for v in given):
+            raise DataError(f"Trajectories expects {label} as a sequence of names (str); got {given!r}")
+    external = (*inputs, *parameters)
+    both = sorted(set(inputs) & set(parameters))
+    if both:
+        raise DataError(f"{both[0]!r} is declared both an input and a parameter; declare it once")
+    if len(set(external)) != len(external):
+        raise DataError(f"Trajectories expects unique input and parameter names; got {list(external)}")
+    clash = [v for v in external if v in states]
+    if clash:
+        raise DataError(f"{clash[0]!r} is both a state variable and an input or parameter; a column is one of them")
+    return tuple(external)

@@ -124,6 +124,10 @@ class MethodContext:
             self._cache[key] = [differentiate(tr.t, tr.x, method=self.derivative_method) for tr in data]
         return self._cache[key]
 
+    def share_derivatives(self, data: "Trajectories", like: "Trajectories") -> None:
+        """Let ``data`` use the derivatives of ``like``: the same states with other inputs (a drive added)."""
+        self._cache[f"deriv:{self.derivative_method}:{id(data)}"] = self.derivatives(like)
+
 
 @dataclass(frozen=True)
 class NoOptions(Options):
@@ -156,6 +160,9 @@ class Method(ABC):
     """What to install when a requirement is missing, e.g. ``pip install 'eqdisco[pysr]'``."""
     in_auto: ClassVar[bool] = True
     """Whether ``method="auto"`` runs it when it suits the data."""
+    handles_inputs: ClassVar[bool] = False
+    """Whether it can use the data's inputs, parameters and time (:mod:`discovery.inputs`); ``auto`` leaves a method
+    that cannot out on data with inputs or parameters, and asking for it there is an error."""
 
     def __init__(self, **options: Any) -> None:
         self.options = build_options(self.Options, options, owner=self.name)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -238,6 +238,7 @@ def fit_sindy(
     names: Sequence[str],
     config: SINDyConfig | None = None,
     seed: int = 0,
+    inputs: Sequence[str] = (),
 ) -> list[SparseModel]:
     """Sparse regression of ``dxs`` on candidate libraries of ``xs``; a few systems from the sparsity paths.
 
@@ -253,6 +254,9 @@ def fit_sindy(
         Search options (defaults: :class:`SINDyConfig`).
     seed:
         Seed of the bagging when ``config.ensemble``.
+    inputs:
+        Names of ``M`` inputs or parameters whose values are the last ``M`` columns of each ``xs`` array
+        (``(N_i, D + M)``): features of the libraries (alone and times the states' monomials) with no equation.
 
     Returns
     -------
@@ -277,24 +281,26 @@ def fit_sindy(
 
     # The matrices are small: one BLAS thread is fastest, and several fight badly with other processes.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_sindy(xs, dxs, names, config or SINDyConfig(), seed)
+        return _fit_sindy(xs, dxs, names, config or SINDyConfig(), seed, tuple(inputs))
 
 
 def _fit_sindy(
-    xs: Sequence[np.ndarray], dxs: Sequence[np.ndarray], names: Sequence[str], config: SINDyConfig, seed: int
+    xs: Sequence[np.ndarray], dxs: Sequence[np.ndarray], names: Sequence[str], config: SINDyConfig, seed: int,
+    inputs: tuple[str, ...] = (),
 ) -> list[SparseModel]:
     if len(xs) != len(dxs) or not xs:
         raise DiscoveryError(f"sindy: expected as many derivative arrays as trajectories (>= 1), "
                              f"found {len(xs)} and {len(dxs)}")
     x_all, dx_all = _stack_rows(xs, dxs, config.trim, config.max_rows)  # (N, D) each
-    if x_all.ndim != 2 or x_all.shape[1] != len(names) or dx_all.shape != x_all.shape:
-        raise DiscoveryError(f"sindy: expected states and derivatives of shape (N, {len(names)}), "
-                             f"found {x_all.shape} and {dx_all.shape}")
-    return _search_models(x_all, dx_all, names, config, seed)
+    if x_all.ndim != 2 or x_all.shape[1] != len(names) + len(inputs) or dx_all.shape != (len(x_all), len(names)):
+        raise DiscoveryError(f"sindy: expected states (and inputs) of shape (N, {len(names) + len(inputs)}) and "
+                             f"derivatives of shape (N, {len(names)}), found {x_all.shape} and {dx_all.shape}")
+    return _search_models(x_all, dx_all, names, config, seed, inputs=inputs)
 
 
 def fit_weak_sindy(
-    system: WeakSystem, names: Sequence[str], config: SINDyConfig | None = None, seed: int = 0
+    system: WeakSystem, names: Sequence[str], config: SINDyConfig | None = None, seed: int = 0,
+    inputs: Sequence[str] = (),
 ) -> list[SparseModel]:
     """:func:`fit_sindy` on the weak form: the rows are ``system``'s test-function integrals, not samples.
 
@@ -315,10 +321,12 @@ def fit_weak_sindy(
     """
     from threadpoolctl import threadpool_limits
 
-    if system.x.ndim != 2 or system.x.shape[1] != len(names):
-        raise DiscoveryError(f"sindy: expected weak-form states of shape (N, {len(names)}), found {system.x.shape}")
+    width = len(names) + len(inputs)  # the library's columns: the states, then the inputs
+    if system.x.ndim != 2 or system.x.shape[1] != width:
+        raise DiscoveryError(f"sindy: expected weak-form states of shape (N, {width}), found {system.x.shape}")
     with threadpool_limits(limits=1, user_api="blas"):
-        models = _search_models(system.x, system.b, names, config or SINDyConfig(), seed, rows=system.rows)
+        models = _search_models(system.x, system.b, names, config or SINDyConfig(), seed, rows=system.rows,
+                                inputs=tuple(inputs))
     for m in models:
         m.label = m.info["label"] = f"weak:{m.label}"
         m.info["form"] = "weak"
@@ -333,13 +341,15 @@ def _search_models(
     config: SINDyConfig,
     seed: int,
     rows: Callable[[np.ndarray], np.ndarray] | None = None,
+    inputs: tuple[str, ...] = (),
 ) -> list[SparseModel]:
-    """The candidate systems of one search: libraries of ``x_all`` (N, D) regressed on ``y_all``; with ``rows``,
-    each library matrix is first mapped by it (the weak form) and the generators are left out."""
-    search = _Search(config, names, y_all, rows)
+    """The candidate systems of one search: libraries of ``x_all`` (N, D + M: the states, then the ``inputs``)
+    regressed on ``y_all``; with ``rows``, each library matrix is first mapped by it (the weak form) and the
+    generators are left out."""
+    search = _Search(config, names, y_all, rows, inputs)
     search.run(x_all)
     if rows is None and (config.rational or config.saturating):
-        search.extend(generated_libraries(x_all, y_all, names, config, search.reference_scores()))
+        search.extend(generated_libraries(x_all, y_all, [*names, *inputs], config, search.reference_scores()))
     best = search.best()
     proposals: list[tuple[str, Sequence[_Pick], dict[str, Any] | None]] = []
     if config.ensemble:
@@ -368,9 +378,10 @@ class _Search:
     """State of one :func:`fit_sindy` run: every scored support per variable, pooled over the libraries."""
 
     def __init__(self, config: SINDyConfig, names: Sequence[str], dx_all: np.ndarray,
-                 rows: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+                 rows: Callable[[np.ndarray], np.ndarray] | None = None, inputs: Sequence[str] = ()) -> None:
         self.config = config
         self.names = list(names)
+        self.inputs = list(inputs)  # the last columns of the states given to run(): library features only
         self.dx_all = dx_all  # (N, D), or (K, D) weak-form targets
         self.rows = rows  # library matrix (N, P) -> regression rows (K, P); None: the samples themselves
         self.pool: list[dict[frozenset[str], _Pick]] = [{} for _ in names]  # per variable, by term set
@@ -385,13 +396,14 @@ class _Search:
         config = self.config
         lo, hi, count = config.thresholds
         thresholds = np.geomspace(lo, hi, int(count))
-        trig_vars = [j for j in range(x_all.shape[1]) if np.ptp(x_all[:, j]) >= config.trig_min_range]
+        trig_vars = [j for j in range(len(self.names)) if np.ptp(x_all[:, j]) >= config.trig_min_range]
         for lib_name in config.libraries:
             if lib_name == "rational" and float(np.min(x_all)) <= -0.5:  # x/(1+x) has a pole at -1
                 continue
             if lib_name == "poly_trig" and not trig_vars:  # it would be the poly library again
                 continue
-            lib = build_library(lib_name, x_all, self.names, degree=config.degree, trig_vars=trig_vars)
+            lib = build_library(lib_name, x_all, self.names + self.inputs, degree=config.degree, trig_vars=trig_vars,
+                                n_inputs=len(self.inputs))
             lib.costs = np.asarray([1.0 if f.is_polynomial() else config.other_cost for f in lib.features])
             theta = lib.transform(x_all)  # (N, P)
             if self.rows is not None:
@@ -510,6 +522,20 @@ class _Search:
         return SparseModel(label, equations, info)
 
 
+def input_pieces(data: "Trajectories", pairs: Sequence[tuple[np.ndarray, np.ndarray]]
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The regression's rows: each trajectory's smoothed states with its inputs and parameters as more columns
+    ``(N, D + M)``, and its derivatives ``(N, D)``, cut where an input jumps (:func:`discovery.inputs.smooth_pieces`)."""
+    from discovery.inputs import smooth_pieces
+
+    states, rates = [], []
+    for (x, dx), tr in zip(pairs, data):
+        for piece in smooth_pieces(tr.u[:, : len(data.inputs)]):
+            states.append(np.hstack([x, tr.u])[piece])
+            rates.append(dx[piece])
+    return states, rates
+
+
 @register
 class SINDyMethod(Method):
     """Sparse identification of nonlinear dynamics (pysindy), with automatic choice of sparsity.
@@ -531,6 +557,7 @@ class SINDyMethod(Method):
     description = "sparse regression on libraries of polynomial, trigonometric and rational terms (pysindy)"
     requires = ("pysindy",)
     install_hint = "pip install pysindy"
+    handles_inputs = True
 
     Options = SINDyConfig
 
@@ -550,21 +577,23 @@ class SINDyMethod(Method):
         pairs = context.derivatives(data)  # the weak form evaluates its library at the smoothed states
         if strong:
             context.report("sindy: sparse regression", 0.3)
-            models += fit_sindy([p[0] for p in pairs], [p[1] for p in pairs], data.variables, config,
-                                seed=context.seed)
+            states, rates = input_pieces(data, pairs)
+            models += fit_sindy(states, rates, data.variables, config, seed=context.seed, inputs=data.external)
         if weak:
             context.report("sindy: weak form", 0.7)
             try:
                 system = weak_system([tr.t for tr in data], [tr.x for tr in data],
                                      library_states=[p[0] for p in pairs])
+                if data.external:  # the library's input columns, at the samples the test functions integrate
+                    system = replace(system, x=np.hstack([system.x, np.concatenate([tr.u for tr in data])]))
             except DiscoveryError as exc:  # too short for a window: the strong form alone, and why
                 if not strong:
                     raise
                 skipped.append(f"weak form: {exc}")
             else:
                 known = {_structure(m) for m in models}  # the weak form adds structures, not new constants
-                models += [m for m in fit_weak_sindy(system, data.variables, config, seed=context.seed)
-                           if _structure(m) not in known]
+                models += [m for m in fit_weak_sindy(system, data.variables, config, seed=context.seed,
+                                                     inputs=data.external) if _structure(m) not in known]
         candidates = []
         for m in models:
             try:

@@ -17,7 +17,7 @@ import sympy
 
 from discovery.methods.rational import RationalConfig, rational_libraries
 from discovery.methods.saturating import SaturatingConfig, saturating_libraries
-from discovery.methods.sindy_library import Library
+from discovery.methods.sindy_library import Library, input_degree
 from discovery.methods.sindy_terms import ExpressionColumns, monomials
 
 GENERATORS = ("rational", "saturating")
@@ -45,9 +45,10 @@ def generated_libraries(
     Parameters
     ----------
     x, dx:
-        States and derivatives, shape ``(N, D)`` each (the rows of the polynomial search).
+        States ``(N, D + M)`` and derivatives ``(N, D)`` (the rows of the polynomial search); the ``M`` columns of
+        ``x`` after the states are inputs (no equation of their own; in a monomial at most once).
     names:
-        The ``D`` variable names.
+        The ``D + M`` column names of ``x``.
     config:
         A :class:`~discovery.methods.sindy.SINDyConfig` (its ``rational``, ``saturating``, ``degree``, path and
         score options are read).
@@ -58,7 +59,7 @@ def generated_libraries(
         far below its error floor (:data:`EXACT_FIT`).
     """
     syms = [sympy.Symbol(n) for n in names]
-    poly_features = monomials(syms, config.degree)
+    poly_features = [f for f in monomials(syms, config.degree) if input_degree(f, syms[dx.shape[1]:]) <= 1]
     poly_theta = ExpressionColumns(poly_features, syms).transform(x)  # (N, P)
     lo, hi, count = config.thresholds
     score = {"penalty": config.penalty, "floor": config.floor}

@@ -43,6 +43,8 @@ class Library:
     labels: list[str] = field(default_factory=list)
     costs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Cost of each column in model selection: 1 for a monomial, more for other terms (see SINDyConfig)."""
+    keep: np.ndarray | None = None
+    """The columns of the pysindy library's matrix kept (``None``: all); see ``n_inputs`` of :func:`build_library`."""
 
     def __post_init__(self) -> None:
         self.labels = [str(f) for f in self.features]
@@ -50,8 +52,19 @@ class Library:
             self.costs = np.ones(len(self.features))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        """Library matrix, shape ``(N, P)``, of states ``x`` of shape ``(N, D)``."""
-        return np.asarray(self.library.transform(x), dtype=float)
+        """Library matrix, shape ``(N, P)``, of states ``x`` of shape ``(N, D)`` (states then inputs)."""
+        theta = np.asarray(self.library.transform(x), dtype=float)
+        return theta if self.keep is None else theta[:, self.keep]
+
+
+def input_degree(feature: sympy.Expr, inputs: Sequence[sympy.Symbol]) -> int:
+    """The total degree of ``feature`` in the ``inputs`` symbols (0 when it has none): ``u*x**2`` -> 1."""
+    if not inputs or not feature.free_symbols & set(inputs):
+        return 0
+    try:
+        return int(sum(sympy.degree(feature, u) for u in inputs if feature.has(u)))
+    except sympy.PolynomialError:  # an input inside a function or a denominator: not a product with the states
+        return len(inputs) + 1
 
 
 def _polynomial_features(lib: Any, syms: Sequence[sympy.Symbol]) -> list[sympy.Expr]:
@@ -79,7 +92,8 @@ def _custom_features(lib: Any, syms: Sequence[sympy.Symbol]) -> list[sympy.Expr]
 
 
 def build_library(
-    name: str, x: np.ndarray, names: Sequence[str], degree: int = 3, trig_vars: Sequence[int] | None = None
+    name: str, x: np.ndarray, names: Sequence[str], degree: int = 3, trig_vars: Sequence[int] | None = None,
+    n_inputs: int = 0,
 ) -> Library:
     """Build and fit the candidate library ``name`` on states ``x`` (N, D) named ``names``.
 
@@ -97,6 +111,10 @@ def build_library(
         Highest polynomial degree.
     trig_vars:
         Columns that get ``sin`` and ``cos`` terms in ``"poly_trig"`` (default: all).
+    n_inputs:
+        The last ``n_inputs`` columns of ``x`` are inputs or parameters (a drive, a control, ``mu``): they enter a
+        monomial at most once (``u``, ``u*x``, ``u*x*y`` up to ``degree``; never ``u**2`` or ``u1*u2``), as
+        the products of a control with the states that most laws have.
 
     Examples
     --------
@@ -134,4 +152,8 @@ def build_library(
     n_out = lib.n_output_features_
     if n_out != len(exprs):  # pysindy changed its column order or count: never pair wrong names silently
         raise DiscoveryError(f"library {name!r}: pysindy made {n_out} columns, expected {len(exprs)}")
-    return Library(name, lib, exprs)
+    if not n_inputs:
+        return Library(name, lib, exprs)
+    inputs = syms[len(syms) - int(n_inputs):]
+    keep = np.asarray([j for j, f in enumerate(exprs) if input_degree(f, inputs) <= 1], dtype=int)
+    return Library(name, lib, [exprs[j] for j in keep], keep=keep)

@@ -294,6 +294,7 @@ class SRMethod(Method):
     description = "symbolic regression of each derivative on the states (PySR where Julia runs, else pyoperon)"
     requires = ("pyoperon",)
     install_hint = "pip install pyoperon"
+    handles_inputs = True
     Options = SROptions
     main_options = ("backend", "max_complexity", "time_budget_s", "max_candidates")
     """The options the app's set-up form shows."""
@@ -302,21 +303,22 @@ class SRMethod(Method):
         start = time.perf_counter()
         backend = resolve_backend(self.options.backend)
         names = list(data.variables)
+        columns = names + list(data.external)  # the inputs and parameters are extra columns, with no equation
         context.report("sr: estimating derivatives", 0.0)
         pairs = context.derivatives(data)
-        x_all = np.concatenate([_trim(p[0]) for p in pairs])  # (N, D)
+        x_all = np.concatenate([_trim(np.hstack([p[0], tr.u])) for p, tr in zip(pairs, data)])  # (N, D + M)
         dx_all = np.concatenate([_trim(p[1]) for p in pairs])  # (N, D)
         budget = float(max(1, int(self.options.time_budget_s / len(names))))  # pyoperon counts whole seconds
         operators, dropped = tuple(self.options.operators), []
         by_data = self.options.operator_choice == "data"
         if by_data:
-            operators, dropped = choose_operators(operators, x_all, dx_all, names, self.options.trig_min_range)
-        values = {c: x_all[:, j] for j, c in enumerate(names)}
+            operators, dropped = choose_operators(operators, x_all, dx_all, columns, self.options.trig_min_range)
+        values = {c: x_all[:, j] for j, c in enumerate(columns)}
         fronts: dict[str, list[SymbolicFit]] = {}
         for d, v in enumerate(names):
             context.report(f"sr: searching d{v}/dt", 0.1 + 0.85 * d / len(names))
             front = fit_symbolic(
-                x_all, dx_all[:, d], names, backend=backend, operators=operators,
+                x_all, dx_all[:, d], columns, backend=backend, operators=operators,
                 max_complexity=self.options.max_complexity, time_budget_s=budget, seed=context.seed + d,
                 max_points=self.options.max_points, **dict(self.options.backend_options),
             )

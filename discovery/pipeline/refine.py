@@ -95,8 +95,10 @@ class _Shooting:
         """Residuals ``(K, n)`` of ``K`` parameter sets ``p (K, P)`` and start sets ``x0 (K, B, D)``."""
         K, B = p.shape[0], self.B
         cols = [np.repeat(p[:, j], B) for j in range(self.P)]  # (K*B,) each
-        stacked = Windows(x0=x0.reshape(K * B, self.D), dt=np.tile(self.windows.dt, (K, 1)), target=self.windows.target)
-        pred = rk4_windows(lambda x: self.f(x, *cols), stacked, max_abs=self.bound).reshape(K, B, self.L, self.D)
+        u = self.windows.u
+        stacked = Windows(x0=x0.reshape(K * B, self.D), dt=np.tile(self.windows.dt, (K, 1)), target=self.windows.target,
+                          u=None if u is None else np.tile(u, (K, 1, 1)))
+        pred = rk4_windows(lambda x, v: self.f(x, v, *cols), stacked, max_abs=self.bound).reshape(K, B, self.L, self.D)
         r = np.where(np.isfinite(pred), (pred - self.windows.target[None]) / self.scale, self.miss)
         if self.first_obs is not None:
             r_start = (x0 - self.first_obs[None]) / self.scale  # (K, B, D)
@@ -232,10 +234,10 @@ def shooting_fit(
     observed = [tr.x for tr in data]
     ts = [tr.t for tr in data]
     try:
-        plan = plan_windows(ts, smoothed, config)
+        plan = plan_windows(ts, smoothed, config, [tr.u for tr in data])
         windows = plan.cut(smoothed, observed)
         first_obs = plan.cut(observed, observed).x0 if free_starts else None  # the observation at each start
-        f = batch_rhs([param_eqs[v] for v in variables], variables, params)
+        f = batch_rhs([param_eqs[v] for v in variables], variables, params, inputs=data.external)
     except (TypeError, ValueError, SyntaxError):
         return None
     scale, bound = data_scale(observed)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import sympy
@@ -53,6 +53,7 @@ from discovery import parsimony
 from discovery.options import Options
 from discovery.data import Trajectories
 from discovery.errors import SimulationError
+from discovery.inputs import InputSignal
 from discovery.methods.base import Candidate
 from discovery.pipeline.shooting import batch_rhs, data_scale, plan_windows, rk4_windows, window_errors
 from discovery.simulation import state_scale
@@ -105,8 +106,13 @@ def simulate_candidate(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     scale: np.ndarray | float | None = None,
+    inputs: Sequence[str] = (),
+    u: Callable[[float], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Simulate ``equations`` from ``x0`` over ``t``; returns ``(N, D)`` or raises :class:`SimulationError`.
+
+    ``inputs`` names the inputs and parameters the equations may use and ``u(t)`` gives their values
+    (:class:`discovery.inputs.InputSignal` of the data); the equations may also use the time ``t``.
 
     ``atol`` is in units of ``scale``, the typical size of each variable (default: that of ``x0``; pass
     :func:`discovery.simulation.state_scale` of the data when there is data), and ``max_abs`` defaults to a bound
@@ -114,7 +120,7 @@ def simulate_candidate(
     """
     from discovery.simulation import integrate, lambdify_system
 
-    f = lambdify_system([equations[v] for v in variables], list(variables))
+    f = lambdify_system([equations[v] for v in variables], list(variables), inputs, u)
     return integrate(f, np.asarray(x0, dtype=float), np.asarray(t, dtype=float), rtol=rtol, atol=atol,
                      max_abs=max_abs, time_limit=time_limit, scale=scale)
 
@@ -127,8 +133,9 @@ def window_errors_of(
     variables = list(data.variables)
     scale, bound = data_scale([tr.x for tr in data], config.blowup_factor)
     try:
-        windows = plan_windows([tr.t for tr in data], smoothed, config).cut(smoothed, [tr.x for tr in data])
-        f = batch_rhs([candidate.equations[v] for v in variables], variables)
+        windows = plan_windows([tr.t for tr in data], smoothed, config, [tr.u for tr in data]).cut(
+            smoothed, [tr.x for tr in data])
+        f = batch_rhs([candidate.equations[v] for v in variables], variables, inputs=data.external)
         errors = window_errors(rk4_windows(f, windows, max_abs=bound), windows.target, scale)
     except (ValueError, TypeError, ZeroDivisionError, OverflowError):
         return None
@@ -154,7 +161,7 @@ def score_candidate(
         try:
             pred = simulate_candidate(
                 candidate.equations, variables, smoothed[k][0], tr.t, max_abs=bound, time_limit=config.time_limit_s,
-                rtol=config.rtol, atol=config.atol, scale=sizes,
+                rtol=config.rtol, atol=config.atol, scale=sizes, inputs=data.external, u=InputSignal(tr.t, tr.u),
             )
             r2s.append(trajectory_r2(pred, tr.x))
         except SimulationError as exc:

@@ -92,6 +92,13 @@ class DiscoverySettings(Options):
         :mod:`discovery.pipeline.uncertainty`).
     seed, device:
         Seed of every random choice; torch device of the neural methods (``"auto"`` = CUDA when present).
+    inputs, parameters:
+        Columns of the data that are measured input signals, and per-trajectory parameters: symbols of the
+        equations without an equation of their own (the data loader takes these names).
+    time_dependent:
+        Search right-hand sides that depend on time explicitly: a periodic drive ``a*cos(w*t) + b*sin(w*t)`` whose
+        frequency ``w`` is found from the data (:mod:`discovery.pipeline.drive`). ``False``: only under ``auto``,
+        and only when the best autonomous model leaves a residual with a clear spectral peak.
     """
 
     owner = "settings"
@@ -107,6 +114,9 @@ class DiscoverySettings(Options):
     uncertainty: bool = True
     seed: int = option(0, low=0)
     device: str = "auto"
+    inputs: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+    time_dependent: bool = False
 
     @property
     def is_auto(self) -> bool:
@@ -124,6 +134,17 @@ class DiscoverySettings(Options):
         names = [m.name for m in self.methods]
         if len(set(names)) != len(names):
             raise DiscoveryError(f"settings.methods: a method is given twice ({', '.join(names)})")
+        external = [*self.inputs, *self.parameters]
+        both = sorted(set(self.inputs) & set(self.parameters))
+        if both:
+            raise DiscoveryError(f"settings: {both[0]!r} is given both as an input and as a parameter; give it once")
+        if len(set(external)) != len(external) or any(not n.strip() or n in ("t", "time") for n in external):
+            raise DiscoveryError(f"settings.inputs/parameters: expected distinct column names other than the time, "
+                                 f"found {external}")
+        refused = [m.name for m in self.methods if not m.handles_inputs]
+        if refused and (external or self.time_dependent):
+            what = "inputs or parameters" if external else "explicit time dependence (time_dependent)"
+            raise DiscoveryError(f"method {refused[0]!r} cannot use {what}; use method='sindy', 'sr' or 'auto'")
 
     def method_label(self) -> str:
         """How the request named its methods: ``"auto"``, or the method names joined by commas (``"sindy,sr"``)."""
@@ -146,6 +167,9 @@ class DiscoverySettings(Options):
             "uncertainty": self.uncertainty,
             "seed": self.seed,
             "device": self.device,
+            "inputs": list(self.inputs),
+            "parameters": list(self.parameters),
+            "time_dependent": self.time_dependent,
         }
 
 
@@ -185,6 +209,18 @@ def _method_list(method: Any) -> list[str | Method]:
     return items
 
 
+def _names(value: Any, what: str) -> Any:
+    """Column names given as a list or a comma-separated string (``"u1,u2"``), stripped; ``()`` for none."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value)
+    raise DiscoveryError(f"settings.{what}: expected column names (a list of text, or 'u1,u2'), found "
+                         f"{str(value)[:60]!r}")
+
+
 def _formulas(value: Any, what: str) -> Mapping[str, Any] | None:
     """``known``/``guess`` as a mapping variable -> formula (lists of ``"x = ..."`` lines accepted), or ``None``."""
     if value is None or (isinstance(value, (Mapping, list, tuple, str)) and not value):
@@ -210,6 +246,9 @@ def build_settings(
     uncertainty: bool = True,
     seed: int = 0,
     device: str = "auto",
+    inputs: Sequence[str] | str | None = None,
+    parameters: Sequence[str] | str | None = None,
+    time_dependent: bool = False,
     **method_options: Any,
 ) -> DiscoverySettings:
     """Check a request completely and return it as :class:`DiscoverySettings`.
@@ -229,7 +268,7 @@ def build_settings(
         raise DiscoveryError(f"unknown option(s) {', '.join(repr(u[:60]) for u in unknown)}; per-method options are "
                              f"keyed by a method name ({', '.join(REGISTRY)}); pipeline options are derivative, known, "
                              "guess, refine, max_refine, polish, prune_tolerances, operators, scoring, refinement, "
-                             "uncertainty, seed, device")
+                             "uncertainty, seed, device, inputs, parameters, time_dependent")
     for name, values in method_options.items():
         if not isinstance(values, Mapping):
             raise DiscoveryError(f"{name}: expected a mapping of option names to values (e.g. {name}={{...}}), "
@@ -278,7 +317,8 @@ def build_settings(
         "methods": tuple(methods), "configured": tuple(configured), "derivative": derivative, "known": known_map,
         "guess": guess_map, "operators": operators, "refinement": refinement_settings,
         "scoring": ScoringConfig() if scoring is None else scoring, "uncertainty": uncertainty, "seed": seed,
-        "device": device,
+        "device": device, "inputs": _names(inputs, "inputs"), "parameters": _names(parameters, "parameters"),
+        "time_dependent": time_dependent,
     })
     if settings.device.startswith("cuda"):
         from models.device import resolve_device

@@ -5,6 +5,10 @@ drift apart after a few Lyapunov times, and on noisy data one bad initial point 
 restart from the (smoothed) data every few samples measure how well the vector field reproduces the local flow,
 and they are cheap: all windows of all trajectories are integrated together as one batch with a fixed-step RK4
 scheme on the data's own time grid (irregular grids included: the step varies per window).
+
+A driven system's right-hand side also reads its inputs, parameters and the time (:mod:`discovery.inputs`): each
+window carries their values at every RK4 stage time (interpolated linearly between samples), so a batch function
+is ``f(x (B, D), u (B, M + 1)) -> (B, D)`` with ``u`` the ``M`` inputs and parameters, then ``t``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ import sympy
 
 from discovery.data.trajectories import GAP_FACTOR, gap_steps  # noqa: F401 -- part of this module's API
 
-BatchRHS = Callable[[np.ndarray], np.ndarray]
-"""``f(x) -> dx/dt`` for a batch of states ``x`` of shape ``(B, D)`` (autonomous systems)."""
+BatchRHS = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""``f(x, u) -> dx/dt`` for a batch of states ``x (B, D)`` and their external values ``u (B, M + 1)`` (the
+inputs and parameters, then the time)."""
+
+SUBSTEPS = 2
+"""RK4 steps per window step."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ class Windows:
     """``(B, 2)``: each window's trajectory and first sample (``None`` for windows not cut from data)."""
     stride: int = 1
     """Samples per step."""
+    u: np.ndarray | None = None
+    """``(B, 2 * SUBSTEPS * L + 1, M + 1)``: the inputs and parameters, then the time, at every half RK4 step
+    (``None``: an autonomous system started at time 0, for windows not cut from data)."""
 
     @property
     def n_windows(self) -> int:
@@ -67,6 +78,7 @@ def make_windows(
     max_windows: int = 64,
     rng: np.random.Generator | None = None,
     stride: int = 1,
+    us: Sequence[np.ndarray] | None = None,
 ) -> Windows:
     """Cut trajectories into windows of ``length`` steps of ``stride`` samples each.
 
@@ -84,6 +96,9 @@ def make_windows(
         Upper bound on the number of windows, spread evenly over all trajectories (or drawn by ``rng``).
     stride:
         Samples per step (see :func:`window_plan`); lowered where a trajectory is too short for it.
+    us:
+        Inputs and parameters, ``(N, M)`` per trajectory (``None``: none); each window gets their values, and the
+        time's, at its RK4 stage times (:attr:`Windows.u`).
     """
     starts: list[tuple[int, int]] = []
     length = int(max(1, length))
@@ -109,8 +124,29 @@ def make_windows(
     x0 = np.stack([xs_start[k][i] for k, i in starts])
     dt = np.stack([np.diff(ts[k][i : i + span + 1 : stride]) for k, i in starts])
     target = np.stack([xs_target[k][i + stride : i + span + 1 : stride] for k, i in starts])
+    where = np.asarray(starts, dtype=int)
+    u = stage_inputs(ts, us, where, dt.astype(float))
     return Windows(x0=x0.astype(float), dt=dt.astype(float), target=target.astype(float),
-                   starts=np.asarray(starts, dtype=int), stride=stride)
+                   starts=where, stride=stride, u=u)
+
+
+def stage_inputs(ts: Sequence[np.ndarray], us: Sequence[np.ndarray] | None, starts: np.ndarray,
+                 dt: np.ndarray) -> np.ndarray:
+    """The inputs and parameters, then the time, at every half RK4 step of each window: ``(B, 2 S L + 1, M + 1)``
+    for windows starting at ``starts (B, 2)`` (trajectory, sample) with steps ``dt (B, L)`` (``S = SUBSTEPS``);
+    inputs are interpolated linearly between samples."""
+    half = np.repeat(dt / (2 * SUBSTEPS), 2 * SUBSTEPS, axis=1)  # (B, 2 S L)
+    t0 = np.array([ts[k][i] for k, i in starts], dtype=float)  # (B,)
+    times = t0[:, None] + np.concatenate([np.zeros((len(t0), 1)), np.cumsum(half, axis=1)], axis=1)  # (B, H)
+    m = 0 if us is None else int(np.shape(us[0])[1])
+    out = np.empty(times.shape + (m + 1,))
+    out[..., m] = times
+    for k in (np.unique(starts[:, 0]) if m else ()):
+        rows = starts[:, 0] == k
+        t_k, u_k = np.asarray(ts[k], dtype=float), np.asarray(us[k], dtype=float)  # type: ignore[index]
+        for j in range(m):
+            out[rows, :, j] = np.interp(times[rows], t_k, u_k[:, j])
+    return out
 
 
 def window_plan(
@@ -173,37 +209,47 @@ class WindowPlan:
     length: int
     stride: int
     max_windows: int
+    us: tuple[np.ndarray, ...] | None = None
+    """The inputs and parameters of each trajectory ``(N, M)`` (``None``: none)."""
 
     def cut(self, starts: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> Windows:
         """Windows starting from ``starts`` (``(N, D)`` per trajectory) compared with ``targets``."""
         return make_windows(self.ts, starts, targets, length=self.length, max_windows=self.max_windows,
-                            stride=self.stride)
+                            stride=self.stride, us=self.us)
 
 
-def plan_windows(ts: Sequence[np.ndarray], smoothed: Sequence[np.ndarray], settings: WindowSettings) -> WindowPlan:
-    """The window plan of ``settings`` on these trajectories (:func:`window_plan` on the smoothed states)."""
+def plan_windows(ts: Sequence[np.ndarray], smoothed: Sequence[np.ndarray], settings: WindowSettings,
+                 us: Sequence[np.ndarray] | None = None) -> WindowPlan:
+    """The window plan of ``settings`` on these trajectories (:func:`window_plan` on the smoothed states);
+    ``us`` are their inputs and parameters (``(N, M)`` each), carried into every window."""
     length, stride = window_plan(ts, smoothed, settings.window_length, settings.min_window_span,
                                  settings.max_window_span)
-    return WindowPlan(tuple(ts), length, stride, settings.max_windows)
+    return WindowPlan(tuple(ts), length, stride, settings.max_windows, None if us is None else tuple(us))
 
 
-def rk4_windows(f: BatchRHS, windows: Windows, *, substeps: int = 2, max_abs: float = 1e6) -> np.ndarray:
-    """Integrate every window with fixed-step RK4; returns states of shape ``(B, L, D)``.
+def rk4_windows(f: BatchRHS, windows: Windows, *, max_abs: float = 1e6) -> np.ndarray:
+    """Integrate every window with fixed-step RK4 (:data:`SUBSTEPS` per window step); returns states of shape
+    ``(B, L, D)``. ``f(x, u)`` gets the inputs and the time at each stage (:attr:`Windows.u`).
 
     Windows whose state leaves ``[-max_abs, max_abs]`` or turns non-finite are frozen at ``nan`` from then on.
     """
     x = windows.x0.copy()  # (B, D)
     B, L = windows.dt.shape
+    u = windows.u
+    if u is None:  # windows not cut from data: no inputs, time from 0
+        u = stage_inputs([np.zeros(1)], None, np.zeros((B, 2), dtype=int), windows.dt)
     out = np.empty((B, L, x.shape[1]))
     alive = np.ones(B, dtype=bool)
     with np.errstate(all="ignore"):
         for j in range(L):
-            h = (windows.dt[:, j] / substeps)[:, None]  # (B, 1)
-            for _ in range(substeps):
-                k1 = f(x)
-                k2 = f(x + 0.5 * h * k1)
-                k3 = f(x + 0.5 * h * k2)
-                k4 = f(x + h * k3)
+            h = (windows.dt[:, j] / SUBSTEPS)[:, None]  # (B, 1)
+            for s in range(SUBSTEPS):
+                a = 2 * (j * SUBSTEPS + s)
+                u0, u1, u2 = u[:, a], u[:, a + 1], u[:, a + 2]  # (B, M + 1) at t, t + h/2, t + h
+                k1 = f(x, u0)
+                k2 = f(x + 0.5 * h * k1, u1)
+                k3 = f(x + 0.5 * h * k2, u1)
+                k4 = f(x + h * k3, u2)
                 x = x + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
             bad = ~np.isfinite(x).all(axis=1) | (np.abs(x) > max_abs).any(axis=1)
             if bad.any():
@@ -217,15 +263,19 @@ def batch_rhs(
     exprs: Sequence[sympy.Expr],
     variables: Sequence[str],
     params: Sequence[sympy.Symbol] = (),
+    inputs: Sequence[str] = (),
 ) -> Callable[..., np.ndarray]:
-    """Lambdify a system for batches: returns ``f(x (B, D), *param_values) -> (B, D)``."""
+    """Lambdify a system for batches: returns ``f(x (B, D), u (B, M + 1), *param_values) -> (B, D)``, where ``u``
+    holds the values of ``inputs`` (the data's inputs and parameters), then the time."""
+    from discovery.inputs import symbols_of
     from grammar.operators import numpy_namespace
 
     syms = [sympy.Symbol(v) for v in variables]
-    fn = sympy.lambdify([*syms, *params], list(exprs), modules=[numpy_namespace(), "numpy"], dummify=True)
+    fn = sympy.lambdify([*syms, *symbols_of(inputs), *params], list(exprs), modules=[numpy_namespace(), "numpy"],
+                         dummify=True)
 
-    def f(x: np.ndarray, *p: float) -> np.ndarray:
-        cols = fn(*x.T, *p)
+    def f(x: np.ndarray, u: np.ndarray, *p: float) -> np.ndarray:
+        cols = fn(*x.T, *u.T, *p)
         return np.stack([np.broadcast_to(np.asarray(c, dtype=float), x.shape[:1]) for c in cols], axis=1)
 
     return f

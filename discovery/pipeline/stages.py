@@ -10,6 +10,9 @@ putting it in :data:`STAGES`.
 3. :func:`score`: every distinct candidate is re-simulated and scored (:mod:`discovery.pipeline.scoring`);
 4. :func:`refine`: the most promising candidates get their constants fitted to the trajectories;
 5. :func:`prune`: variants of those without negligible terms join the pool;
+5b. :func:`drive`: with ``time_dependent=True``, or under ``auto`` when the best model's residual has a clear
+    spectral peak, candidates with a periodic drive ``a*cos(w*t) + b*sin(w*t)`` join the pool
+    (:mod:`discovery.pipeline.drive`);
 6. :func:`select`: the selection rule picks the model, after polishing the finalists on noisy data;
 7. :func:`stabilize`: the selection re-applied to resampled windows; a structure picked more often wins;
 8. :func:`quantify`: intervals of the constants, inclusion probabilities of the terms, identifiability;
@@ -135,6 +138,15 @@ class RunState:
     def refine(self, candidate: Candidate) -> Candidate:
         return refine_candidate(candidate, self.data, self.smoothed, self.settings.refinement.windows)
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every symbol a right-hand side may use, over all samples: the smoothed states, the inputs and
+        parameters, and the time ``t``."""
+        data = self.data
+        out = {v: np.concatenate([x[:, i] for x in self.smoothed]) for i, v in enumerate(data.variables)}
+        out.update({v: np.concatenate([tr.u[:, j] for tr in data]) for j, v in enumerate(data.external)})
+        out["t"] = np.concatenate([tr.t for tr in data])
+        return out
+
     def key(self, candidate: Candidate) -> str:
         """One string per distinct system, in the data's variable order."""
         return "|".join(sympy.sstr(candidate.equations[v]) for v in self.data.variables)
@@ -159,6 +171,10 @@ def resolve_methods(state: RunState) -> None:
     settings = state.settings
     if not settings.is_auto:
         state.methods = list(settings.methods)
+        refused = [m.name for m in state.methods if not m.handles_inputs]
+        if refused and state.data.external:
+            raise DiscoveryError(f"method {refused[0]!r} cannot use inputs or parameters "
+                                 f"({', '.join(state.data.external)}); use method='sindy', 'sr' or 'auto'")
         return
     state.is_auto = True
     state.methods = auto_methods(state.data, known=settings.known, configured=settings.configured)
@@ -167,12 +183,13 @@ def resolve_methods(state: RunState) -> None:
 def auto_methods(data: "Trajectories", *, known: Any = None, configured: Sequence[Method] = ()) -> list[Method]:
     """The methods ``auto`` runs on ``data``: every available registered method that suits it, in registry order.
 
-    ``pinn`` joins only when a partly known model is given; ``configured`` instances replace default ones.
+    ``pinn`` joins only when a partly known model is given; ``configured`` instances replace default ones. On data
+    with inputs or parameters only the methods that can use them run.
     """
     given = {m.name: m for m in configured}
     out = []
     for name, cls in REGISTRY.items():
-        if not cls.availability()[0]:
+        if not cls.availability()[0] or (data.external and not cls.handles_inputs):
             continue
         if name == "pinn":
             if known:
@@ -256,7 +273,7 @@ def prune(state: RunState) -> None:
 
     opts = state.settings.refinement
     if opts.prune_tolerances and opts.max_candidates > 0:
-        states = {v: np.concatenate([x[:, i] for x in state.smoothed]) for i, v in enumerate(state.data.variables)}
+        states = state.columns()
         seen = {state.key(c) for c in state.candidates}
         for c in state.most_promising(opts.max_candidates):
             for tol in opts.prune_tolerances:
@@ -270,6 +287,66 @@ def prune(state: RunState) -> None:
                     variant = state.refine(variant)
                 state.candidates.append(state.score(variant))
     state.deduplicate()  # refinement can turn different proposals into one model
+
+
+def drive(state: RunState) -> None:
+    """Search a periodic drive ``a*cos(w*t) + b*sin(w*t)`` (:mod:`discovery.pipeline.drive`): always with
+    ``time_dependent=True``, under ``auto`` only when the best model so far leaves a residual with a clear
+    spectral peak. The frequencies tried are the residual's peak and the states' (a drive the autonomous model
+    half absorbs leaves its harmonics in the residual; a driven oscillator follows its drive), see
+    :func:`discovery.pipeline.drive.drive_frequencies`; the drive candidates are scored, the most promising refined
+    (``w`` with every other constant) and pruned, and they join the pool for the selection."""
+    from discovery.methods import get_method
+    from discovery.pipeline import drive as drv
+    from discovery.symbolic import prune_small_terms
+
+    settings = state.settings
+    if not (settings.time_dependent or settings.is_auto):
+        return
+    best = select_best(state.candidates, settings.scoring, state.floor)
+    peak = drv.residual_peak(best, state.data, state.context.derivatives(state.data))
+    if not settings.time_dependent and (peak is None or not peak.clear):
+        return
+    omegas = drv.drive_frequencies(state.data, peak)
+    if not omegas:
+        state.warnings.append("time_dependent: no periodic component found in the data; no drive terms tried")
+        return
+    sindy = next((m for m in state.methods if m.name == "sindy"), None) or get_method("sindy")
+    seen = {state.key(c) for c in state.candidates}
+    new = []
+    for omega in omegas:
+        state.progress(f"trying a periodic drive at w={omega:.4g}", 0.88)
+        try:
+            found = drv.driven_candidates(sindy, state.data, state.context, omega)
+        except DiscoveryError as exc:
+            state.warnings.append(f"drive search at w={omega:.4g} failed: {one_line(exc)}")
+            continue
+        for c in found:
+            if state.key(c) not in seen:
+                seen.add(state.key(c))
+                new.append(state.score(c))
+    if not new:
+        return
+    state.candidates += new
+    opts = settings.refinement
+    if not opts.enabled:
+        return
+    columns = state.columns()
+    order = sorted(new, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
+    for c in order[: max(opts.max_candidates // 2, 1)]:
+        refined = state.refine(c)
+        if refined is not c:
+            state.score(refined)
+            if selection_error(refined) <= selection_error(c):
+                state.candidates[state.candidates.index(c)] = refined
+                c = refined
+        for tol in opts.prune_tolerances:
+            eqs = {v: prune_small_terms(e, rel_tol=tol, data=columns) for v, e in c.equations.items()}
+            variant = Candidate(c.method, eqs, info={**c.info, "pruned_below": tol})
+            if state.key(variant) in {state.key(o) for o in state.candidates} or any(e == 0 for e in eqs.values()):
+                continue
+            state.candidates.append(state.score(state.refine(variant)))
+    state.deduplicate()
 
 
 def select(state: RunState) -> None:
@@ -416,7 +493,7 @@ def warn(state: RunState) -> None:
 
 
 STAGES: tuple[Callable[[RunState], None], ...] = (
-    resolve_methods, propose, score, refine, prune, select, stabilize, quantify, predict_operators, warn,
+    resolve_methods, propose, score, refine, prune, drive, select, stabilize, quantify, predict_operators, warn,
 )
 """The pipeline, in order."""
 
@@ -444,6 +521,8 @@ def run(data: "Trajectories", settings: DiscoverySettings, progress: ProgressFn 
         elapsed_s=time.monotonic() - started,
         warnings=state.warnings,
         uncertainty=state.uncertainty,
+        inputs=tuple(data.inputs),
+        parameters=tuple(data.parameters),
         options={"method": settings.method_label(), "methods_run": state.method_names, "noise_floor": state.floor},
     )
 

@@ -289,9 +289,11 @@ def alternatives(boot: Bootstrap, best: Candidate, variables: Sequence[str]) -> 
 
 def prediction_band(equations: dict[str, sympy.Expr], variables: Sequence[str], covariance: np.ndarray,
                     x0: np.ndarray, t: np.ndarray, *, n: int = 40, level: float = LEVEL, seed: int = 0,
-                    scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                    scale: np.ndarray | None = None, inputs: Sequence[str] = (),
+                    u: Any = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Lower and upper ``level`` bands ``(N, D)`` of the model simulated from ``x0`` over ``t`` with constants drawn
-    from their uncertainty (``covariance`` in :func:`parameterize` order); ``None`` when too few draws finish."""
+    from their uncertainty (``covariance`` in :func:`parameterize` order); ``None`` when too few draws finish.
+    A driven model gets its ``inputs``' values from ``u(t)`` (:func:`discovery.simulation.lambdify_system`)."""
     from discovery.errors import SimulationError
     from discovery.simulation import integrate, lambdify_system
 
@@ -304,7 +306,7 @@ def prediction_band(equations: dict[str, sympy.Expr], variables: Sequence[str], 
     for p in draws:
         eqs = [param_eqs[v].xreplace(dict(zip(params, map(float, p)))) for v in variables]
         try:
-            x = integrate(lambdify_system(eqs, list(variables)), np.asarray(x0, float), np.asarray(t, float),
+            x = integrate(lambdify_system(eqs, list(variables), inputs, u), np.asarray(x0, float), np.asarray(t, float),
                           time_limit=2.0, **({"scale": scale} if scale is not None else {}))
         except (SimulationError, ValueError, TypeError, ZeroDivisionError, OverflowError):
             continue
