@@ -126,6 +126,13 @@ def discover(
     >>> result.metrics["r2"] > 0.9
     True
     """
+    from discovery.fields import is_field
+
+    if settings is None and not isinstance(data, Trajectories) and is_field(data):  # a field: the PDE path
+        from discovery.fields import discover_field
+
+        return discover_field(data, method=method if isinstance(method, str) else "auto", seed=seed,
+                              progress=progress)
     if settings is None:
         settings = build_settings(
             method, derivative=derivative, known=known, guess=guess, refine=refine, max_refine=max_refine,

@@ -263,7 +263,7 @@ def _build() -> dict[str, PDESystem]:
             description="a population spreading as travelling fronts into empty space",
         ),
         _pde(
-            "fitzhugh_nagumo", "FitzHugh-Nagumo (two species)", ("u", "v"), ("x",),
+            "fitzhugh_nagumo_pde", "FitzHugh-Nagumo (two species)", ("u", "v"), ("x",),
             (Du * u_xx + u - u**3 - v, Dv * v_xx + a * u - b * v),
             {"Du": 1.0, "Dv": 4.0, "a": 0.5, "b": 1.0}, domain=((0.0, 50.0),), boundary="periodic",
             t_span=(0.0, 10.0), grid=(256, 256), initial="fourier",

@@ -34,8 +34,48 @@ def cmd_systems(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _simulate_field(args: argparse.Namespace) -> int:
+    """``eqdisco simulate PDE --out FILE.npz``: a zoo PDE from its nominal (or seeded) initial field."""
+    from discovery.fields import simulate_zoo
+    from grammar.pde_zoo import get_pde
+
+    system = get_pde(args.system)
+    if args.x0 is not None or args.trajectories != 1 or args.dt is not None:
+        raise CLIError(f"{system.name} is a PDE: --x0, --trajectories and --dt do not apply (use --grid Nt,Nx and "
+                       "--seed for another initial field)")
+    params = dict(system.params)
+    if args.params:
+        given = assignments(args.params, "--params")
+        unknown = sorted(set(given) - set(params))
+        if unknown:
+            raise CLIError(f"--params: unknown parameter(s) {', '.join(unknown)} for {system.name}; "
+                           f"known: {', '.join(params) or 'none'}")
+        params.update(given)
+    grid = None
+    if args.grid:
+        grid = tuple(int(v) for v in floats(args.grid, "--grid"))
+        if len(grid) != 1 + system.dim or min(grid) < 2:
+            raise CLIError(f"--grid needs {1 + system.dim} sizes >= 2 (Nt,Nx{',Ny' if system.dim == 2 else ''}) "
+                           f"for {system.name}, got {args.grid}")
+    t0, t1 = system.t_span
+    t_span = (args.t0 if args.t0 is not None else t0, args.t1 if args.t1 is not None else t1)
+    if not t_span[1] > t_span[0]:
+        raise CLIError(f"need --t1 > --t0, got t0={t_span[0]}, t1={t_span[1]}")
+    field = simulate_zoo(system, params=params, grid=grid, t_span=t_span, seed=args.seed if args.seed else None,
+                         noise=args.noise, noise_seed=args.seed or 0)
+    field = field.replace(source=Path(args.out).name)
+    field.save(args.out)
+    print(f"wrote {args.out}: {field.summary()}")
+    return EXIT_OK
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
+
+    from grammar.pde_zoo import PDE_ZOO
+
+    if args.system in PDE_ZOO:
+        return _simulate_field(args)
 
     from discovery.data import Trajectories
     from discovery.simulation import sample_initial_condition, simulate
@@ -86,7 +126,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     failed = len(errors)
     for f in files:
         try:
-            data = load_trajectories(f)
+            from discovery.fields import is_field, load_field
+
+            data = load_field(f) if is_field(f) else load_trajectories(f)
             print(f"ok: {data.summary()}")
         except user_errors() as exc:
             failed += 1
@@ -96,8 +138,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``simulate``, ``validate`` and ``systems``."""
-    p = sub.add_parser("simulate", help="simulate a system of the zoo and write a CSV")
-    p.add_argument("system", help="a zoo name (see 'eqdisco systems')")
+    p = sub.add_parser("simulate", help="simulate a system of the zoo (ODE: CSV; PDE: a field file)")
+    p.add_argument("system", help="a zoo name (see 'eqdisco systems'), or a PDE of grammar/pde_zoo.py (burgers, "
+                                  "heat, kdv, ...)")
     p.add_argument("--params", metavar="A=1,B=2", help="parameter values (default: nominal)")
     p.add_argument("--x0", metavar="X,Y,...", help="initial condition (default: nominal)")
     p.add_argument("--t0", type=float)
@@ -107,7 +150,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trajectories", type=int, default=1,
                    help="number of trajectories (random initial conditions after the first)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, metavar="FILE.csv")
+    p.add_argument("--grid", metavar="NT,NX[,NY]", help="PDEs: grid sizes (default: the zoo entry's)")
+    p.add_argument("--out", required=True, metavar="FILE.csv",
+                   help="output file (PDEs: .npz, .nc/.h5 or .csv long table)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("validate", help="check data files against the data contract")

@@ -15,8 +15,9 @@ The stages, in order:
    (:mod:`discovery.fields.resimulate`); with several fields, each field's models are scored with the other
    fields following their current picks, one field after the other.
 5. **Select** per field the model with the fewest terms whose score is within the tolerance of the best
-   (``tau = 0.1 + 2 * noise``, noise relative to the field's spread); its constants are the least-squares
-   solution of the weak form on that support (or of the strong form where that re-simulates better).
+   (``best * (1 + tau) + 1e-4``, ``tau = 0.1 + 2 * noise``, noise relative to the field's spread); its
+   constants are the least-squares solution of the weak form on that support (or of the strong form where that
+   re-simulates better).
 6. **Report**: the selected PDE re-simulated over the whole span from the first observed field, and every
    scored candidate, in a :class:`~discovery.fields.result.FieldResult`.
 """
@@ -48,6 +49,10 @@ METHODS = ("auto", "sparse")
 
 CLEAN_NOISE = 1e-3
 """Relative noise below which the strong form is tried besides the weak one."""
+
+SCORE_FLOOR = 1e-4
+"""Scores closer than this to the best are ties: the re-simulation's own discretization error on a coarse grid is
+of this order, and an extra tiny term (``2e-6 u_xxxx``) can buy that much without being part of the law."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def _select(scores: Sequence[float], sizes: Sequence[int], tau: float) -> int:
     finite = [s for s in scores if np.isfinite(s)]
     if not finite:
         return 0
-    limit = min(finite) * (1.0 + tau) + 1e-9
+    limit = min(finite) * (1.0 + tau) + SCORE_FLOOR
     ok = [i for i, s in enumerate(scores) if np.isfinite(s) and s <= limit]
     return min(ok, key=lambda i: (sizes[i], scores[i]))
 

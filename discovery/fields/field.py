@@ -18,7 +18,8 @@ from grammar.pde_zoo import AXES, check_field_name
 PathLike = Union[str, os.PathLike]
 
 MIN_POINTS = 16
-"""Fewest samples along any axis (time or space): the derivative stencils and weak-form windows need this many."""
+"""Fewest samples along any axis (time or space) of a field read for discovery (:func:`load_field`): the derivative
+stencils and weak-form windows need this many. A :class:`Field` itself (a simulation) needs two."""
 
 UNIFORM_RTOL = 1e-3
 """A coordinate is uniform when every step is within this relative tolerance of the mean step."""
@@ -28,7 +29,15 @@ def _where(source: str | None) -> dict:
     return {"file": source} if source else {}
 
 
-def check_coordinate(values: object, name: str, source: str | None = None) -> np.ndarray:
+def check_size(n: int, name: str, source: str | None = None, minimum: int = MIN_POINTS) -> None:
+    """Raise :class:`DataError` when an axis has fewer than ``minimum`` samples."""
+    if n < minimum:
+        raise DataError(
+            f"too few points along {name!r}: {n}; expected at least {minimum} "
+            "(derivatives and weak-form windows need them)", column=name, **_where(source))
+
+
+def check_coordinate(values: object, name: str, source: str | None = None, minimum: int = 2) -> np.ndarray:
     """A coordinate as a float64 ``(N,)`` array that is finite, strictly increasing, uniform, and long enough.
 
     Raises :class:`DataError` (one line: what, where, how to fix) otherwise.
@@ -41,10 +50,7 @@ def check_coordinate(values: object, name: str, source: str | None = None) -> np
                         **where) from None
     if arr.ndim != 1:
         raise DataError(f"coordinate {name!r} has shape {arr.shape}; expected a 1-D array", column=name, **where)
-    if arr.shape[0] < MIN_POINTS:
-        raise DataError(
-            f"too few points along {name!r}: {arr.shape[0]}; expected at least {MIN_POINTS} "
-            "(derivatives and weak-form windows need them)", column=name, **where)
+    check_size(arr.shape[0], name, source, minimum)
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise DataError(f"coordinate {name!r} has a non-finite value ({arr[bad[0]]}) at index {bad[0]}; "
@@ -97,7 +103,8 @@ class Field:
     Parameters
     ----------
     t:
-        Times, ``(Nt,)``, strictly increasing and evenly spaced.
+        Times, ``(Nt,)``, strictly increasing and evenly spaced (at least two; readers ask for
+        :data:`MIN_POINTS` along every axis).
     coords:
         Spatial coordinates by axis, ``{"x": (Nx,)}`` or ``{"x": (Nx,), "y": (Ny,)}``, evenly spaced. A periodic
         axis holds one period without its repeated end point (``x[-1] + dx`` is ``x[0]`` plus the period).
@@ -238,6 +245,30 @@ class Field:
         with atomic_path(path) as tmp:
             np.savez(tmp, **arrays)
         return Path(path)
+
+    def to_netcdf(self, path: PathLike) -> Path:
+        """Write a NetCDF4/HDF5 file (xarray, engine ``h5netcdf``) with named dimensions, atomically."""
+        import xarray as xr
+
+        dims = ("t",) + self.axes
+        ds = xr.Dataset({n: (dims, v) for n, v in self.values.items()},
+                        coords={"t": self.t, **{a: c for a, c in self.coords.items()}})
+        ds["periodic"] = (("axis",), np.array([self.periodic[a] for a in self.axes], dtype=np.int8))
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp, engine="h5netcdf")
+        return Path(path)
+
+    def save(self, path: PathLike) -> Path:
+        """Write by extension: ``.npz``, ``.csv`` (long table) or ``.nc``/``.h5`` (NetCDF4)."""
+        ext = Path(path).suffix.lower()
+        if ext == ".npz":
+            return self.to_npz(path)
+        if ext == ".csv":
+            return self.to_csv(path)
+        if ext in (".nc", ".nc4", ".h5", ".hdf5"):
+            return self.to_netcdf(path)
+        raise DataError(f"cannot write a field to {ext or 'a file without extension'!r}; use .npz, .csv, .nc or .h5",
+                        file=str(path))
 
     def to_frame(self):
         """The long table: columns ``t``, the axes, and one per field, one row per grid point (C order)."""

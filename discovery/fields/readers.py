@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from discovery.errors import DataError
-from discovery.fields.field import Field
+from discovery.fields.field import MIN_POINTS, Field, check_size
 from discovery.fields.periodic import detect_periodic
 
 GRID_EXTENSIONS = (".npz", ".nc", ".nc4", ".cdf", ".h5", ".hdf5", ".he5")
@@ -277,6 +277,13 @@ def load_field(data: Any, *, periodic: bool | Mapping[str, bool] | None = None,
     >>> load_field({"t": t, "x": x, "u": np.outer(t, x)}).summary()
     'field: 1 field (u) on t (16 points, [0, 1]), x (20 points, [0, 1])'
     """
+    field = _load(data, periodic, source)
+    for name, n in zip(("t",) + field.axes, field.shape):
+        check_size(n, name, field.source, MIN_POINTS)
+    return field
+
+
+def _load(data: Any, periodic: Any, source: str | None) -> Field:
     if isinstance(data, Field):
         flags = _periodic_flags(periodic, data.axes, data.source)
         return data if flags is None else data.replace(periodic=flags)
