@@ -78,7 +78,7 @@ def load_into_state(
     LoadedData or None
         The loaded data, or ``None`` when the input has a problem (its message is under :data:`state.DATA_ERROR`).
     """
-    keyed = (*origin, roles)
+    keyed = origin if roles == ((), ()) else (*origin, roles)  # the input itself, or with the roles marked
     if session.get(state.DATA_ORIGIN) == keyed:
         return session.get(state.DATA)
     state.clear_run(session)

@@ -190,3 +190,21 @@ def test_a_periodic_drive_is_found_in_time() -> None:
     drive = [a for a in result.equations["v"].atoms(sympy.cos)]
     assert len(drive) == 1 and abs(float(drive[0].args[0].coeff(tt)) - 1.3) < 1e-3
     assert result.metrics["r2"] > 0.99
+
+
+def test_the_command_line_takes_inputs_and_parameters(tmp_path, capsys) -> None:
+    from discovery.cli import main
+
+    t = np.arange(0, 20.0001, 0.02)
+    u = np.sin(1.3 * t) + 0.5 * np.cos(3.1 * t)
+    x = _forced_oscillator(t, u)
+    path = tmp_path / "forced.csv"
+    Trajectories(["x", "v"], [Trajectory(t, x, u[:, None])], inputs=["u"]).to_csv(path)
+    out = tmp_path / "out"
+    assert main(["discover", str(path), "--out", str(out), "--method", "sindy", "--inputs", "u",
+                 "--no-uncertainty", "--quiet"]) == 0
+    payload = json.loads((out / "forced.json").read_text())
+    assert payload["inputs"] == ["u"] and payload["parameters"] == [] and "u" in payload["equations"]["v"]
+    assert main(["discover", str(path), "--out", str(tmp_path / "bad"), "--inputs", "w", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "input 'w' not found" in err
