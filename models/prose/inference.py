@@ -3,6 +3,13 @@
 :class:`ProsePredictor` turns raw ``(t, x)`` arrays (any length, any spacing, 1 to 5 variables) and optional
 equation guesses over the canonical variables ``x_0 ... x_{D-1}`` into model batches, and turns the model's
 outputs back into numpy states and sympy systems. It knows nothing of the discovery pipeline.
+
+Units: a checkpoint whose training data were normalized (``normalization="scale"`` in its ``training_info.json``;
+see :mod:`grammar.units`) reads every trajectory in normalized coordinates -- its window mapped to ``tau`` in
+[0, 1], each state divided by its root mean square -- and every decoded system and every predicted state is mapped
+back to the user's units exactly (:meth:`grammar.units.Scaling.to_user`), so one model serves any time span,
+sampling rate and scale. Checkpoints trained in the zoo's own units (``"none"``, the first ones) read the user's
+numbers as they are (times relative to the first one).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import numpy as np
 import sympy
 import torch
 
+from grammar.units import NORMALIZATIONS, Scaling
 from models.device import DeviceLike, resolve_device
 from models.prose.generation import beam_search
 from models.prose.model import ProseModel
@@ -58,6 +66,9 @@ class ProsePredictor:
         model was trained on.
     max_len:
         Longest decoded token sequence (``None``: the model's ``max_symbol_len``).
+    normalization:
+        How the model's training data were expressed (:data:`grammar.units.NORMALIZATIONS`): ``"scale"`` reads
+        normalized trajectories and maps equations and states back; ``"none"`` reads the user's units.
 
     Examples
     --------
@@ -74,7 +85,11 @@ class ProsePredictor:
         device: DeviceLike = "cpu",
         n_input: int = 64,
         max_len: int | None = None,
+        normalization: str = "none",
     ) -> None:
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"unknown normalization {normalization!r}; valid: {', '.join(NORMALIZATIONS)}")
+        self.normalization = normalization
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -98,7 +113,14 @@ class ProsePredictor:
         if n_input is None:
             n_input = int(data_config.get("n_input", 64))
         max_len = int(data_config["max_tokens"]) + 8 if "max_tokens" in data_config else None
-        return cls(model, tokenizer, device, n_input, max_len)
+        return cls(model, tokenizer, device, n_input, max_len, data_config.get("normalization", "none"))
+
+    def scaling(self, t: np.ndarray, x: np.ndarray) -> Scaling:
+        """The coordinates trajectory ``(t, x)`` is read in: :meth:`grammar.units.Scaling.of_data` under
+        ``"scale"``, else the user's units with times counted from the first one."""
+        if self.normalization == "scale":
+            return Scaling.of_data(t, x)
+        return Scaling(float(t[0]), 1.0, (0.0,) * x.shape[1], (1.0,) * x.shape[1])
 
     # ------------------------------------------------------------------ batches
     def make_batch(
@@ -108,9 +130,11 @@ class ProsePredictor:
     ) -> dict[str, torch.Tensor]:
         """Pad a list of ``(t (N,), x (N, D))`` and optional guesses (lists of ``D`` expressions) into a batch.
 
-        Times are stored relative to each trajectory's first time (``batch["t_offset"]``, float64, kept on the
-        CPU), so absolute clocks such as Unix timestamps keep their resolution in float32; the model only sees
-        times relative to the first observed one anyway. :meth:`predict_states` takes absolute query times.
+        Each trajectory is read in the coordinates of :meth:`scaling` (``batch["scalings"]``, one
+        :class:`grammar.units.Scaling` each; ``batch["t_offset"]`` holds the first times, float64, on the CPU): the
+        shift to the first time happens in float64, so absolute clocks such as Unix timestamps keep their resolution
+        in float32. :meth:`predict_states` takes and returns the user's times and units, :meth:`decode` writes
+        equations in the user's units.
         """
         cfg = self.model.config
         if guesses is None:
@@ -134,7 +158,9 @@ class ProsePredictor:
             items.append(_subsample(t, x, self.n_input))
         B = len(items)
         T = max(t.size for t, _ in items)
-        guess_ids = [[] if g is None else list(self.tokenizer.encode_system(list(g))) for g in guesses]
+        scalings = [self.scaling(t, x) for t, x in items]
+        guess_ids = [[] if g is None else list(self.tokenizer.encode_system(self._read_guess(g, s)))
+                     for g, s in zip(guesses, scalings)]
         S = max([len(g) for g in guess_ids] + [1])
         batch = {
             "t_in": torch.zeros(B, T),
@@ -143,16 +169,24 @@ class ProsePredictor:
             "dim_mask": torch.zeros(B, cfg.max_dim, dtype=torch.bool),
             "guess": torch.full((B, S), cfg.pad_id, dtype=torch.long),
         }
-        offsets = torch.tensor([float(t[0]) for t, _ in items], dtype=torch.float64)  # (B,)
-        for b, (t, x) in enumerate(items):
+        offsets = torch.tensor([s.t0 for s in scalings], dtype=torch.float64)  # (B,)
+        for b, ((t, x), scaling) in enumerate(zip(items, scalings)):
             n, d = x.shape
-            batch["t_in"][b, :n] = torch.from_numpy(t - t[0]).float()
-            batch["x_in"][b, :n, :d] = torch.from_numpy(x).float()
+            batch["t_in"][b, :n] = torch.from_numpy(scaling.times(t)).float()
+            batch["x_in"][b, :n, :d] = torch.from_numpy(scaling.states(x)).float()
             batch["in_pad"][b, :n] = False
             batch["dim_mask"][b, :d] = True
             if guess_ids[b]:
                 batch["guess"][b, : len(guess_ids[b])] = torch.tensor(guess_ids[b])
-        return {**{k: v.to(self.device) for k, v in batch.items()}, "t_offset": offsets}
+        return {**{k: v.to(self.device) for k, v in batch.items()}, "t_offset": offsets, "scalings": scalings}
+
+    @staticmethod
+    def _read_guess(guess: Sequence[sympy.Expr], scaling: Scaling) -> list[sympy.Expr]:
+        """A guess in the user's units, written in the coordinates the model reads (rounded by the tokenizer)."""
+        guess = [sympy.sympify(g) for g in guess]
+        if scaling.keeps_equations or len(guess) != scaling.n_vars:
+            return guess  # nothing to map (or a guess of another length, passed on as it is)
+        return [sympy.expand(g) for g in scaling.to_normalized(guess)]
 
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
@@ -162,13 +196,22 @@ class ProsePredictor:
         memory, pad, scales = self.model.encode(batch)
         B = memory.shape[0]
         Q = max(len(q) for q in t_query)
-        offsets = batch.get("t_offset", torch.zeros(B, dtype=torch.float64)).tolist()
+        dims = batch["dim_mask"].sum(1).tolist()
+        scalings = self._scalings(batch, dims)
         tq = torch.zeros(B, Q, device=self.device)
         for b, q in enumerate(t_query):
-            tq[b, : len(q)] = torch.as_tensor(np.asarray(q, dtype=np.float64) - offsets[b], dtype=torch.float32)
+            tq[b, : len(q)] = torch.as_tensor(scalings[b].times(q), dtype=torch.float32)
         x, _ = self.model.decode_data(tq, memory, pad, scales)  # (B, Q, D)
-        dims = batch["dim_mask"].sum(1).tolist()
-        return [x[b, : len(q), : dims[b]].double().cpu().numpy() for b, q in enumerate(t_query)]
+        return [scalings[b].user_states(x[b, : len(q), : dims[b]].double().cpu().numpy())
+                for b, q in enumerate(t_query)]
+
+    @staticmethod
+    def _scalings(batch: dict, dims: list[int]) -> list[Scaling]:
+        """The batch's coordinates (a batch built elsewhere, without them, is in the model's own)."""
+        if "scalings" in batch:
+            return list(batch["scalings"])
+        offsets = batch.get("t_offset", torch.zeros(len(dims), dtype=torch.float64)).tolist()
+        return [Scaling(float(t0), 1.0, (0.0,) * int(d), (1.0,) * int(d)) for t0, d in zip(offsets, dims)]
 
     def _check(self, ids: list[int], n_vars: int) -> DecodedSystem:
         from grammar.errors import GrammarError
@@ -193,16 +236,20 @@ class ProsePredictor:
     def decode(
         self, batch: dict[str, torch.Tensor], beam_size: int = 5, max_len: int | None = None
     ) -> list[list[DecodedSystem]]:
-        """Beam-search every sample; returns all hypotheses (valid or not), best score first."""
+        """Beam-search every sample; returns all hypotheses (valid or not), best score first, valid ones written in
+        the user's units (see the module docstring)."""
         memory, pad, _ = self.model.encode(batch)
         hyps = beam_search(self.model, memory, pad, beam_size=beam_size, max_len=max_len or self.max_len)
         dims = batch["dim_mask"].sum(1).tolist()
+        scalings = self._scalings(batch, dims)
         out = []
         for b, sample in enumerate(hyps):
             decoded = []
             for h in sample:
                 d = self._check(h.ids, int(dims[b]))
                 d.score = h.score
+                if d.equations is not None and not scalings[b].keeps_equations:
+                    d.equations = scalings[b].to_user(d.equations)  # the user's units, exactly
                 decoded.append(d)
             out.append(decoded)
         return out
