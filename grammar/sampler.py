@@ -44,8 +44,13 @@ class SamplerConfig:
         ``(operator token, weight)`` pairs for ``f``; tokens must be unary operators of the table.
     max_depth:
         Most unary functions nested inside one another (0: none at all).
+    argument_degree:
+        Largest degree of the monomial inside a unary function (1: linear arguments ``a*x_i + b``).
     rational_probability:
         Chance that a term is a saturating ``c * m / (1 + d*x_i**2)``.
+    saturating_probability:
+        Chance that a term is a law-like rational term: Michaelis-Menten ``c*x_i/(k + x_i)`` (possibly times
+        another variable, ``c*x_j*x_i/(k + x_i)``) or repression ``c/(1 + d*x_i**2)``.
     constant_probability:
         Chance that an equation gets a constant term.
     integer_probability:
@@ -75,7 +80,9 @@ class SamplerConfig:
         ("sin", 1.0), ("cos", 1.0), ("exp", 0.5), ("tanh", 0.5), ("abs", 0.2), ("log", 0.2), ("sqrt", 0.2),
     )
     max_depth: int = 1
+    argument_degree: int = 2
     rational_probability: float = 0.05
+    saturating_probability: float = 0.0
     constant_probability: float = 0.2
     integer_probability: float = 0.25
     max_integer: int = 5
@@ -94,7 +101,9 @@ class SamplerConfig:
             fail("max_degree >= 1", self.max_degree)
         if self.max_depth < 0:
             fail("max_depth >= 0", self.max_depth)
-        for name in ("unary_probability", "rational_probability", "constant_probability",
+        if self.argument_degree < 1:
+            fail("argument_degree >= 1", self.argument_degree)
+        for name in ("unary_probability", "rational_probability", "saturating_probability", "constant_probability",
                      "integer_probability", "negative_probability"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 fail(f"{name} between 0 and 1", getattr(self, name))
@@ -113,6 +122,26 @@ class SamplerConfig:
         if self.max_size < 1:
             fail("max_size >= 1", self.max_size)
         check_precision(self.precision)
+
+
+LAW_SAMPLER = SamplerConfig(
+    min_terms=1,
+    max_terms=6,
+    max_degree=3,
+    unary_probability=0.12,
+    unary_operators=(("sin", 1.0), ("cos", 1.0), ("exp", 0.7), ("log", 0.3)),
+    max_depth=1,
+    argument_degree=1,
+    rational_probability=0.0,
+    saturating_probability=0.12,
+    constant_probability=0.2,
+    integer_probability=0.15,
+    coefficient_range=(0.01, 100.0),
+    max_size=80,
+)
+"""Systems shaped like real laws (PROSE's ``broad`` training distribution): 1 to 6 terms per equation, monomials up
+to degree 3, Michaelis-Menten and repression terms, ``sin``/``cos``/``exp`` of linear arguments and ``log`` of a
+positive quadratic, constants spanning four decades."""
 
 
 @lru_cache(maxsize=None)
@@ -175,15 +204,30 @@ class _Draw:
         elif depth + 1 < self.config.max_depth and self.chance(self.config.unary_probability):
             inner = self.coefficient() * self.unary_term(depth + 1)
         else:
-            inner = self.coefficient() * self.monomial(min(2, self.config.max_degree))
-            if self.chance(0.3):
-                inner = inner + self.coefficient()
+            inner = self.coefficient() * self.monomial(min(self.config.argument_degree, self.config.max_degree))
+            offset = self.coefficient() if self.chance(0.3) else None
+            if offset is not None and name != "exp":  # sympy takes exp's offset out as a factor (e**b up to 1e43)
+                inner = inner + offset
         return OPERATORS[name].sympy(inner)
+
+    def saturating_term(self) -> sympy.Expr:
+        """``c*x_i/(k + x_i)``, ``c*x_j*x_i/(k + x_i)`` or ``c/(1 + d*x_i**2)`` (``k, d > 0``)."""
+        n = len(self.variables)
+        x = self.variables[int(self.rng.integers(0, n))]
+        kind = int(self.rng.integers(0, 3))
+        if kind == 2:
+            return self.coefficient() / (1 + self.float_coefficient(*self.config.coefficient_range) * x**2)
+        saturation = x / (self.float_coefficient(*self.config.coefficient_range) + x)
+        if kind == 1:
+            saturation = self.variables[int(self.rng.integers(0, n))] * saturation
+        return self.coefficient() * saturation
 
     def term(self) -> sympy.Expr:
         cfg = self.config
         if cfg.max_depth > 0 and self.unary_names and self.chance(cfg.unary_probability):
             return self.coefficient() * self.unary_term(0)
+        if self.chance(cfg.saturating_probability):
+            return self.saturating_term()
         if self.chance(cfg.rational_probability):
             return self.coefficient() * self.monomial(cfg.max_degree) / self.positive_argument()
         return self.coefficient() * self.monomial(cfg.max_degree)

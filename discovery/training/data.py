@@ -25,6 +25,25 @@ batch during training (:func:`discovery.training.training.make_augment`) and wit
 probability ``term_prob``, a random term added to each equation with probability ``term_prob``, and every
 coefficient multiplied by ``1 + coef_noise * N(0, 1)``.
 
+**The ``broad`` distribution** (``distribution="broad"``, built for systems never seen): most samples are random
+systems shaped like real laws (:data:`grammar.sampler.LAW_SAMPLER`: 1 to ``max_random_vars`` variables, 1-6 terms
+per equation, monomials up to degree 3, Michaelis-Menten and repression terms, ``sin``/``cos``/``exp`` of linear
+arguments, constants over four decades), a minority (``zoo_fraction``) zoo systems; initial states of random
+sign and magnitude (0.1 to 10), a window of ``0.5`` to ``20`` characteristic times (the initial rate of change),
+20-500 observed points (``points_range``, log-uniform; uniform or irregular grids) read through at most
+``n_input`` of them, as the model reads a user's file. Degenerate trajectories are redrawn: blow-up, a variable
+that never moves, one that has settled for the second half of the window, one that turns more often than
+every third sample (an oscillation too fast for its sampling), or a trajectory through (or next to) a pole of a
+rational term. Every system whose **skeleton** is one of an
+evaluation system (:mod:`discovery.training.heldout`) is redrawn too, so the benchmark on unseen systems measures
+exactly that.
+
+**Units (``normalization``).** Under ``"scale"`` each sample is stored in the coordinates of
+:meth:`grammar.units.Scaling.of_data` of its observed part -- time window mapped to [0, 1], each state divided by
+its root mean square -- and its target equations are rewritten in them (:meth:`grammar.units.Scaling.to_normalized`,
+exactly); a checkpoint trained so reads users' data the same way and maps its equations back
+(:class:`models.prose.inference.ProsePredictor`). ``"none"`` keeps the zoo's units (the first checkpoints).
+
 Generation is seeded per sample (the result does not depend on the number of workers), runs in a process pool,
 and is cached to ``cache_dir/<key>/`` (``data.npz`` + ``meta.json``) where the key hashes the configuration
 and the tokenizer's vocabulary.
@@ -48,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from grammar.tokenizer import ExpressionTokenizer
 
 MAX_VARS = 5
+DISTRIBUTIONS = ("zoo", "broad")
 DEFAULT_HOLDOUT = ("rossler", "brusselator")
 """Zoo systems the shipped model never sees in training: the out-of-distribution families of the benchmark."""
 DEFAULT_CACHE = Path(".eqdisco_cache") / "prose"
@@ -92,6 +112,17 @@ class DataConfig:
         Noise level used by :func:`with_noise` when a caller materializes noisy inputs without giving one.
     seed:
         Base seed; sample ``i`` uses ``numpy.random.default_rng([seed, i])``.
+    distribution:
+        ``"zoo"`` (zoo systems and ``random_fraction`` of random grammar systems on the windows above) or
+        ``"broad"`` (law-shaped random systems, see the module docstring).
+    normalization:
+        ``"none"`` or ``"scale"`` (see the module docstring; :data:`grammar.units.NORMALIZATIONS`).
+    zoo_fraction:
+        Share of zoo systems in the ``broad`` distribution.
+    points_range:
+        Observed points of a ``broad`` sample (log-uniform), subsampled to ``n_input`` when more.
+    periods_range:
+        Length of a ``broad`` window in characteristic times (log-uniform).
     """
 
     n_samples: int = 20000
@@ -112,6 +143,11 @@ class DataConfig:
     max_random_vars: int = 3
     noise: float = 0.02
     seed: int = 0
+    distribution: str = "zoo"
+    normalization: str = "none"
+    zoo_fraction: float = 0.2
+    points_range: tuple[int, int] = (20, 500)
+    periods_range: tuple[float, float] = (0.5, 20.0)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.random_fraction <= 1.0:
@@ -126,6 +162,20 @@ class DataConfig:
             raise ValueError(f"DataConfig.window_rule must be one of {WINDOW_RULES}, got {self.window_rule!r}")
         if not 1 <= self.max_random_vars <= MAX_VARS:
             raise ValueError(f"DataConfig.max_random_vars must be in 1..{MAX_VARS}, got {self.max_random_vars}")
+        from grammar.units import NORMALIZATIONS
+
+        if self.distribution not in DISTRIBUTIONS:
+            raise ValueError(f"DataConfig.distribution must be one of {DISTRIBUTIONS}, got {self.distribution!r}")
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"DataConfig.normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}")
+        if not 0.0 <= self.zoo_fraction <= 1.0:
+            raise ValueError(f"DataConfig.zoo_fraction must be in [0, 1], got {self.zoo_fraction}")
+        if not 2 <= self.points_range[0] <= self.points_range[1]:
+            raise ValueError(f"DataConfig.points_range must be (low, high) with 2 <= low <= high, got "
+                             f"{self.points_range}")
+        if not 0.0 < self.periods_range[0] <= self.periods_range[1]:
+            raise ValueError(f"DataConfig.periods_range must be (low, high) with 0 < low <= high, got "
+                             f"{self.periods_range}")
 
     def replace(self, **changes: Any) -> "DataConfig":
         return dataclasses.replace(self, **changes)
@@ -134,6 +184,8 @@ class DataConfig:
         d = dataclasses.asdict(self)
         d["systems"] = None if self.systems is None else list(self.systems)
         d["holdout"] = list(self.holdout)
+        d["points_range"] = list(self.points_range)
+        d["periods_range"] = list(self.periods_range)
         return d
 
     def zoo_systems(self) -> list[str]:
@@ -283,14 +335,19 @@ def make_sample(index: int, cfg: DataConfig) -> dict[str, Any]:
     rng = np.random.default_rng([cfg.seed, index])
     tok = _tokenizer()
     names = cfg.zoo_systems()
-    from_random = not names or rng.random() < cfg.random_fraction
-    for attempt in range(50):
+    share = 1.0 - cfg.zoo_fraction if cfg.distribution == "broad" else cfg.random_fraction
+    from_random = not names or rng.random() < share
+    for attempt in range(200 if cfg.distribution == "broad" else 50):
         try:
-            if from_random:
+            if cfg.distribution == "broad":  # zoo or random is decided once per sample, so redraws keep the mix
+                sample = _broad_sample(rng, cfg, [] if from_random else names)
+            elif from_random:
                 sample = _random_sample(rng, cfg)
             else:
                 sample = _zoo_sample(names[(index + attempt) % len(names)], rng, cfg)
-        except (SimulationError, GrammarError, ArithmeticError, ValueError):
+            if sample is not None and cfg.normalization == "scale":
+                sample = _normalized(sample)
+        except (SimulationError, GrammarError, ArithmeticError, ValueError, TypeError):
             continue
         if sample is None:
             continue
@@ -311,7 +368,7 @@ def make_sample(index: int, cfg: DataConfig) -> dict[str, Any]:
         sample["meta"]["equations"] = [str(e) for e in exprs]
         sample["meta"]["index"] = index
         return sample
-    raise RuntimeError(f"PROSE data: could not draw a usable sample for index {index} in 50 attempts")
+    raise RuntimeError(f"PROSE data: could not draw a usable sample for index {index} in {attempt + 1} attempts")
 
 
 def _zoo_sample(name: str, rng: np.random.Generator, cfg: DataConfig) -> dict[str, Any] | None:
@@ -365,6 +422,118 @@ def _random_sample(rng: np.random.Generator, cfg: DataConfig) -> dict[str, Any] 
         "t_in": t_in, "x_in": x_in, "t_query": t_query, "x_query": x_query, "exprs": list(exprs),
         "meta": {"source": "random", "system": "random", "variables": variables, "params": {},
                  "x0": x0.tolist(), "window": cfg.random_window, "t_input_end": float(t_in[-1])},
+    }
+
+
+def _normalized(sample: dict[str, Any]) -> dict[str, Any]:
+    """``sample`` in the coordinates of :meth:`grammar.units.Scaling.of_data` of its observed part: times, states
+    and target equations (exactly, :meth:`grammar.units.Scaling.to_normalized`)."""
+    from grammar.units import Scaling
+
+    scaling = Scaling.of_data(sample["t_in"], sample["x_in"])
+    sample = dict(sample)
+    sample["exprs"] = scaling.to_normalized(sample["exprs"])
+    sample["t_in"], sample["t_query"] = scaling.times(sample["t_in"]), scaling.times(sample["t_query"])
+    sample["x_in"], sample["x_query"] = scaling.states(sample["x_in"]), scaling.states(sample["x_query"])
+    sample["meta"] = {**sample["meta"], "t_input_end": float(sample["t_in"][-1]),
+                      "x0": scaling.states(np.asarray(sample["meta"]["x0"])[None, :])[0].tolist(),
+                      "scaling": {"t0": scaling.t0, "span": scaling.span, "scale": list(scaling.scale)}}
+    return sample
+
+
+def degenerate(t: np.ndarray, x: np.ndarray, x_query: np.ndarray, limit: float) -> str | None:
+    """Why a trajectory is useless for training (``None`` when it is fine): ``"blow-up"`` (not finite, or beyond
+    ``limit``), ``"flat"`` (a variable that never moves), ``"settled"`` (every variable still for the second half
+    of the observed window) or ``"under-resolved"`` (a variable turning more often than every third sample)."""
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(x_query))) or np.max(np.abs(x_query)) > limit:
+        return "blow-up"
+    spread = np.std(x, axis=0)
+    if np.any(spread <= 1e-3 * (np.sqrt(np.mean(x**2, axis=0)) + 1e-12)):
+        return "flat"
+    late = x[t >= t[0] + 0.5 * (t[-1] - t[0])]
+    if late.shape[0] >= 2 and np.all(np.std(late, axis=0) <= 1e-3 * spread):
+        return "settled"
+    turns = np.sum(np.diff(np.sign(np.diff(x, axis=0)), axis=0) != 0, axis=0)
+    if np.any(turns > x.shape[0] / 3):
+        return "under-resolved"
+    return None
+
+
+def near_a_pole(exprs: Sequence[sympy.Expr], states: np.ndarray) -> bool:
+    """Whether a denominator of ``exprs`` changes sign or comes near zero over ``states (N, D)`` (a trajectory
+    through a pole of ``x/(k + x)``, which an explicit solver may step over unnoticed)."""
+    denominators = {sympy.denom(term) for e in exprs for term in sympy.Add.make_args(sympy.sympify(e))}
+    denominators = [d for d in denominators if d.free_symbols and not d.atoms(sympy.Function)]
+    if not denominators:
+        return False
+    symbols = sympy.symbols([f"x_{i}" for i in range(states.shape[1])])
+    fn = sympy.lambdify(symbols, denominators, modules="numpy")
+    with np.errstate(all="ignore"):
+        values = np.array([np.broadcast_to(v, states.shape[:1]) for v in fn(*states.T)], dtype=float)  # (K, N)
+    if not np.all(np.isfinite(values)):
+        return True
+    low, high = values.min(axis=1), values.max(axis=1)
+    return bool(np.any((low <= 0) & (high >= 0)) or
+                np.any(np.minimum(np.abs(low), np.abs(high)) < 1e-3 * np.maximum(np.abs(low), np.abs(high))))
+
+
+def _broad_sample(rng: np.random.Generator, cfg: DataConfig, zoo_names: list[str]) -> dict[str, Any] | None:
+    """One sample of the ``broad`` distribution in the system's own units, or ``None`` to draw again: a system of
+    one of ``zoo_names`` when given, else a law-shaped random system."""
+    from discovery.simulation import sample_initial_condition, sample_params
+    from discovery.training.heldout import heldout_skeletons, system_skeleton
+    from grammar.sampler import LAW_SAMPLER, sample_system
+    from grammar.tokenizer import canonicalize
+
+    if zoo_names:
+        name = zoo_names[int(rng.integers(len(zoo_names)))]
+        system = _zoo_rhs(name)[0]
+        exprs, _ = canonicalize(system.rhs(sample_params(system, rng)))
+        x0 = np.asarray(sample_initial_condition(system, rng), dtype=float)
+        source = name
+    else:
+        n_vars = int(rng.integers(1, cfg.max_random_vars + 1))
+        exprs = sample_system(n_vars, rng, LAW_SAMPLER)
+        sign = np.where(rng.random(n_vars) < 0.7, 1.0, -1.0)
+        x0 = sign * 10.0 ** rng.uniform(-1.0, 1.0, n_vars)
+        source = "random"
+    if system_skeleton(exprs) in heldout_skeletons(tuple(cfg.holdout)):
+        return None  # the form of an evaluation system: never in training
+    n_vars = len(exprs)
+    fn = sympy.lambdify(sympy.symbols([f"x_{i}" for i in range(n_vars)]), list(exprs), modules="numpy")
+
+    def f(t: float, x: np.ndarray) -> np.ndarray:
+        return np.array(fn(*x), dtype=float)
+
+    with np.errstate(all="ignore"):
+        rate = np.sqrt(np.mean(f(0.0, x0) ** 2)) / (np.sqrt(np.mean(x0**2)) + 1e-12)
+    if not np.isfinite(rate) or rate <= 0 or rate > 1e4:
+        return None
+    periods = float(np.exp(rng.uniform(*np.log(cfg.periods_range))))
+    window = periods / rate / cfg.input_fraction  # the observed part covers `periods` characteristic times
+    n_points = int(round(np.exp(rng.uniform(*np.log(cfg.points_range)))))
+    t_end = cfg.input_fraction * window
+    if rng.random() < cfg.irregular_fraction:
+        t_in = np.concatenate([[0.0], np.sort(rng.uniform(0.0, t_end, max(n_points - 2, 0))), [t_end]])
+        if np.any(np.diff(t_in) <= 1e-9 * window):
+            t_in = np.linspace(0.0, t_end, n_points)
+    else:
+        t_in = np.linspace(0.0, t_end, n_points)
+    t_query = np.linspace(0.0, window, cfg.n_query)
+    with np.errstate(all="ignore"):
+        x_in, x_query = _simulate(f, x0, t_in, t_query, method="RK45", time_limit=0.5)
+    if degenerate(t_in, x_in, x_query, limit=1e3 * max(1.0, float(np.max(np.abs(x0))))) is not None:
+        return None
+    if near_a_pole(exprs, np.concatenate([x_in, x_query])):
+        return None
+    if t_in.size > cfg.n_input:  # read through at most n_input points, as the model reads a user's file
+        keep = np.unique(np.round(np.linspace(0, t_in.size - 1, cfg.n_input)).astype(int))
+        t_in, x_in = t_in[keep], x_in[keep]
+    return {
+        "t_in": t_in, "x_in": x_in, "t_query": t_query, "x_query": x_query, "exprs": list(exprs),
+        "meta": {"source": "zoo" if source != "random" else "random", "system": source,
+                 "variables": [f"x_{i}" for i in range(n_vars)], "params": {}, "x0": x0.tolist(),
+                 "window": window, "t_input_end": float(t_in[-1]), "observed_points": n_points},
     }
 
 
@@ -445,7 +614,7 @@ def generate_dataset(
     (8, 64, 5)
     """
     tok = _tokenizer()
-    if 0.0 < cfg.random_fraction < 1.0 and cfg.zoo_systems():
+    if cfg.distribution == "zoo" and 0.0 < cfg.random_fraction < 1.0 and cfg.zoo_systems():
         # Two independently cached parts: zoo samples and random-system samples.
         n_random = int(round(cfg.random_fraction * cfg.n_samples))
         parts = [
@@ -463,6 +632,10 @@ def generate_dataset(
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads((folder / "meta.json").read_text())["samples"]
             return arrays, meta
+    if cfg.distribution == "broad":
+        from discovery.training.heldout import heldout_skeletons
+
+        heldout_skeletons(tuple(cfg.holdout))  # computed once here, inherited by the forked workers
     workers = min(os.cpu_count() or 1, 8) if workers is None else max(int(workers), 1)
     chunk = max(1, min(256, math.ceil(cfg.n_samples / (4 * workers))))
     jobs = [(list(range(s, min(s + chunk, cfg.n_samples))), cfg) for s in range(0, cfg.n_samples, chunk)]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from discovery.errors import DiscoveryError
-from discovery.training.data import DEFAULT_CACHE, DataConfig, generate_dataset
+from discovery.training.data import DEFAULT_CACHE, DISTRIBUTIONS, DataConfig, generate_dataset
 from discovery.training.windows import WINDOW_RULES
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "models" / "checkpoints"
@@ -106,7 +106,8 @@ def make_augment(config: AugmentConfig, pad_id: int) -> Callable[[dict, Any], di
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``eqdisco train prose``."""
-    parser.add_argument("--preset", choices=("small", "base"), default="small", help="model size preset")
+    parser.add_argument("--preset", choices=("tiny", "small", "base"), default="small",
+                        help="model size preset ('tiny' for toy runs)")
     parser.add_argument("--device", default="auto", help="'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default: 6000 small, 100000 base)")
     parser.add_argument("--batch-size", type=int, default=None, help="samples per step and process")
@@ -119,6 +120,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "and schedule)")
     parser.add_argument("--window-rule", choices=WINDOW_RULES, default="predictable",
                         help="zoo windows: 'predictable' (default) or 'span' (see discovery.training.windows)")
+    parser.add_argument("--distribution", choices=DISTRIBUTIONS, default="zoo",
+                        help="training systems: 'zoo' (zoo families on their windows, a quarter random) or 'broad' "
+                             "(law-shaped random systems, zoo a minority, evaluation skeletons held out; see "
+                             "discovery.training.data)")
+    parser.add_argument("--normalization", choices=("none", "scale"), default=None,
+                        help="coordinates of the samples: 'scale' (window to [0, 1], states by their RMS; the "
+                             "checkpoint then serves any units) or 'none' (default: 'scale' for broad, else 'none')")
+    parser.add_argument("--max-vars", type=int, default=None,
+                        help="random systems have 1 to this many variables (default 4 for broad, 3 for zoo)")
+    parser.add_argument("--n-input", type=int, default=64, help="observed points a sample is read through")
     parser.add_argument("--data-weight", type=float, default=None,
                         help="weight of the data-decoder loss beside the symbol loss (default: the config's, 1.0)")
     parser.add_argument("--out", type=Path, default=None,
@@ -135,6 +146,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 PRESET_DEFAULTS = {
+    "tiny": {"steps": 300, "batch_size": 16, "lr": 2e-3, "samples": 400, "eval_every": 100, "save_every": 100},
     "small": {"steps": 6000, "batch_size": 32, "lr": 1e-3, "samples": 20000, "eval_every": 500, "save_every": 250},
     "base": {"steps": 100000, "batch_size": 256, "lr": 3e-4, "samples": 500000, "eval_every": 2000,
              "save_every": 2000},
@@ -205,7 +217,12 @@ def run(args: argparse.Namespace) -> int:
     start = None  # checked before the (long) data generation
     if args.init_from is not None and not resuming:
         start = _initial_model(Path(args.init_from), Path(out), tokenizer.vocab_size)
-    data_cfg = DataConfig(n_samples=pick("samples"), seed=args.seed, window_rule=args.window_rule)
+    broad = args.distribution == "broad"
+    data_cfg = DataConfig(
+        n_samples=pick("samples"), seed=args.seed, window_rule=args.window_rule, distribution=args.distribution,
+        normalization=args.normalization or ("scale" if broad else "none"), n_input=args.n_input,
+        max_random_vars=args.max_vars or (4 if broad else 3), max_tokens=200 if broad else 128,
+    )
     val_cfg = data_cfg.replace(n_samples=args.val_samples, seed=args.seed + 10_000)
     arrays, _ = _dataset(data_cfg, args, rank)
     val_arrays, _ = _dataset(val_cfg, args, rank)

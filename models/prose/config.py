@@ -141,6 +141,14 @@ class ProseConfig(PretrainedConfig):
         return cls(**overrides)
 
     @classmethod
+    def tiny(cls, **overrides: Any) -> "ProseConfig":
+        """A toy preset (about 0.2 M parameters) for smoke tests and toy-size runs of the training scripts."""
+        values = dict(d_model=64, n_heads=4, d_ff=128, n_data_layers=1, n_symbol_layers=1, n_fusion_layers=1,
+                      n_operator_layers=1, n_decoder_layers=1, n_time_frequencies=8)
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
     def base(cls, **overrides: Any) -> "ProseConfig":
         """The paper-sized preset (d_model 512, 8 heads), meant for a GPU."""
         values = dict(
@@ -244,12 +252,12 @@ class TrainConfig:
         return cls(**values)
 
 
-PRESETS = {"small": ProseConfig.small, "base": ProseConfig.base}
+PRESETS = {"tiny": ProseConfig.tiny, "small": ProseConfig.small, "base": ProseConfig.base}
 """Named model presets: ``PRESETS[name](vocab_size=..., ...)``."""
 
 
 def preset(name: str, **overrides: Any) -> ProseConfig:
-    """Build the preset ``name`` (``"small"`` or ``"base"``) with ``overrides``.
+    """Build the preset ``name`` (``"tiny"``, ``"small"`` or ``"base"``) with ``overrides``.
 
     Examples
     --------
