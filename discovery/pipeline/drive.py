@@ -4,9 +4,14 @@ A driven oscillator measured without its drive leaves, in the residual ``dx/dt -
 model, a clear periodic signal at the drive's frequency. :func:`residual_peak` looks for it: the residual of each
 variable, in units of its derivative's RMS, resampled on an even grid, windowed (Hann) and zero-padded, summed
 over variables and trajectories into one power spectrum. A peak is *clear* when the band around it (the main lobe
-of the window) holds at least :data:`PEAK_SHARE` of the residual's power and the residual is at least
-:data:`MIN_RESIDUAL` of the derivative's RMS in some variable; noise and the smoothing error of a correct model
-spread their power over many frequencies, or are too small.
+of the window) holds at least :data:`PEAK_SHARE` of the residual's power, the residual is at least
+:data:`MIN_RESIDUAL` of the derivative's RMS in some variable, and the oscillation lasts: fitted in each quarter of
+the record, its amplitude stays within a factor :data:`STEADY` of its largest (a drive acts all the time, while
+the misfit of a transient, such as a logistic or an epidemic curve, is bunched where the state moves), with a
+phase that holds (the wave fitted to the whole record is about as large as in the segments: :data:`COHERENT`).
+Noise and the smoothing error of a correct model spread their power over many frequencies, wander in phase, or
+are too small; and ``auto`` looks at all only when the best model's window error exceeds the noise floor
+(:func:`unexplained`).
 
 The drive is then written ``a*cos(w*t) + b*sin(w*t)`` (linear in ``a`` and ``b``: any phase), and the two columns
 ``cos(w*t)``, ``sin(w*t)`` are given to the ``sindy`` search as inputs (alone and times the states' monomials, as
@@ -18,7 +23,7 @@ runs this when ``time_dependent=True``, and under ``auto`` only when the residua
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -38,6 +43,16 @@ MIN_PERIODS = 2.0
 """A drive must complete at least this many periods within the longest trajectory."""
 PAD = 8
 """Zero-padding factor of the spectrum (finer frequency steps for the peak's position)."""
+STEADY = 0.2
+"""Smallest ratio of the peak's amplitude in one segment of the record to its largest in another."""
+COHERENT = 0.6
+"""Smallest ratio of the whole record's amplitude to the segments' mean amplitude: the drive's phase holds."""
+SEGMENTS = 8
+"""Segments of each trajectory (fewer when a segment would hold less than two periods) for :data:`STEADY`."""
+EXCESS = 1.3
+"""``auto`` tries a drive only when the best model's window error exceeds this many times the noise floor ..."""
+EXCESS_ABS = 1e-4
+"""... plus this: a model that fits within the noise leaves nothing for a drive to explain."""
 DIGITS = 6
 """Significant digits of the drive frequency written into a candidate (refinement fits it further)."""
 
@@ -50,10 +65,21 @@ class Peak:
     omega: float
     share: float
     residual: float
+    steady: float = 1.0
+    """Smallest over largest amplitude of the oscillation at ``omega`` over segments of the record."""
+    coherent: float = 1.0
+    """Amplitude of the oscillation fitted to the whole record over its mean amplitude in the segments."""
 
     @property
     def clear(self) -> bool:
-        return self.share >= PEAK_SHARE and self.residual >= MIN_RESIDUAL
+        return (self.share >= PEAK_SHARE and self.residual >= MIN_RESIDUAL and self.steady >= STEADY
+                and self.coherent >= COHERENT)
+
+
+def unexplained(error: float, floor: float) -> bool:
+    """Whether a window error ``error`` (``1 - r2_window``) leaves more than the noise floor ``floor`` explains
+    (:func:`discovery.pipeline.scoring.noise_floor`): :data:`EXCESS` times it plus :data:`EXCESS_ABS`."""
+    return bool(np.isfinite(error) and error > EXCESS * max(floor, 0.0) + EXCESS_ABS)
 
 
 def residuals(candidate: Candidate, data: "Trajectories",
@@ -131,7 +157,43 @@ def residual_peak(candidate: Candidate, data: "Trajectories",
     dx = np.concatenate([p[1] for p in pairs])
     scale = np.sqrt(np.mean(dx**2, axis=0))
     scale = np.where(scale > 0, scale, 1.0)
-    return spectral_peak([tr.t for tr in data], rs, scale)
+    ts = [tr.t for tr in data]
+    peak = spectral_peak(ts, rs, scale)
+    if peak is None:
+        return None
+    steady, coherent = steadiness(ts, [r / scale for r in rs], peak.omega)
+    return replace(peak, steady=steady, coherent=coherent)
+
+
+def _wave(t: np.ndarray, r: np.ndarray, omega: float) -> np.ndarray:
+    """Least-squares ``(a, b)`` per variable ``(2, D)`` of ``a*cos(w*t) + b*sin(w*t)`` (with an offset and a
+    slope) in ``r (N, D)``."""
+    design = np.stack([np.cos(omega * t), np.sin(omega * t), np.ones_like(t), t - t.mean()], axis=1)
+    return np.linalg.lstsq(design, r, rcond=None)[0][:2]
+
+
+def steadiness(ts: Sequence[np.ndarray], signals: Sequence[np.ndarray], omega: float) -> tuple[float, float]:
+    """How an oscillation at ``omega`` runs through ``signals`` (``(N, D)`` per trajectory): each trajectory is
+    cut into up to :data:`SEGMENTS` segments of at least two periods and the wave fitted in each (amplitude: root
+    sum of squares over variables). Returns ``(steady, coherent)``: the smallest segment amplitude over the
+    largest, and the amplitude of the wave fitted to whole trajectories over the segments' mean amplitude (about 1
+    when the phase holds, as a drive's does; about ``1/sqrt(segments)`` for noise, whose phase wanders). Both 0
+    when no segment can be fitted."""
+    period = 2.0 * np.pi / omega
+    parts, wholes = [], []
+    for t, r in zip(ts, signals):
+        n_seg = min(SEGMENTS, int((t[-1] - t[0]) // (2.0 * period)))
+        if n_seg < 2:
+            continue
+        edges = np.linspace(t[0], t[-1], n_seg + 1)
+        for a, b in zip(edges[:-1], edges[1:]):
+            inside = (t >= a) & (t <= b)
+            if inside.sum() >= 8:
+                parts.append(float(np.sqrt(np.sum(_wave(t[inside], r[inside], omega) ** 2))))
+        wholes.append(float(np.sqrt(np.sum(_wave(t, r, omega) ** 2))))
+    if len(parts) < 2 or max(parts) <= 0:
+        return 0.0, 0.0
+    return min(parts) / max(parts), float(np.mean(wholes)) / float(np.mean(parts))
 
 
 def state_peak(data: "Trajectories") -> Peak | None:

@@ -305,7 +305,8 @@ def drive(state: RunState) -> None:
         return
     best = select_best(state.candidates, settings.scoring, state.floor)
     peak = drv.residual_peak(best, state.data, state.context.derivatives(state.data))
-    if not settings.time_dependent and (peak is None or not peak.clear):
+    if not settings.time_dependent and (peak is None or not peak.clear
+                                        or not drv.unexplained(selection_error(best), state.floor)):
         return
     omegas = drv.drive_frequencies(state.data, peak)
     if not omegas:
