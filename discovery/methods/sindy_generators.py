@@ -26,6 +26,12 @@ EXACT_FIT = 0.1
 """A variable whose best polynomial support has a block-CV error under this fraction of the ``sindy`` error floor
 is fitted exactly (clean data of a polynomial law: the zoo's Lorenz-96 at 1e-5): no generator runs on it.
 Saturating laws on clean data stay above (the toggle switch's best polynomial: 5e-3, Rosenzweig-MacArthur's 7e-3)."""
+GENERATED_MARGIN = 0.5
+"""How much worse (in :func:`~discovery.methods.sindy_path.support_score`) than a variable's best support a
+generator's support may score and still make a system. On clean data of a toggle switch the exact
+``-x + 3/(1 + y**2)`` scored -5.43 and ``-1.1*x + 3.7*exp(-0.86*y)``, far worse, still made a ``"kind:exp"``
+system that the selection took (it is one node simpler and within its error tolerance); on a noisy Ivlev
+predator-prey the exponential law scored 0.02 worse than a Holling look-alike."""
 KINDS = ("rational", "exp", "log")
 """Kinds of non-polynomial terms, by their form: a denominator, an exponential, a logarithm."""
 
@@ -100,8 +106,9 @@ def generated_systems(
     libraries. And one per kind of term (``"kind:exp"``, ...): each variable's best support with a term of that
     kind. A law usually has one kind of saturation in all its equations (an Ivlev predator-prey has
     ``1 - exp(-k*x)`` in both), while per-variable bests may mix a Holling term into one equation and an Ivlev
-    term into the other, which no textbook writes. A variable without such a support keeps its ``best`` one;
-    systems where no variable has one are left out.
+    term into the other, which no textbook writes. Only supports that score within :data:`GENERATED_MARGIN` of
+    the variable's ``best`` one are taken; a variable without one keeps its ``best`` support, and systems where no
+    variable has one are left out.
     """
     def kinds(q: Any) -> set[str]:
         found: set[str] = set()
@@ -116,7 +123,7 @@ def generated_systems(
     for label, member in groups:
         choice, found = list(best), False
         for d, candidates in enumerate(picks):
-            chosen = [q for q in candidates if member(q)]
+            chosen = [q for q in candidates if member(q) and score(q) <= score(best[d]) + GENERATED_MARGIN]
             if chosen:
                 choice[d], found = min(chosen, key=score), True
         if found:

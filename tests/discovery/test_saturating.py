@@ -132,3 +132,18 @@ def test_discover_with_sindy_recovers_michaelis_menten_at_one_percent_noise():
     data = _trajectory(["0.6 - 1.5*s/(0.8 + s)"], "s", [4.0], 15.0, 0.05, noise=0.01)
     result = discover(data, method="sindy")
     assert _same_skeleton(result.equations, {"s": "0.6 - 1.5*s/(0.8 + s)"}), result.equations
+
+
+def test_activation_form_writes_the_equivalent_law_that_vanishes_with_its_state():
+    from discovery.methods.sindy_terms import activation_form
+
+    s, x, y = sympy.symbols("s x y")
+    mm = activation_form(-0.9 + 1.2 / (s + 0.8))  # = 0.6 - 1.5*s/(s + 0.8)
+    assert _skeleton(mm) == _skeleton(sympy.sympify("0.6 - 1.5*s/(0.8 + s)"))
+    holling = activation_form(0.3 * y - 0.5 * y / (x + 1))  # = 0.5*x*y/(1 + x) - 0.2*y
+    assert sympy.simplify(holling - (0.5 * x * y / (x + 1) - 0.2 * y)) == 0
+    assert _skeleton(holling) == _skeleton(sympy.sympify("x*y/(1 + x) - y"))
+    toggle = -x + 3.0 / (y**2 + 1.0)
+    assert activation_form(toggle) == toggle  # no constant beside it: a repression stays one
+    spurious = -y + 0.002 + 3.0 / (x**2 + 1.0)
+    assert activation_form(spurious) == spurious  # a tiny constant is not worth turning the law around
