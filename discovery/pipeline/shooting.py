@@ -281,19 +281,25 @@ def batch_rhs(
     return f
 
 
+CONSTANT_SPREAD = 1e-3
+"""The spread :func:`data_scale` gives a constant variable, relative to its magnitude."""
+
+
 def data_scale(xs: Sequence[np.ndarray], blowup_factor: float = 100.0) -> tuple[np.ndarray, float]:
     """Per-variable spread of the observed states ``(D,)`` and the bound beyond which a simulation has blown up.
 
-    The spread is the standard deviation (the largest magnitude for a constant variable, see
-    :func:`discovery.simulation.state_scale`); the bound is ``blowup_factor`` times the largest magnitude seen.
-    Both are in the data's own units, never compared with absolute numbers, so that scores do not depend on units.
+    The spread is the standard deviation; a constant variable gets :data:`CONSTANT_SPREAD` times its magnitude
+    (:func:`discovery.simulation.state_scale`), small so that it does not dilute the other variables' errors in the
+    variance-weighted window R^2 while any drift away from its constant value still counts. The bound is
+    ``blowup_factor`` times the largest magnitude seen. Both are in the data's own units, never compared with
+    absolute numbers, so that scores do not depend on units.
     """
     from discovery.simulation import state_scale
 
     allx = np.concatenate(list(xs), axis=0)
     sd = allx.std(axis=0)
     sizes = state_scale(allx)  # (D,)
-    scale = np.where(sd > 1e-12 * sizes, sd, sizes)
+    scale = np.where(sd > 1e-12 * sizes, sd, CONSTANT_SPREAD * sizes)
     return scale, min(blowup_factor * float(sizes.max()), 1e300)
 
 

@@ -452,7 +452,8 @@ def quantify(state: RunState) -> None:
         state.warnings.append("not determined by the data: " + "; ".join(loose[:4])
                               + ("; ..." if len(loose) > 4 else "") + " (a longer span, another initial condition or "
                               "less noise would pin them down)")
-    if boot is not None:
+    fits = (best.metrics.get("r2_window") or -math.inf) >= POOR_FIT_R2  # else :func:`warn` says it fits poorly
+    if boot is not None and fits:
         others = unc.alternatives(boot, best, variables)
         if others:
             shown = " | ".join("; ".join(f"d{v}/dt = {sympy.sstr(c.equations[v])}" for v in variables)

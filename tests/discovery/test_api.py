@@ -10,7 +10,7 @@ import sympy
 
 from discovery import DiscoveryError, discover
 from discovery.data import Trajectories, Trajectory
-from discovery.bench.terms import same_terms
+from discovery.terms import same_terms
 from discovery.result import DiscoveryResult
 
 
