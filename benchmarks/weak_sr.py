@@ -39,7 +39,31 @@ SETS = {
 """Named groups of runs."""
 
 
-def _cases(name: str, noise: float, seed: int, folders: list[Path]) -> list:
+def _random_case(name: str, noise: float, seed: int):
+    """A zoo case with parameters and both initial states drawn from the system's ranges (seeded), not nominal."""
+    import numpy as np
+
+    from discovery.bench.core import Case, predictability_horizon
+    from discovery.simulation import sample_initial_condition, sample_params, simulate
+    from grammar.zoo import get_system
+
+    system = get_system(name)
+    rng = np.random.default_rng(10_000 + seed)
+    params = sample_params(system, rng)
+    x0, held_x0 = sample_initial_condition(system, rng), sample_initial_condition(system, rng)
+    t = np.arange(system.t_span[0], system.t_span[1] + 0.5 * system.dt, system.dt)
+    clean = simulate(system, params=params, x0=x0, t=t)[0]
+    noisy = simulate(system, params=params, x0=x0, t=t, noise=noise, seed=seed)[0]
+    held = simulate(system, params=params, x0=held_x0, t=t)[0]
+    rhs = system.rhs(params)
+    return Case(name=f"{name}~{seed}", variables=list(system.variables), truth={v: str(e) for v, e in rhs.items()},
+                fit_t=t.tolist(), fit_x=noisy.x.tolist(), fit_clean=clean.x.tolist(), held_t=held.t.tolist(),
+                held_x=held.x.tolist(), noise=noise,
+                fit_horizon=predictability_horizon(rhs, system.variables, t, clean.x),
+                held_horizon=predictability_horizon(rhs, system.variables, t, held.x))
+
+
+def _cases(name: str, noise: float, seed: int, folders: list[Path], random: bool = False) -> list:
     import shutil
     import tempfile
 
@@ -47,7 +71,7 @@ def _cases(name: str, noise: float, seed: int, folders: list[Path]) -> list:
     from grammar.zoo import ZOO
 
     if name in ZOO:
-        return zoo_cases([name], noise, seed)
+        return [_random_case(name, noise, seed)] if random else zoo_cases([name], noise, seed)
     for folder in folders:
         if (folder / f"{name}.csv").is_file():
             with tempfile.TemporaryDirectory() as tmp:  # folder_cases reads a whole folder: give it one system
@@ -69,7 +93,7 @@ OLD_OPTIONS = {"sindy": {"form": "strong"}, "sr": {"operator_choice": "given"}}
 @contextmanager
 def _options(variant: str) -> Iterator[None]:
     """Within the block, ``discover`` runs with :data:`OLD_OPTIONS` when ``variant == "old"``."""
-    import discovery.api as api
+    from discovery import api
 
     original = api.discover
     if variant == "old":
@@ -91,6 +115,8 @@ def main() -> None:
     parser.add_argument("--noise", default="0.05", help="comma-separated noise levels (with --systems)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--method", default="auto", help="contender: auto, sindy, ...")
+    parser.add_argument("--random", action="store_true",
+                        help="zoo systems with parameters and initial states drawn from their ranges (per seed)")
     parser.add_argument("--options", choices=("new", "old", "both"), default="new",
                         help="new: the defaults; old: no weak form, every SR operator; both: one after the other")
     parser.add_argument("--data-dir", action="append", default=[],
@@ -105,7 +131,7 @@ def main() -> None:
         for noise in noises:
             for seed in (int(s) for s in args.seeds.split(",")):
                 try:
-                    cases = _cases(name, noise, seed, [UNSEEN, *map(Path, args.data_dir)])
+                    cases = _cases(name, noise, seed, [UNSEEN, *map(Path, args.data_dir)], args.random)
                 except Exception as exc:  # noqa: BLE001 -- a file the loader refuses: say so, go on
                     print(f"{name:22s} {noise:5.2f} s{seed} skipped: {exc}", flush=True)
                     continue

@@ -37,7 +37,7 @@ from discovery.methods.sindy_generators import GENERATORS, generated_libraries, 
 from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Library, build_library
 from discovery.methods.sindy_terms import activation_form
 from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
-from discovery.methods.weak_form import FORMS, WeakSystem, weak_system, wants_forms
+from discovery.methods.weak_form import FORMS, WEAK_PROPOSED, WeakSystem, weak_system, wants_forms
 from discovery.options import Options, option
 from discovery.symbolic import rms
 from discovery.parsimony import ERROR_FLOOR, pareto_front
@@ -593,7 +593,8 @@ class SINDyMethod(Method):
             else:
                 known = {_structure(m) for m in models}  # the weak form adds structures, not new constants
                 models += [m for m in fit_weak_sindy(system, data.variables, config, seed=context.seed,
-                                                     inputs=data.external) if _structure(m) not in known]
+                                                     inputs=data.external)
+                           if m.label in WEAK_PROPOSED and _structure(m) not in known]
         candidates = []
         for m in models:
             try:

@@ -7,12 +7,17 @@ import numpy as np
 import pytest
 import sympy
 
-from discovery.terms import same_terms
 from discovery.errors import DiscoveryError
 from discovery.methods.base import MethodContext
 from discovery.methods.sindy import SINDyMethod, fit_weak_sindy
-from discovery.methods.weak_form import WeakConfig, choose_half_width, wants_forms, weak_system
+from discovery.methods.weak_form import (
+    WeakConfig,
+    choose_half_width,
+    wants_forms,
+    weak_system,
+)
 from discovery.simulation import simulate
+from discovery.terms import same_terms
 from grammar.zoo import get_system
 
 
