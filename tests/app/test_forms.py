@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 
 from app.formulas import read_system
 from app.options import method_catalog, option_specs
 from discovery.methods import REGISTRY, Method
+from discovery.options import Options
 
 
-class _Toy(Method):
-    """A method used only to read its options.
+@dataclass(frozen=True)
+class _ToyOptions(Options):
+    """Options of a method used only to read them.
 
-    Parameters
+    Attributes
     ----------
     n_terms:
         Most terms per equation.
@@ -24,18 +27,27 @@ class _Toy(Method):
         Engine.
     """
 
+    owner = "toy"
+
+    n_terms: int = 4
+    threshold: float = 0.1
+    tolerance: float = 1e-3
+    ensemble: bool = False
+    backend: str = "pyoperon"
+    libraries: tuple[str, ...] = ("poly",)
+    callback: Any = None
+
+
+class _Toy(Method):
     name: ClassVar[str] = "toy"
     description: ClassVar[str] = "toy"
-
-    def __init__(self, n_terms: int = 4, threshold: float = 0.1, tolerance: float = 1e-3, ensemble: bool = False,
-                 backend: str = "pyoperon", libraries: tuple[str, ...] = ("poly",), callback=None) -> None:
-        self.n_terms = n_terms
+    Options = _ToyOptions
 
     def propose(self, data, context):  # pragma: no cover - never run
         return []
 
 
-def test_option_specs_from_signature_and_docstring() -> None:
+def test_option_specs_from_the_options_dataclass() -> None:
     specs = {s.name: s for s in option_specs(_Toy)}
     assert "callback" not in specs  # no widget for a callable
     assert specs["n_terms"].kind == "int" and specs["n_terms"].label == "Number of terms"
