@@ -351,11 +351,18 @@ def markdown_table(report: dict[str, Any]) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``eqdisco bench prose``."""
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="PROSE checkpoint folder")
-    parser.add_argument("--samples", type=int, default=100, help="samples per test set")
-    parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.02, 0.05], help="noise levels")
+    parser.add_argument("--ood", action="store_true",
+                        help="systems never seen in training (benchmarks/unseen, benchmarks/textbook, random held-out "
+                             "skeletons; see discovery.training.ood) instead of the zoo test sets")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="samples per test set (default 100); with --ood, random held-out systems (default 24)")
+    parser.add_argument("--noise", type=float, nargs="+", default=None,
+                        help="noise levels (default 0 0.02 0.05; with --ood 0 0.01 0.05)")
     parser.add_argument("--beam", type=int, default=5, help="beam width")
-    parser.add_argument("--sets", nargs="+", default=["zoo", "holdout", "random"], help="test sets")
-    parser.add_argument("--out", type=Path, default=None, help="JSON report (default CHECKPOINT/eval_report.json)")
+    parser.add_argument("--sets", nargs="+", default=None,
+                        help="test sets (default zoo holdout random; with --ood unseen textbook random)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON report (default CHECKPOINT/eval_report.json, with --ood CHECKPOINT/ood_report.json)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=None, help="data-generation processes")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
@@ -374,6 +381,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     predictor = ProsePredictor.from_pretrained(args.checkpoint, device=args.device)
+    if args.ood:
+        return _run_ood(predictor, args)
     holdout, base = DEFAULT_HOLDOUT, None
     info_path = Path(args.checkpoint) / METADATA_NAME
     if info_path.is_file():
@@ -381,13 +390,14 @@ def run(args: argparse.Namespace) -> int:
         holdout = tuple(data_cfg.get("holdout", holdout))
         keep = {k: data_cfg[k] for k in ("n_input", "n_query", "input_fraction", "window_fraction",
                                          "window_rule", "window_tolerance", "random_window", "irregular_fraction",
-                                         "term_prob", "coef_noise", "max_tokens", "max_random_vars")
+                                         "term_prob", "coef_noise", "max_tokens", "max_random_vars", "normalization")
                 if k in data_cfg}
         keep.setdefault("window_rule", "span")  # checkpoints from before window rules were trained on spans
         base = DataConfig(**keep)
     if args.window_rule is not None:
         base = (base or DataConfig()).replace(window_rule=args.window_rule)
-    config = BenchConfig(samples=args.samples, noises=tuple(args.noise), beam_size=args.beam, sets=tuple(args.sets))
+    config = BenchConfig(samples=args.samples or 100, noises=tuple(args.noise or (0.0, 0.02, 0.05)),
+                         beam_size=args.beam, sets=tuple(args.sets or ("zoo", "holdout", "random")))
     print("| " + " | ".join(title for _, title in COLUMNS) + " |", file=sys.stderr)
     report = run_benchmark(predictor, config, holdout, base, args.workers, args.cache_dir,
                            log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -398,4 +408,20 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=float) + "\n")
     out.with_suffix(".md").write_text(f"# PROSE benchmark: {Path(args.checkpoint).name}\n\n{table}\n")
+    return 0
+
+
+def _run_ood(predictor: "ProsePredictor", args: argparse.Namespace) -> int:
+    """``eqdisco bench prose --ood``: prints the table, writes ``--out`` (default ``CHECKPOINT/ood_report.json``)."""
+    from discovery.training.ood import OOD_COLUMNS, SETS, OodConfig, ood_markdown, run_ood, write_report
+
+    config = OodConfig(samples=24 if args.samples is None else args.samples,
+                       noises=tuple(args.noise or (0.0, 0.01, 0.05)), beam_size=args.beam,
+                       sets=tuple(args.sets or SETS))
+    print("| " + " | ".join(title for _, title in OOD_COLUMNS) + " |", file=sys.stderr)
+    report = run_ood(predictor, config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    report["checkpoint"] = Path(args.checkpoint).name
+    print(ood_markdown(report))
+    out = args.out or Path(args.checkpoint) / "ood_report.json"
+    write_report(report, out, f"PROSE on systems never seen in training: {Path(args.checkpoint).name}")
     return 0

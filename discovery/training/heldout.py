@@ -9,7 +9,7 @@ permutation of its variables.
 
 Evaluation systems: ``benchmarks/unseen`` and ``benchmarks/textbook`` (each ``NAME.truth.json``), the held-out zoo
 families (:data:`discovery.training.data.DEFAULT_HOLDOUT`) and :func:`heldout_random_systems`, random law-shaped
-systems drawn from a seed reserved for evaluation. The ``broad`` training distribution redraws every system
+systems drawn from a seed reserved for evaluation (none with the skeleton of a zoo system). The ``broad`` training distribution redraws every system
 whose skeleton is in :func:`heldout_skeletons`.
 """
 
@@ -110,13 +110,23 @@ def zoo_systems(names: Sequence[str]) -> dict[str, list[sympy.Expr]]:
 
 def heldout_random_systems(count: int = HELDOUT_RANDOM_COUNT, seed: int = HELDOUT_RANDOM_SEED,
                            max_vars: int = 4) -> dict[str, list[sympy.Expr]]:
-    """``random/k`` -> the ``k``-th law-shaped system drawn from the evaluation seed (1 to ``max_vars`` variables)."""
+    """``random/k`` -> the ``k``-th law-shaped system drawn from the evaluation seed (1 to ``max_vars`` variables),
+    ``count`` of them; draws with the skeleton of a zoo system are skipped (a zoo family stays trainable, and a
+    model trained on the zoo is not credited for recognizing it here)."""
     from grammar.sampler import LAW_SAMPLER, sample_system
+    from grammar.zoo import ZOO
 
-    out = {}
-    for k in range(count):
+    zoo = set()
+    for exprs in zoo_systems(sorted(ZOO)).values():
+        zoo |= skeleton_variants(exprs)
+    out: dict[str, list[sympy.Expr]] = {}
+    k = 0
+    while len(out) < count:
         rng = np.random.default_rng([seed, k])
-        out[f"random/{k}"] = sample_system(int(rng.integers(1, max_vars + 1)), rng, LAW_SAMPLER)
+        exprs = sample_system(int(rng.integers(1, max_vars + 1)), rng, LAW_SAMPLER)
+        if system_skeleton(exprs) not in zoo:
+            out[f"random/{k}"] = exprs
+        k += 1
     return out
 
 

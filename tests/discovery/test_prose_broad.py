@@ -42,6 +42,13 @@ def test_every_evaluation_system_is_held_out():
     assert sum(k.startswith("unseen/") for k in systems) == 6 and sum(k.startswith("textbook/") for k in systems) >= 30
     held = heldout_skeletons(HOLDOUT)
     assert all(system_skeleton(exprs) in held for exprs in systems.values())
+    # the random ones never take a zoo family's form (the zoo stays trainable)
+    from discovery.training.heldout import skeleton_variants, zoo_systems
+    from grammar.zoo import ZOO
+
+    zoo = set().union(*(skeleton_variants(e) for e in zoo_systems(sorted(ZOO)).values()))
+    assert not any(system_skeleton(e) in zoo for k, e in systems.items() if k.startswith("random/"))
+    assert sum(k.startswith("random/") for k in systems) == 96
 
 
 def test_another_copy_of_an_evaluation_system_is_recognized():
