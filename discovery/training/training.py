@@ -106,8 +106,8 @@ def make_augment(config: AugmentConfig, pad_id: int) -> Callable[[dict, Any], di
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``eqdisco train prose``."""
-    parser.add_argument("--preset", choices=("tiny", "small", "base"), default="small",
-                        help="model size preset ('tiny' for toy runs)")
+    parser.add_argument("--preset", choices=("tiny", "small", "medium", "base"), default="small",
+                        help="model size preset ('tiny' for toy runs, 'medium' for one GPU)")
     parser.add_argument("--device", default="auto", help="'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default: 6000 small, 100000 base)")
     parser.add_argument("--batch-size", type=int, default=None, help="samples per step and process")
@@ -148,6 +148,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 PRESET_DEFAULTS = {
     "tiny": {"steps": 300, "batch_size": 16, "lr": 2e-3, "samples": 400, "eval_every": 100, "save_every": 100},
     "small": {"steps": 6000, "batch_size": 32, "lr": 1e-3, "samples": 20000, "eval_every": 500, "save_every": 250},
+    "medium": {"steps": 20000, "batch_size": 256, "lr": 6e-4, "samples": 24000, "eval_every": 500,
+               "save_every": 1000},
     "base": {"steps": 100000, "batch_size": 256, "lr": 3e-4, "samples": 500000, "eval_every": 2000,
              "save_every": 2000},
 }

@@ -12,7 +12,7 @@ Examples
 from models.prose.config import MAX_STATE_DIM, PRESETS, ProseConfig, TrainConfig, preset
 from models.prose.generation import Hypothesis, beam_search, greedy_decode
 from models.prose.inference import DecodedSystem, ProsePredictor
-from models.prose.io import from_pretrained, load_model, save_pretrained
+from models.prose.io import export_half, from_pretrained, load_model, save_pretrained
 from models.prose.model import ProseModel, SampleScales
 from models.prose.train import evaluate, lr_factor, train
 
@@ -28,6 +28,7 @@ __all__ = [
     "TrainConfig",
     "beam_search",
     "evaluate",
+    "export_half",
     "from_pretrained",
     "greedy_decode",
     "load_model",

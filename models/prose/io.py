@@ -54,10 +54,12 @@ def save_pretrained(
     folder: str | Path,
     tokenizer: "ExpressionTokenizer | None" = None,
     metadata: dict[str, Any] | None = None,
+    half: bool = False,
 ) -> Path:
     """Write ``model`` (and ``tokenizer``, and optional JSON ``metadata``) to ``folder``.
 
-    Everything is written into a temporary folder beside the files first and each file then replaces its old
+    ``half=True`` stores the weights in float16 (half the size; :func:`load_model` reads them back as float32),
+    leaving ``model`` itself unchanged. Everything is written into a temporary folder beside the files first and each file then replaces its old
     version atomically, so a reader never sees a half-written checkpoint.
 
     Examples
@@ -67,6 +69,10 @@ def save_pretrained(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    if half:
+        import copy
+
+        model = copy.deepcopy(model).to(torch.float16)
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=".saving-"))
     try:
         with _quiet():
@@ -123,6 +129,27 @@ def from_pretrained(
             f"was built for {model.config.vocab_size}"
         )
     return model, tokenizer
+
+
+def export_half(folder: str | Path, out: str | Path) -> Path:
+    """Copy the checkpoint ``folder`` to ``out`` with float16 weights (for a repository's size limit).
+
+    The logs and reports beside the weights (``*.json``, ``*.csv``, ``*.md``) are copied as they are; the training
+    state (``train_state.pt``, optimizer included) is not.
+
+    Examples
+    --------
+    >>> export_half("runs/prose-medium", "models/checkpoints/prose-medium")  # doctest: +SKIP
+    """
+    folder, out = Path(folder), Path(out)
+    model, tokenizer = from_pretrained(folder)
+    metadata = json.loads((folder / METADATA_NAME).read_text()) if (folder / METADATA_NAME).is_file() else None
+    save_pretrained(model, out, tokenizer, metadata, half=True)
+    written = {p.name for p in out.iterdir()}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in (".json", ".csv", ".md") and path.name not in written:
+            shutil.copy2(path, out / path.name)
+    return out
 
 
 class CheckpointError(ValueError):
