@@ -91,13 +91,15 @@ OLD_OPTIONS = {"sindy": {"form": "strong"}, "sr": {"operator_choice": "given"}}
 
 
 @contextmanager
-def _options(variant: str) -> Iterator[None]:
-    """Within the block, ``discover`` runs with :data:`OLD_OPTIONS` when ``variant == "old"``."""
+def _options(variant: str, method: str = "auto") -> Iterator[None]:
+    """Within the block, ``discover`` runs with :data:`OLD_OPTIONS` (those of the methods it runs) when
+    ``variant == "old"``."""
     from discovery import api
 
     original = api.discover
     if variant == "old":
-        api.discover = functools.partial(original, **OLD_OPTIONS)
+        chosen = OLD_OPTIONS if method == "auto" else {k: v for k, v in OLD_OPTIONS.items() if k == method}
+        api.discover = functools.partial(original, **chosen)
     try:
         yield
     finally:
@@ -138,7 +140,7 @@ def main() -> None:
                 for case in cases:
                     order = ("new", "old") if len(rows) % 4 == 0 else ("old", "new")  # alternate: same warm-up
                     for variant in order if args.options == "both" else (args.options,):
-                        with _options(variant):
+                        with _options(variant, args.method):
                             o = _run_one(case, args.method, seed)
                         row = dict(asdict(o), seed=seed, trig=has_trig(o.equations), options=variant)
                         rows.append(row)

@@ -4,8 +4,9 @@ Both use pysindy's own machinery end to end: a cubic polynomial function library
 order 4 (2 in 2-D) with a bias term, finite-difference derivatives (spectral-free), ``STLSQ(alpha=1e-5,
 normalize_columns=True)``. The STLSQ threshold is not tuned per system: each dataset is fitted over 11
 thresholds from ``1e-3`` to ``1e2`` and the model kept is the one with the fewest terms whose ``1 - R^2``
-(pysindy's ``model.score``) is within 10% of the best threshold's, the same parsimony rule eqdisco applies to its
-own scores. The weak form uses ``WeakPDELibrary`` with ``K=200`` test-function domains, which pysindy places at random:
+(pysindy's ``model.score``) is within ``1.1 * best + 1e-3`` of the best threshold's: the same form of parsimony
+rule eqdisco applies to its own scores (relative tolerance plus a floor below which differences are ties).
+The weak form uses ``WeakPDELibrary`` with ``K=200`` test-function domains, which pysindy places at random:
 numpy's global generator is seeded (0) before each weak fit so that runs repeat.
 """
 
@@ -22,6 +23,8 @@ from discovery.fields.field import Field
 from grammar.pde_zoo import derivative_name
 
 THRESHOLDS = np.geomspace(1e-3, 1e2, 11)
+TIE = 1e-3
+"""Fits whose ``1 - R^2`` is within ``1.1 * best + TIE`` are ties, and the one with the fewest terms is kept."""
 _DERIV_RE = re.compile(r"([A-Za-z])_(\d+)$")
 _MONO_RE = re.compile(r"([A-Za-z])(?:\^(\d+))?")
 
@@ -86,7 +89,7 @@ def fit_pysindy(field: Field, weak: bool) -> dict[str, sympy.Expr]:
     if not fits:
         raise RuntimeError("pysindy fitted no model at any threshold")
     best = min(f[1] for f in fits)
-    ok = [f for f in fits if f[1] <= 1.1 * best + 1e-9 and f[2] > 0] or fits
+    ok = [f for f in fits if f[1] <= 1.1 * best + TIE and f[2] > 0] or fits
     coef, _, _ = min(ok, key=lambda f: (f[2], f[1]))
     names = library.get_feature_names(list(fields))
     terms = [_term_expr(n, fields, axes) for n in names]

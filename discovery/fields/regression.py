@@ -16,8 +16,8 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> theta = rng.standard_normal((200, 6))
 >>> b = 2 * theta[:, 1] - 0.5 * theta[:, 4]
->>> [fit.support for fit in sparsity_path(theta, b, max_terms=3)]
-[(1,), (1, 4), (1, 2, 4)]
+>>> [fit.support for fit in sparsity_path(theta, b, max_terms=2)]
+[(1,), (1, 4)]
 """
 
 from __future__ import annotations

@@ -116,13 +116,15 @@ class FieldResult:
         return "pde-sparse"
 
     # -- exports
-    def latex(self, candidate: FieldCandidate | None = None) -> str:
-        """``\\frac{\\partial u}{\\partial t} = ...`` per field, one per line (``u_{xx}`` for derivatives)."""
+    def latex(self, candidate: FieldCandidate | None = None, digits: int = 4) -> str:
+        """``\\frac{\\partial u}{\\partial t} = ...`` per field, one per line (``u_{xx}`` for derivatives).
+
+        Constants are rounded to ``digits`` significant digits.
+        """
         c = candidate or self.best
         lines = []
         for f in self.fields:
-            names = {s: sympy.Symbol(_latex_name(s.name)) for s in c.equations[f].free_symbols}
-            rhs = sympy.latex(c.equations[f].xreplace(names))
+            rhs = sympy.latex(c.equations[f].evalf(digits))
             lines.append(rf"\frac{{\partial {f}}}{{\partial t}} = {rhs}")
         return " \\\\\n".join(lines)
 
@@ -189,8 +191,3 @@ class FieldResult:
         rel = m.get("rel_l2")
         lines.append(f"  re-simulation rel. L2 {rel:.3g}" if isinstance(rel, float) else "  (not re-simulated)")
         return "\n".join(lines)
-
-
-def _latex_name(name: str) -> str:
-    head, sep, tail = name.partition("_")
-    return f"{head}_{{{tail}}}" if sep else name

@@ -33,13 +33,14 @@ import sympy
 
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, register
-from discovery.methods.sindy_generators import GENERATORS, generated_libraries, generated_systems
+from discovery.methods.sindy_generators import EXACT_FIT, GENERATORS, generated_libraries, generated_systems
 from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Library, build_library
 from discovery.methods.sindy_terms import activation_form
 from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
 from discovery.methods.weak_form import FORMS, WEAK_PROPOSED, WeakSystem, weak_system, wants_forms
 from discovery.options import Options, option
 from discovery.symbolic import rms
+from discovery.terms import term_set
 from discovery.parsimony import ERROR_FLOOR, pareto_front
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -161,13 +162,6 @@ class SparseModel:
     label: str
     equations: dict[str, sympy.Expr]
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def term_set(expr: sympy.Expr) -> frozenset[sympy.Expr]:
-    """The terms of a sum without their numeric factors: ``2.5*x*y - y`` -> ``{x*y, y}``."""
-    if expr == 0:
-        return frozenset()
-    return frozenset(t.as_coeff_Mul()[1] for t in sympy.Add.make_args(sympy.expand(expr)))
 
 
 def _structure(model: SparseModel) -> tuple[tuple[str, ...], ...]:
@@ -349,7 +343,9 @@ def _search_models(
     search = _Search(config, names, y_all, rows, inputs)
     search.run(x_all)
     if rows is None and (config.rational or config.saturating):
-        search.extend(generated_libraries(x_all, y_all, [*names, *inputs], config, search.reference_scores()))
+        inexact = [d for d, q in enumerate(search.best()) if q.point.cv_err > EXACT_FIT * config.floor]
+        search.extend(generated_libraries(x_all, y_all, [*names, *inputs], config, search.reference_scores(),
+                                          targets=inexact))
     best = search.best()
     proposals: list[tuple[str, Sequence[_Pick], dict[str, Any] | None]] = []
     if config.ensemble:
@@ -560,6 +556,8 @@ class SINDyMethod(Method):
     handles_inputs = True
 
     Options = SINDyConfig
+    main_options = ("libraries", "degree", "ensemble", "rational", "saturating", "form")
+    """The options the app's set-up form shows."""
 
     def config(self) -> SINDyConfig:
         """The search options (:class:`SINDyConfig`)."""
@@ -594,7 +592,7 @@ class SINDyMethod(Method):
                 known = {_structure(m) for m in models}  # the weak form adds structures, not new constants
                 models += [m for m in fit_weak_sindy(system, data.variables, config, seed=context.seed,
                                                      inputs=data.external)
-                           if m.label in WEAK_PROPOSED and _structure(m) not in known]
+                           if not strong or (m.label in WEAK_PROPOSED and _structure(m) not in known)]
         candidates = []
         for m in models:
             try:
