@@ -1,4 +1,4 @@
-"""eqdisco's Streamlit app: upload trajectories, discover their equations, compare, export.
+"""eqdisco's Streamlit app: upload trajectories (or a field), discover their equations (or PDE), compare, export.
 
 Run with ``eqdisco app`` or ``streamlit run app/streamlit_app.py``. The page calls the discovery API only
 (:func:`discovery.discover` and the result's exports); see :mod:`app` for the modules behind it.
@@ -19,7 +19,10 @@ import logging  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
+from app.field_loading import is_loaded_field  # noqa: E402
 from app.views.data_view import render_data_section  # noqa: E402
+from app.views.field_results_view import render_field_results  # noqa: E402
+from app.views.field_setup_view import render_field_run, render_field_setup  # noqa: E402
 from app.views.results_view import render_results_section  # noqa: E402
 from app.views.run_view import render_run_section  # noqa: E402
 from app.views.setup_view import render_setup_section  # noqa: E402
@@ -27,10 +30,16 @@ from app.views.setup_view import render_setup_section  # noqa: E402
 
 def _page() -> None:
     st.title("eqdisco")
-    st.markdown("Find the differential equations behind measured trajectories: upload the data, pick the methods, "
-                "and compare the ranked equations against the data and neural-operator predictions.")
+    st.markdown("Find the differential equations behind measured trajectories (or the PDE behind a field "
+                "u(t, x)): upload the data, pick the methods, and compare the ranked equations against the data and "
+                "neural-operator predictions.")
     loaded = render_data_section()
     if loaded is None:
+        return
+    if is_loaded_field(loaded):  # a field: the PDE path
+        request, problems = render_field_setup(loaded)
+        render_field_run(loaded, request, problems)
+        render_field_results(loaded)
         return
     settings, problems = render_setup_section(loaded)
     render_run_section(loaded, settings, problems)

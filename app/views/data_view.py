@@ -9,8 +9,10 @@ import streamlit as st
 
 from app import state
 from app.compute import cached_build
-from app.loading import ALLOWED_SUFFIXES, LoadedData, example_bytes, example_names, load_bytes, max_upload_mb
+from app.field_loading import UPLOAD_SUFFIXES, LoadedField, is_loaded_field, load_upload
+from app.loading import LoadedData, example_bytes, example_names, max_upload_mb
 from app.plots import data_figure, phase_figure
+from app.views.field_setup_view import render_field_preview
 from discovery.errors import one_line
 
 __all__ = ["load_into_state", "render_data_section"]
@@ -33,6 +35,11 @@ t,x,y
 ...
 ```
 CSV, Parquet (`.parquet`) or NPZ files are accepted.
+
+**Fields** `u(t, x)` or `u(t, x, y)` (a PDE is discovered instead): an NPZ, NetCDF (`.nc`) or HDF5 (`.h5`) file
+with 1-D coordinates `t`, `x` (and `y`), evenly spaced, and one array per field shaped `(Nt, Nx[, Ny])`; or a long
+CSV with columns `t, x[, y], u, ...` and one row per grid point of the full grid. The page tells a field from
+trajectories by the data (a long CSV repeats each time once per grid point).
 """
 
 
@@ -58,7 +65,7 @@ def _role_key(origin: tuple[Any, ...], column: str) -> str:
 def load_into_state(
     session: MutableMapping[str, Any], origin: tuple[Any, ...], read: Callable[[], tuple[str, bytes]],
     roles: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
-) -> LoadedData | None:
+) -> LoadedData | LoadedField | None:
     """Load the bytes ``read()`` returns into the session (once per ``origin``); problems become one line.
 
     Parameters
@@ -75,8 +82,8 @@ def load_into_state(
 
     Returns
     -------
-    LoadedData or None
-        The loaded data, or ``None`` when the input has a problem (its message is under :data:`state.DATA_ERROR`).
+    LoadedData or LoadedField or None
+        The loaded trajectories or field (told apart by the data), or ``None`` when the input has a problem (its message is under :data:`state.DATA_ERROR`).
     """
     keyed = origin if roles == ((), ()) else (*origin, roles)  # the input itself, or with the roles marked
     if session.get(state.DATA_ORIGIN) == keyed:
@@ -91,7 +98,7 @@ def load_into_state(
             name, payload = previous.name, previous.payload  # other column roles: the same bytes again
         else:
             name, payload = read()
-        loaded = load_bytes(name, payload, inputs=roles[0], parameters=roles[1])
+        loaded = load_upload(name, payload, inputs=roles[0], parameters=roles[1])
     except ValueError as exc:  # DataError and other input problems: one line, never a traceback
         session[state.DATA_ERROR] = one_line(exc)
         return None
@@ -114,8 +121,9 @@ def _choose_input() -> None:
     if source == UPLOAD:
         limit = max_upload_mb()
         upload = st.file_uploader(
-            f"CSV, Parquet or NPZ file (up to {limit:g} MB): a time column `t`, one column per variable",
-            type=[s.lstrip(".") for s in ALLOWED_SUFFIXES],
+            f"CSV, Parquet or NPZ file of trajectories (a time column `t`, one column per variable), or a field "
+            f"(NPZ, NetCDF, HDF5 or long CSV: `t`, `x`[, `y`], `u`, ...), up to {limit:g} MB",
+            type=[s.lstrip(".") for s in UPLOAD_SUFFIXES],
             key="upload",
             max_upload_size=max(1, int(math.ceil(limit))),
         )
@@ -174,8 +182,8 @@ def _preview(loaded: LoadedData) -> None:
         st.dataframe(data.to_frame().head(1000), hide_index=True, height=260)
 
 
-def render_data_section() -> LoadedData | None:
-    """Draw section 1; returns the loaded data, or ``None`` until a valid file is given."""
+def render_data_section() -> LoadedData | LoadedField | None:
+    """Draw section 1; returns the loaded trajectories or field, or ``None`` until a valid file is given."""
     st.subheader("1 · Data")
     _choose_input()
     session = st.session_state
@@ -192,6 +200,9 @@ def render_data_section() -> LoadedData | None:
         with st.expander("What the file should look like"):
             st.markdown(CONTRACT_HELP)
         return None
+    if is_loaded_field(loaded):
+        render_field_preview(loaded)
+        return loaded
     _roles_editor()
     _preview(loaded)
     return loaded

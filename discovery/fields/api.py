@@ -34,7 +34,7 @@ import sympy
 from discovery.errors import DiscoveryError, SimulationError
 from discovery.fields.field import Field
 from discovery.fields.library import LibraryTerm, build_library, rhs_expression
-from discovery.fields.noise import denoise, estimate_noise
+from discovery.fields.noise import CLEAN_NOISE, denoised_field
 from discovery.fields.readers import load_field
 from discovery.fields.regression import SparseFit, fit_support, sparsity_path
 from discovery.fields.result import FieldCandidate, FieldResult
@@ -47,8 +47,6 @@ from models.progress import ProgressFn
 METHODS = ("auto", "sparse")
 """PDE discovery methods: ``sparse`` (sparse regression on the weak/strong form); ``auto`` picks it."""
 
-CLEAN_NOISE = 1e-3
-"""Relative noise below which the strong form is tried besides the weak one."""
 
 SCORE_FLOOR = 1e-4
 """Scores closer than this to the best are ties: the re-simulation's own discretization error on a coarse grid is
@@ -202,11 +200,7 @@ def discover_field(
     flags = [data_field.periodic[a] for a in axes]
 
     report("estimating noise", 0.02)
-    sigma = np.array([estimate_noise(v) for v in data])
-    spread = np.array([float(v.std()) for v in data])
-    rel_noise = sigma / np.maximum(spread, 1e-300)
-    smooth = np.stack([denoise(v, s) if r > CLEAN_NOISE else v for v, s, r in zip(data, sigma, rel_noise)])
-    reference = data_field.replace(values=dict(zip(fields, smooth)))
+    reference, rel_noise = denoised_field(data_field, CLEAN_NOISE)
 
     forms = []
     if noise_robust is not False:

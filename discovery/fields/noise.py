@@ -20,11 +20,19 @@ True
 from __future__ import annotations
 
 from math import comb
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:  # pragma: no cover
+    from discovery.fields.field import Field
+
 DIFF_ORDER = 4
 """Order of the differences that estimate the noise."""
+
+CLEAN_NOISE = 1e-3
+"""Relative noise (noise over the field's spread) below which a field is used as measured (not denoised), and
+:func:`~discovery.fields.api.discover_field` tries the strong form besides the weak one."""
 
 
 def estimate_noise(values: np.ndarray) -> float:
@@ -48,3 +56,23 @@ def denoise(values: np.ndarray, sigma: float, margin: float = 1.1) -> np.ndarray
     edge = margin * sigma * (np.sqrt(mat.shape[0]) + np.sqrt(mat.shape[1]))
     keep = max(1, int(np.sum(s > edge)))
     return ((u[:, :keep] * s[:keep]) @ vt[:keep]).reshape(values.shape)
+
+
+def denoised_field(field: "Field", clean: float = CLEAN_NOISE) -> tuple["Field", np.ndarray]:
+    """The field that re-simulations start from, and each field's relative noise level.
+
+    Each field whose estimated noise (:func:`estimate_noise`) exceeds ``clean`` times its spread (standard
+    deviation) is :func:`denoise`-d; the others are kept as measured.
+
+    Returns
+    -------
+    tuple
+        ``(reference, rel_noise)``: a :class:`~discovery.fields.field.Field` on the same grid, and ``(F,)`` noise
+        levels relative to each field's spread, in ``field.names`` order.
+    """
+    data = field.stack()  # (F, Nt, *N)
+    sigma = np.array([estimate_noise(v) for v in data])
+    spread = np.array([float(v.std()) for v in data])
+    rel_noise = sigma / np.maximum(spread, 1e-300)
+    smooth = [denoise(v, s) if r > clean else v for v, s, r in zip(data, sigma, rel_noise)]
+    return field.replace(values=dict(zip(field.names, smooth))), rel_noise
