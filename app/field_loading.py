@@ -16,9 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from app.loading import ALLOWED_SUFFIXES, LoadedData, _safe_name, load_bytes, max_upload_mb
+from app.loading import (
+    ALLOWED_SUFFIXES,
+    LoadedData,
+    _safe_name,
+    load_bytes,
+    max_upload_mb,
+)
 
-__all__ = ["FIELD_SUFFIXES", "LoadedField", "UPLOAD_SUFFIXES", "is_loaded_field", "load_upload"]
+__all__ = ["FIELD_SUFFIXES", "UPLOAD_SUFFIXES", "LoadedField", "is_loaded_field", "load_upload"]
 
 FIELD_SUFFIXES = (".nc", ".nc4", ".h5", ".hdf5")
 """Grid files that always hold fields (NetCDF/HDF5, read through xarray); ``.npz`` and ``.csv`` may hold either."""

@@ -90,7 +90,7 @@ def comparison_figure(observed: Any, simulated: Any | None, name: str, frame: in
     titles = [p for p, _ in panels] + ([] if simulated is None else ["residual (data − model)"])
     if len(observed.axes) == 2:
         titles = [f"{s} at t = {observed.t[frame_of(observed, frame)]:.4g}" for s in titles]
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.07,
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.09,
                         shared_yaxes=True)
     lo = min(float(np.min(f.values[name])) for _, f in panels)
     hi = max(float(np.max(f.values[name])) for _, f in panels)
@@ -107,7 +107,8 @@ def comparison_figure(observed: Any, simulated: Any | None, name: str, frame: in
         top = max(float(np.max(np.abs(residual.values[name]))), 1e-300)
         fig.add_trace(_heatmap(across, up, z, f"{name} residual", "coloraxis2", (a, b)), row=1, col=3)
         fig.update_layout(coloraxis2=dict(colorscale=RESIDUAL_SCALE, cmin=-top, cmax=top,
-                                          colorbar=dict(title="residual", thickness=12, len=0.9, x=1.0)))
+                                          colorbar=dict(title="residual", thickness=12, len=0.9, x=1.0,
+                                                        exponentformat="e")))
     for j in range(len(titles)):
         fig.update_xaxes(title_text=a, row=1, col=j + 1)
     fig.update_yaxes(title_text=b, row=1, col=1)

@@ -47,7 +47,6 @@ from models.progress import ProgressFn
 METHODS = ("auto", "sparse")
 """PDE discovery methods: ``sparse`` (sparse regression on the weak/strong form); ``auto`` picks it."""
 
-
 SCORE_FLOOR = 1e-4
 """Scores closer than this to the best are ties: the re-simulation's own discretization error on a coarse grid is
 of this order, and an extra tiny term (``2e-6 u_xxxx``) can buy that much without being part of the law."""

@@ -58,7 +58,7 @@ def denoise(values: np.ndarray, sigma: float, margin: float = 1.1) -> np.ndarray
     return ((u[:, :keep] * s[:keep]) @ vt[:keep]).reshape(values.shape)
 
 
-def denoised_field(field: "Field", clean: float = CLEAN_NOISE) -> tuple["Field", np.ndarray]:
+def denoised_field(field: Field, clean: float = CLEAN_NOISE) -> tuple[Field, np.ndarray]:
     """The field that re-simulations start from, and each field's relative noise level.
 
     Each field whose estimated noise (:func:`estimate_noise`) exceeds ``clean`` times its spread (standard
