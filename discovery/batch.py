@@ -92,15 +92,21 @@ def discover_file(
     from discovery.api import discover
     from discovery.data import load_trajectories
     from discovery.errors import DataError, DiscoveryError, SimulationError
+    from discovery.fields import discover_field, is_field
     from discovery.io import atomic_write_text
     from grammar.errors import GrammarError
 
     source = Path(path).name
     started = time.monotonic()
     try:
-        data = load_trajectories(path, inputs=settings.inputs or None,  # read once: discovery, figure
-                                 parameters=settings.parameters or None)
-        result = discover(data, progress=progress, settings=settings)
+        if is_field(path):  # a field: the PDE path, as discover() takes it
+            data = None
+            method = settings.methods[0].name if settings.methods else "auto"  # an ODE method: refused in one line
+            result = discover_field(path, method=method, seed=settings.seed, progress=progress)
+        else:
+            data = load_trajectories(path, inputs=settings.inputs or None,  # read once: discovery, figure
+                                     parameters=settings.parameters or None)
+            result = discover(data, progress=progress, settings=settings)
         payload = result.to_dict()
         payload["source"] = source
         status, error = "ok", None
@@ -115,7 +121,10 @@ def discover_file(
         payload = {"source": source, "error": error, "eqdisco_version": __version__}
     figure = None
     notes = list(result.warnings) if status == "ok" else []
-    if plot and status == "ok":
+    if plot and status == "ok" and data is None:
+        notes.append("no figure for a field here: the app (eqdisco app) draws the field, its re-simulation and "
+                     "their residual")
+    elif plot and status == "ok":
         try:
             figure = str(plot_path(output))
             result.plot(data, figure, horizon=0.5)
@@ -141,7 +150,7 @@ def discover_file(
 
 def _shown_equations(result: Any) -> dict[str, str] | None:
     """Each right-hand side written ``(c +- h)*term + ...`` when the result has its uncertainty, else ``None``."""
-    if not result.uncertainty:
+    if not getattr(result, "uncertainty", None):  # a field's result has none
         return None
     return {v: result.equation_text(v) for v in result.variables}
 
