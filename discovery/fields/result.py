@@ -5,6 +5,35 @@ The JSON follows the result contract of DESIGN.md, extended for fields: ``"kind"
 derivative names (``"-1.0*u*u_x + 0.1*u_xx"``; the letters after ``_`` are the axes of the derivative, so
 ``u_xxy`` is the third derivative twice in ``x`` and once in ``y``). :func:`parse_field_equations` reads such
 strings back through the grammar's safe parser.
+
+The field result JSON (:meth:`FieldResult.to_dict`; what ``eqdisco discover FIELD --out DIR`` writes)::
+
+    {
+      "source": "burgers.npz",
+      "kind": "field",                      # "field": a PDE result (a trajectory result has no "kind")
+      "variables": ["u"],                   # the fields, in file order
+      "axes": ["x"],                        # spatial axes: ["x"] or ["x", "y"]
+      "periodic": {"x": true},              # per axis: stated, stored in the file, or detected
+      "equations": {"u": "-1.0001*u*u_x + 0.09997*u_xx"},   # rhs of u_t, in field and derivative names
+      "method": "pde-sparse",
+      "metrics": {"score": 0.0054, "n_terms": 2, "residual": 0.0127, "rel_l2": 0.0086},
+      "terms": {"u": [{"term": "u_xx", "coefficient": 0.09997},
+                      {"term": "(u^2)_x", "coefficient": -0.50005}]},   # library terms as regressed
+      "noise": {"u": 0.0100},               # estimated noise over each field's spread
+      "candidates": [{"method": "pde-sparse", "form": "weak", "equations": {...}, "terms": {...},
+                      "metrics": {...}}, ...],   # ranked, the selected one first
+      "warnings": [],
+      "eqdisco_version": "0.1.0",
+      "elapsed_s": 0.55
+    }
+
+``metrics``: ``score`` is the relative L2 error of re-simulations over a few time windows, each started from the
+(denoised) data, which ranks the candidates; ``n_terms`` counts library terms; ``residual`` is the regression's
+relative residual; ``rel_l2`` (selected candidate only) is the PDE re-simulated over the whole span from the
+first denoised field (boundary values from the data on non-periodic axes,
+:func:`discovery.fields.resimulate.resimulate_field`) against the observed field. ``form`` is the regression
+that proposed a candidate: ``weak``, ``strong`` or, for coupled fields, both (``strong+weak``). Non-finite
+numbers are written ``null``.
 """
 
 from __future__ import annotations
