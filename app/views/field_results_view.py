@@ -16,7 +16,7 @@ from app.field_compute import cached_resimulation
 from app.field_exports import field_latex_document, field_npz, field_python_module
 from app.field_loading import LoadedField
 from app.field_plots import comparison_figure, forecast_figure
-from app.views.field_setup_view import _frame_slider
+from app.views.field_setup_view import field_key, frame_slider
 
 __all__ = ["render_field_results"]
 
@@ -71,9 +71,9 @@ def _comparison(run_key: str, result: Any, loaded: LoadedField, index: int) -> A
     c1, c2 = st.columns([1, 3])
     name = field.names[0]
     if len(field.names) > 1:
-        name = c1.selectbox("Field", list(field.names), key="field_shown")
+        name = c1.selectbox("Field", list(field.names), key=field_key("field_shown", loaded))
     with c2:
-        frame = _frame_slider(field, "field_frame")
+        frame = frame_slider(field, field_key("field_frame", loaded))
     with st.spinner("Re-simulating the PDE from the first observed field"):
         sim, problem = cached_resimulation(run_key, index, result, field)
     if sim is None:
@@ -94,7 +94,7 @@ def _forecast(run_key: str, result: Any, loaded: LoadedField) -> None:
         return
     st.markdown("#### Neural-operator forecast")
     field = loaded.field
-    name = st.session_state.get("field_shown", field.names[0])
+    name = st.session_state.get(field_key("field_shown", loaded), field.names[0])
     figure = cached_build("field_forecast", f"{run_key}:{name}", lambda: forecast_figure(field, forecast, name))
     st.plotly_chart(figure, key="field_forecast", width="stretch")
     st.caption(forecast_caption(forecast))

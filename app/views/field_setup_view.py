@@ -16,7 +16,8 @@ from app.runner import DiscoveryJob
 from app.views.run_view import POLL_S, collect_finished_job
 from discovery.errors import one_line
 
-__all__ = ["render_field_preview", "render_field_run", "render_field_setup", "start_field_job"]
+__all__ = ["field_key", "frame_slider", "render_field_preview", "render_field_run", "render_field_setup",
+           "start_field_job"]
 
 FORM_LABELS = {
     "auto": "auto (weak form; the strong form too on clean data)",
@@ -25,7 +26,13 @@ FORM_LABELS = {
 }
 
 
-def _frame_slider(field: Any, key: str) -> int | None:
+def field_key(name: str, loaded: LoadedField) -> str:
+    """The key of a widget whose choices depend on the field (its frames, its axes): one per data, so that a new
+    upload starts from its own defaults (its detected periodicity, its last frame), never from the last file's."""
+    return f"{name}:{loaded.digest[:12]}"
+
+
+def frame_slider(field: Any, key: str) -> int | None:
     """A time slider for a 2-D field (``None`` for 1-D): the index of the frame to draw."""
     if len(field.axes) == 1:
         return None
@@ -45,7 +52,7 @@ def render_field_preview(loaded: LoadedField) -> None:
     cols[3].metric("Periodic", ", ".join(a for a in field.axes if field.periodic[a]) or "none",
                    help="Axes along which the field is periodic: stored in the file, or detected (both ends agree).")
     st.caption(field.summary())
-    frame = _frame_slider(field, "field_preview_frame")
+    frame = frame_slider(field, field_key("field_preview_frame", loaded))
     figure = cached_build("field", f"{loaded.digest}:{frame}", lambda: field_figure(field, frame=frame))
     st.plotly_chart(figure, key="field_plot", width="stretch")
     with st.expander("Data table (long format)", expanded=False):
@@ -77,7 +84,8 @@ def render_field_setup(loaded: LoadedField) -> tuple[FieldRequest | None, list[s
                          format_func=lambda o: f"auto ({4 if dim == 1 else 2})" if o == "auto" else str(o))
     terms = int(c4.number_input("Most terms per field", 1, 20, defaults.max_terms, key="field_terms"))
     periodic = st.multiselect("Periodic axes (boundary conditions of the re-simulations)", list(field.axes),
-                              default=[a for a in field.axes if field.periodic[a]], key="field_periodic",
+                              default=[a for a in field.axes if field.periodic[a]],
+                              key=field_key("field_periodic", loaded),
                               help="Detected from the data (or stored in the file); a non-periodic axis is "
                                    "re-simulated with the observed boundary values.")
     try:

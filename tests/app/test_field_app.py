@@ -130,7 +130,7 @@ def test_a_2d_field_is_shown_frame_by_frame(app_entry: str) -> None:
     at = _upload(app_entry, "heat2d.nc", _field_bytes("heat_2d", (16, 16, 16), suffix=".nc"))
     assert not at.exception and not at.error
     assert {m.label: m.value for m in at.metric}["Grid"] == "16 × 16 × 16"
-    slider = at.select_slider(key="field_preview_frame")
+    slider = at.select_slider(key=f"field_preview_frame:{at.session_state[state.DATA].digest[:12]}")
     last = _heatmaps(at)["u"]
     slider.set_value(0).run()
     first = _heatmaps(at)["u"]
@@ -141,6 +141,21 @@ def test_a_2d_field_is_shown_frame_by_frame(app_entry: str) -> None:
     assert "u_{xx}" in at.session_state[state.RESULT].latex() and "u_{yy}" in at.session_state[state.RESULT].latex()
     titles = [a.text for fig in _figures(at).values() for a in fig.layout.annotations]
     assert any(t.startswith("residual (data − model) at t = ") for t in titles), titles
+
+
+def test_periodic_axes_can_be_stated_and_each_upload_starts_from_its_own(app_entry: str, burgers_npz: bytes) -> None:
+    at = _upload(app_entry, "burgers.npz", burgers_npz)
+    key = f"field_periodic:{at.session_state[state.DATA].digest[:12]}"
+    assert at.multiselect(key=key).value == ["x"]  # detected
+    at.multiselect(key=key).set_value([]).run()
+    _run(at)
+    result = at.session_state[state.RESULT]
+    assert result.periodic == {"x": False} and "u u_{x}" in result.latex() and "u_{xx}" in result.latex()
+    at.file_uploader(key="upload").upload("rod.npz", _field_bytes("heat", (20, 24)), "application/octet-stream")
+    at.run()
+    assert not at.exception and state.RESULT not in at.session_state  # new data: the old result is gone
+    rod = f"field_periodic:{at.session_state[state.DATA].digest[:12]}"
+    assert at.multiselect(key=rod).value == []  # the rod's own detection (Dirichlet ends), not the last choice
 
 
 def test_a_long_csv_field_is_told_from_trajectories_by_its_data(app_entry: str) -> None:
