@@ -35,6 +35,11 @@ def _plain(result: Any, candidate: Any) -> str:
     return "\n".join(f"{f}_t = {sympy.sstr(candidate.equations[f])}" for f in result.fields)
 
 
+def _latex(result: Any, candidate: Any) -> str:
+    """The PDE(s) of ``candidate`` for ``st.latex``: one line per field, stacked (``gathered``)."""
+    return r"\begin{gathered}" + result.latex(candidate) + r"\end{gathered}"
+
+
 def _label(i: int, c: Any) -> str:
     return (f"#{i + 1} · {c.form} form · {c.n_terms} term{'s' * (c.n_terms != 1)} · "
             f"score {_fmt(c.metrics.get('score'))}")
@@ -49,7 +54,7 @@ def _best_block(result: Any) -> None:
     best = result.best
     st.markdown(f"**Selected PDE** · sparse regression ({best.form} form) from `{result.source or 'the data'}` "
                 f"in {result.elapsed_s:.1f} s")
-    st.latex(result.latex(best))
+    st.latex(_latex(result, best))
     m = best.metrics
     noise = max(result.noise.values()) if result.noise else float("nan")
     cols = st.columns(4)
@@ -181,7 +186,7 @@ def render_field_results(loaded: LoadedField) -> None:
     index = left.selectbox("Picked candidate", list(range(n)), key=state.CANDIDATE,
                            format_func=lambda i: _label(i, result.candidates[i]))
     with right:
-        st.latex(result.latex(result.candidates[index]))
+        st.latex(_latex(result, result.candidates[index]))
 
     st.markdown("#### Data, re-simulation and residual")
     sim = _comparison(run_key, result, loaded, index)
@@ -192,7 +197,7 @@ def render_field_results(loaded: LoadedField) -> None:
     with st.expander(f"All {n} candidates in LaTeX", expanded=False):
         for i, c in enumerate(result.candidates):
             st.markdown(_label(i, c))
-            st.latex(result.latex(c))
+            st.latex(_latex(result, c))
 
     st.markdown("#### Export")
     _downloads(run_key, result, index, sim)
