@@ -106,12 +106,19 @@ def _forecast(run_key: str, result: Any, loaded: LoadedField) -> None:
 
 
 def forecast_caption(forecast: Any) -> str:
-    """One line about a forecast: its model, its horizon and its backtest error when known."""
+    """One line about a forecast (:class:`~discovery.fields.result.FieldForecast`): its model and horizon, and its
+    backtest error beside that of repeating the last frame, when they are known."""
     t = np.asarray(forecast.t, float)
-    parts = [f"{getattr(forecast, 'model', 'neural operator')}: forecast of t in [{t[0]:.4g}, {t[-1]:.4g}]"]
-    rel = getattr(forecast, "rel_l2", None)
+    where = " (above the dashed line)" if len(forecast.axes) == 1 else ""
+    parts = [f"{forecast.model} forecast of t in [{t[0]:.4g}, {t[-1]:.4g}], beyond the observed window{where}"]
+    rel = forecast.rel_l2
     if rel is not None and math.isfinite(float(rel)):
-        parts.append(f"relative L2 error {float(rel):.3g} where it can be checked against data")
+        backtest = (f"backtest relative L2 error {float(rel):.3g} (trained without the last part of the window, "
+                    "forecasting it")
+        persistence = (forecast.info or {}).get("persistence_rel_l2")
+        if persistence is not None and math.isfinite(float(persistence)):
+            backtest += f"; repeating the last frame instead: {float(persistence):.3g}"
+        parts.append(backtest + ")")
     return "; ".join(parts) + "."
 
 
