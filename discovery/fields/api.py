@@ -20,6 +20,13 @@ The stages, in order:
    re-simulates better).
 6. **Report**: the selected PDE re-simulated over the whole span from the first observed field, and every
    scored candidate, in a :class:`~discovery.fields.result.FieldResult`.
+
+With ``method="pinn"`` and a partly known PDE (``known="h1(u, u_x) + 0.1*u_xx"``), stages 2-3 are replaced by
+the PINN hidden-term method of :mod:`discovery.fields.pinn` (a surrogate of the field and a network per hidden
+term, distilled to formulas); its candidates are re-simulated and selected by the same rule (``auto`` with
+``known`` runs both methods and ranks their candidates together). With ``operators="fno"`` a Fourier neural
+operator is trained on the field after selection (and on fields simulated from the selected PDE) and forecasts the
+field beyond the observed window (:mod:`discovery.fields.operator`; ``result.forecast``).
 """
 
 from __future__ import annotations
@@ -31,10 +38,13 @@ from typing import Any, Sequence
 import numpy as np
 import sympy
 
-from discovery.errors import DiscoveryError, SimulationError
+from discovery.errors import DiscoveryError, SimulationError, one_line
 from discovery.fields.field import Field
+from discovery.fields.known import parse_field_known
 from discovery.fields.library import LibraryTerm, build_library, rhs_expression
 from discovery.fields.noise import CLEAN_NOISE, denoised_field
+from discovery.fields.operator import check_operators, fno_options, forecast_field
+from discovery.fields.pinn import pinn_options
 from discovery.fields.readers import load_field
 from discovery.fields.regression import SparseFit, fit_support, sparsity_path
 from discovery.fields.result import FieldCandidate, FieldResult
@@ -44,8 +54,9 @@ from discovery.fields.strong import strong_system
 from discovery.fields.weak import weak_system
 from models.progress import ProgressFn
 
-METHODS = ("auto", "sparse")
-"""PDE discovery methods: ``sparse`` (sparse regression on the weak/strong form); ``auto`` picks it."""
+METHODS = ("auto", "sparse", "pinn")
+"""PDE discovery methods: ``sparse`` (sparse regression on the weak/strong form), ``pinn`` (a partly known PDE
+completed by the PINN hidden-term method); ``auto`` runs ``sparse``, and ``pinn`` too when ``known`` is given."""
 
 SCORE_FLOOR = 1e-4
 """Scores closer than this to the best are ties: the re-simulation's own discretization error on a coarse grid is
@@ -150,7 +161,12 @@ def discover_field(
     noise_robust: bool | None = None,
     periodic: bool | dict[str, bool] | None = None,
     settings: FieldSettings | None = None,
+    known: Any = None,
+    operators: str | Sequence[str] | None = None,
+    fno: Any = None,
+    pinn: Any = None,
     seed: int = 0,
+    device: str = "auto",
     progress: ProgressFn | None = None,
 ) -> FieldResult:
     """Discover the PDE ``f_t = F_f(fields, spatial derivatives)`` behind a sampled field.
@@ -161,7 +177,8 @@ def discover_field(
         A :class:`~discovery.fields.field.Field`, a path (NPZ, NetCDF, HDF5, long CSV), an xarray Dataset or a
         dict of arrays (see :func:`~discovery.fields.readers.load_field`).
     method:
-        ``"auto"`` or ``"sparse"`` (the same today: sparse regression on the weak and strong forms).
+        ``"sparse"`` (sparse regression on the weak and strong forms), ``"pinn"`` (the PINN hidden-term method on
+        the partly known PDE ``known``) or ``"auto"`` (``sparse``, plus ``pinn`` when ``known`` is given).
     noise_robust:
         ``True``: the weak form only; ``False``: the strong form only; ``None``: the weak form, plus the strong
         form when the estimated noise is below :data:`CLEAN_NOISE`.
@@ -169,8 +186,19 @@ def discover_field(
         Periodicity per axis when ``field`` is read here (``None``: stored flags or detection).
     settings:
         Library, path and re-simulation options (:class:`FieldSettings`).
-    seed:
-        Unused by the deterministic sparse method; kept for a common signature with the neural PDE methods.
+    known:
+        The partly known PDE for ``pinn``, hidden terms named ``h1(...)``, ``h2(...)``: ``"h1(u, u_x) + 0.1*u_xx"``
+        for one field, or ``{"u": ..., "v": ...}`` / ``["u_t = ...", "v_t = ..."]`` (see
+        :mod:`discovery.fields.known`).
+    operators:
+        Neural operators that forecast the field after selection: ``"fno"`` (or ``("fno",)``) or ``None``; the
+        forecast is ``result.forecast`` (:class:`~discovery.fields.result.FieldForecast`).
+    fno, pinn:
+        Options of the FNO forecast (:class:`~discovery.fields.operator.FNOOptions`) and of the ``pinn`` method
+        (:class:`~discovery.fields.pinn.FieldPINNOptions`), as instances or dicts of their fields.
+    seed, device:
+        Seed of the neural parts (the sparse method is deterministic); torch device (``"auto"`` = CUDA when
+        present).
     progress:
         Callback ``progress(message, fraction)``.
 
@@ -186,21 +214,81 @@ def discover_field(
     >>> result = discover_field(simulate_zoo("heat", grid=(48, 48)))
     >>> result.equations["u"].evalf(3)
     0.2*u_xx
+    >>> burgers = simulate_zoo("burgers", grid=(64, 64))
+    >>> result = discover_field(burgers, method="pinn", known="h1(u, u_x) + 0.1*u_xx",
+    ...                         operators="fno")  # doctest: +SKIP
+    >>> result.best.info["hidden"], result.forecast.rel_l2  # doctest: +SKIP
+    ({'h1': '-1.0*u*u_x'}, 0.004)
     """
     started = time.perf_counter()
     if method not in METHODS:
         raise DiscoveryError(f"unknown PDE method {method!r}; valid: {', '.join(METHODS)}")
     settings = settings or FieldSettings()
-    report = progress or (lambda message, fraction: None)
+    ops = check_operators(operators)
+    fno_opts = fno_options(fno)
+    if fno is not None and "fno" not in ops:
+        raise DiscoveryError("fno options were given but no FNO forecast was asked for; add operators='fno'")
+    if method == "sparse" and (known is not None or pinn is not None):
+        raise DiscoveryError("known= and pinn= are read by method 'pinn' only; use method='pinn' or 'auto'")
+    run_pinn = method == "pinn" or (method == "auto" and (known is not None or pinn is not None))
+    pinn_opts = pinn_options(pinn, known) if run_pinn else None
+    if pinn_opts is not None and not pinn_opts.known:
+        raise DiscoveryError("method 'pinn' needs a partly known PDE, e.g. known='h1(u, u_x) + 0.1*u_xx'; "
+                             "none was given")
     data_field = load_field(field, periodic=periodic)
+    fields, axes = data_field.names, data_field.axes
+    if pinn_opts is not None:
+        parse_field_known(pinn_opts.known, fields, axes)  # a bad formula is one line, before any work
+    share = 0.7 if ops else 1.0
+    report = _scaled(progress, 0.0, share)
+
+    report("estimating noise", 0.02)
+    reference, rel_noise = denoised_field(data_field, CLEAN_NOISE)
+    plan = WindowPlan.for_length(data_field.shape[0], settings.windows, settings.window_fraction)
+    tau = 0.1 + 2.0 * float(rel_noise.max())
+    candidates: list[FieldCandidate] = []
+    limit = settings.time_limit
+    split = 0.0 if method == "pinn" else 0.45 if run_pinn else 0.95
+    if method != "pinn":
+        candidates, limit = _sparse_candidates(data_field, reference, rel_noise, settings, noise_robust, plan, tau,
+                                               _scaled(report, 0.0, split))
+    if run_pinn:
+        found = _pinn_candidates(reference, pinn_opts, plan, tau, limit, device, seed, _scaled(report, split, 0.95))
+        candidates = _rank(candidates + found, tau)
+
+    warnings: list[str] = []
+    best = candidates[0]
+    report("re-simulating the selected PDE", 0.95)
+    best.metrics["rel_l2"] = _full_rel_l2(best.equations, reference, data_field, max(limit, 10.0))
+    if not np.isfinite(best.metrics["score"]):
+        warnings.append("no candidate PDE could be re-simulated over the scoring windows; the selected one is the "
+                        "regression's, unchecked (try a finer grid or a shorter time span)")
+    forecast = None
+    if "fno" in ops:
+        try:
+            forecast = forecast_field(data_field, reference, best.equations, options=fno_opts, device=device,
+                                      seed=seed, progress=_scaled(progress, share, 1.0))
+        except Exception as exc:  # noqa: BLE001 -- a failed forecast leaves the discovered PDE intact
+            warnings.append(f"fno forecast failed: {one_line(exc)}")
+    if progress is not None:
+        progress("done", 1.0)
+    return FieldResult(
+        fields=fields, axes=axes, periodic=dict(data_field.periodic),
+        spacing={a: data_field.spacing(a) for a in axes}, candidates=candidates,
+        noise={f: float(r) for f, r in zip(fields, rel_noise)}, source=data_field.source,
+        elapsed_s=time.perf_counter() - started, warnings=warnings, forecast=forecast,
+    )
+
+
+def _sparse_candidates(data_field: Field, reference: Field, rel_noise: np.ndarray, settings: FieldSettings,
+                       noise_robust: bool | None, plan: WindowPlan, tau: float,
+                       report: ProgressFn) -> tuple[list[FieldCandidate], float]:
+    """Stages 2-5 of the module docstring: the scored candidates, the selected one first, and the time limit of
+    one re-simulation that the scoring settled on."""
     fields, axes = data_field.names, data_field.axes
     data = data_field.stack()  # (F, Nt, *N)
     spacings = [data_field.spacing(a) for a in axes]
     flags = [data_field.periodic[a] for a in axes]
-
-    report("estimating noise", 0.02)
-    reference, rel_noise = denoised_field(data_field, CLEAN_NOISE)
-
     forms = []
     if noise_robust is not False:
         forms.append("weak")
@@ -226,8 +314,6 @@ def discover_field(
 
     expressions = [[p.expression(library, fields, axes) for p in props] for props in proposals]
     picks = [_knee(p) for p in proposals]  # every field starts at the knee of its regression path
-    plan = WindowPlan.for_length(data_field.shape[0], settings.windows, settings.window_fraction)
-    tau = 0.1 + 2.0 * float(rel_noise.max())
     scored: dict[tuple[int, ...], float] = {}
     limit = settings.time_limit
     sweeps = 1 if len(fields) == 1 else 2
@@ -259,24 +345,47 @@ def discover_field(
     order = sorted(scored, key=lambda c: (c != best_choice, not np.isfinite(scored[c]), scored[c]))
     candidates = [candidates[list(scored).index(c)] for c in order]
 
-    warnings: list[str] = []
-    best = candidates[0]
     if "strong" in systems and "weak" in systems:
-        best = _better_constants(best, [proposals[j][c] for j, c in enumerate(best_choice)], systems, library,
-                                 reference, plan, limit)
-        candidates[0] = best
-    report("re-simulating the selected PDE", 0.95)
-    best.metrics["rel_l2"] = _full_rel_l2(best.equations, reference, data_field, max(limit, 10.0))
-    if not np.isfinite(best.metrics["score"]):
-        warnings.append("no candidate PDE could be re-simulated over the scoring windows; the selected one is the "
-                        "regression's, unchecked (try a finer grid or a shorter time span)")
-    report("done", 1.0)
-    return FieldResult(
-        fields=fields, axes=axes, periodic=dict(data_field.periodic),
-        spacing={a: data_field.spacing(a) for a in axes}, candidates=candidates,
-        noise={f: float(r) for f, r in zip(fields, rel_noise)}, source=data_field.source,
-        elapsed_s=time.perf_counter() - started, warnings=warnings,
-    )
+        candidates[0] = _better_constants(candidates[0], [proposals[j][c] for j, c in enumerate(best_choice)],
+                                          systems, library, reference, plan, limit)
+    return candidates, limit
+
+
+def _rank(candidates: list[FieldCandidate], tau: float) -> list[FieldCandidate]:
+    """The candidates with the selected one (fewest terms within the tolerance of the best score) first, then by
+    score."""
+    scores = [float(c.metrics.get("score", np.inf)) for c in candidates]
+    pick = _select(scores, [int(c.metrics.get("n_terms", c.n_terms)) for c in candidates], tau)
+    rest = sorted((i for i in range(len(candidates)) if i != pick),
+                  key=lambda i: (not np.isfinite(scores[i]), scores[i]))
+    return [candidates[i] for i in [pick, *rest]]
+
+
+def _pinn_candidates(reference: Field, options: Any, plan: WindowPlan, tau: float, limit: float, device: str,
+                     seed: int, report: ProgressFn) -> list[FieldCandidate]:
+    """The ``pinn`` method's candidates (:func:`discovery.fields.pinn.pinn_candidates`), re-simulated, scored and
+    ranked (the selected one first)."""
+    from discovery.fields.pinn import pinn_candidates
+
+    found, info = pinn_candidates(reference, options, device=device, seed=seed,
+                                  progress=_scaled(report, 0.0, 0.8))
+    out = []
+    for i, c in enumerate(found):
+        report(f"re-simulating PINN candidates {i + 1}/{len(found)}", 0.8 + 0.2 * i / len(found))
+        score = window_error(c.equations, reference, reference, plan, time_limit=limit)
+        terms = {f: [(sympy.sstr(t.as_coeff_Mul()[1]), float(t.as_coeff_Mul()[0])) for t in sympy.Add.make_args(e)]
+                 for f, e in c.equations.items()}
+        out.append(FieldCandidate(c.equations, terms, form="pinn", metrics={"score": score, "n_terms": c.n_terms},
+                                  method="pde-pinn",
+                                  info={**info, "hidden": {h: sympy.sstr(e) for h, e in c.hidden.items()}}))
+    return _rank(out, tau)
+
+
+def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn:
+    """``progress`` with fractions mapped from [0, 1] to [lo, hi] (a no-op callback for ``None``)."""
+    if progress is None:
+        return lambda message, fraction: None
+    return lambda message, fraction: progress(message, lo + (hi - lo) * fraction)
 
 
 def _candidate(props: Sequence[_Proposal], library: Sequence[LibraryTerm], fields: Sequence[str],

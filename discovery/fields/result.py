@@ -32,8 +32,20 @@ The field result JSON (:meth:`FieldResult.to_dict`; what ``eqdisco discover FIEL
 relative residual; ``rel_l2`` (selected candidate only) is the PDE re-simulated over the whole span from the
 first denoised field (boundary values from the data on non-periodic axes,
 :func:`discovery.fields.resimulate.resimulate_field`) against the observed field. ``form`` is the regression
-that proposed a candidate: ``weak``, ``strong`` or, for coupled fields, both (``strong+weak``). Non-finite
-numbers are written ``null``.
+that proposed a candidate: ``weak``, ``strong`` or, for coupled fields, both (``strong+weak``); ``pinn`` for the
+PINN hidden-term method (``method: "pde-pinn"``, see :mod:`discovery.fields.pinn`). Non-finite numbers are written
+``null``.
+
+With ``discover_field(..., operators="fno")`` the result also holds a neural-operator forecast of the field
+beyond the observed window, :attr:`FieldResult.forecast` (a :class:`FieldForecast`; ``None`` otherwise), written
+as ``"forecast"`` in the JSON::
+
+    "forecast": {"model": "fno",
+                 "t": [10.08, 10.16, ...],             # times after the last observed one, one step apart
+                 "values": {"u": [[...], ...]},         # (M, Nx[, Ny]) per field
+                 "rel_l2": 0.0042,                      # backtest: see FieldForecast
+                 "backtest": {"t": [...], "values": {...}},   # or null
+                 "info": {"n_simulated": 4, "persistence_rel_l2": 0.18, ...}}
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import sympy
 
+from discovery.fields.field import Field
 from discovery.io import atomic_write_text
 from discovery.result import json_safe
 from grammar.pde_zoo import derivative_names
@@ -77,7 +90,7 @@ class FieldCandidate:
     terms:
         Field -> ``[(library term, coefficient), ...]`` as regressed (``("(u^2)_x", -0.5)``).
     form:
-        The regression that proposed it: ``"weak"`` or ``"strong"``.
+        The regression that proposed it: ``"weak"`` or ``"strong"`` (``"pinn"``: the PINN hidden-term method).
     metrics:
         ``score`` (relative L2 of the windowed re-simulation against the denoised field, which ranks),
         ``n_terms``, ``residual`` (regression), and for the selected model ``rel_l2`` (re-simulated over the
@@ -88,6 +101,10 @@ class FieldCandidate:
     terms: dict[str, list[tuple[str, float]]]
     form: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    method: str = "pde-sparse"
+    """``"pde-sparse"`` (sparse regression) or ``"pde-pinn"`` (PINN hidden terms, distilled)."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """Method-specific details (the PINN's hidden-term formulas and loss), JSON-serializable."""
 
     @property
     def n_terms(self) -> int:
@@ -95,12 +112,112 @@ class FieldCandidate:
         return sum(len(v) for v in self.terms.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": "pde-sparse",
+        out = {
+            "method": self.method,
             "form": self.form,
             "equations": {f: sympy.sstr(e) for f, e in self.equations.items()},
             "terms": {f: [{"term": t, "coefficient": c} for t, c in v] for f, v in self.terms.items()},
             "metrics": json_safe(self.metrics),
+        }
+        if self.info:
+            out["info"] = json_safe(self.info)
+        return out
+
+
+def _field_dict(f: Field) -> dict[str, Any]:
+    return {"t": np.asarray(f.t, dtype=float).tolist(),
+            "values": {n: np.asarray(v, dtype=float).tolist() for n, v in f.values.items()}}
+
+
+@dataclass
+class FieldForecast:
+    """A neural operator's forecast of the field beyond the observed window (see :mod:`discovery.fields.operator`).
+
+    It reads like a :class:`~discovery.fields.field.Field` on the observed grid (``t``, ``values``, ``axes``,
+    ``x``, ``y``, ``shape``, ``stack()``), with ``times`` and ``array`` as short names for ``t`` and ``stack()``.
+
+    Attributes
+    ----------
+    model:
+        The operator: ``"fno"`` (a Fourier neural operator, :mod:`models.fno`).
+    field:
+        The forecast frames, at the times after the last observed one (one observed time step apart).
+    rel_l2:
+        The backtest error: the operator trained without the last part of the observed window (``holdout`` of
+        it) forecasts that part from the frames before it; ``||forecast - observed|| / ||observed||`` over it.
+        ``None`` when no part was held out.
+    backtest:
+        That backtest forecast over the held-out times, or ``None``.
+    info:
+        Training details (``n_simulated`` fields from the discovered PDE, ``holdout``, ``persistence_rel_l2``:
+        the error of repeating the last frame before the held-out part, for comparison; loss, seconds).
+
+    Examples
+    --------
+    >>> result = discover_field(simulate_zoo("heat", grid=(64, 64)), operators="fno")  # doctest: +SKIP
+    >>> result.forecast.times.shape, result.forecast.array.shape, result.forecast.rel_l2  # doctest: +SKIP
+    ((16,), (1, 16, 64), 0.004)
+    """
+
+    model: str
+    field: Field
+    rel_l2: float | None = None
+    backtest: Field | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def t(self) -> np.ndarray:
+        """Forecast times ``(M,)``, after the observed window."""
+        return self.field.t
+
+    times = t
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Field name -> forecast ``(M, Nx[, Ny])``."""
+        return self.field.values
+
+    @property
+    def array(self) -> np.ndarray:
+        """All fields' forecasts ``(F, M, Nx[, Ny])``."""
+        return self.field.stack()
+
+    def stack(self) -> np.ndarray:
+        """The same as :attr:`array`."""
+        return self.field.stack()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.field.names
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return self.field.axes
+
+    @property
+    def coords(self) -> dict[str, np.ndarray]:
+        return self.field.coords
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.field.x
+
+    @property
+    def y(self) -> np.ndarray | None:
+        return self.field.y
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(M, Nx[, Ny])``."""
+        return self.field.shape
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            **_field_dict(self.field),
+            "rel_l2": None if self.rel_l2 is None else float(self.rel_l2),
+            "backtest": None if self.backtest is None else _field_dict(self.backtest),
+            "info": json_safe(self.info),
         }
 
 
@@ -114,6 +231,12 @@ class FieldResult:
     >>> result = discover_field(simulate_zoo("burgers", grid=(64, 64)))  # doctest: +SKIP
     >>> result.equations["u"]  # doctest: +SKIP
     -1.0*u*u_x + 0.1*u_xx
+
+    Attributes
+    ----------
+    forecast:
+        The neural-operator forecast beyond the observed window (:class:`FieldForecast`) when
+        ``discover_field(..., operators="fno")`` asked for one, else ``None``.
     """
 
     fields: tuple[str, ...]
@@ -125,6 +248,7 @@ class FieldResult:
     source: str | None = None
     elapsed_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    forecast: FieldForecast | None = None
 
     @property
     def best(self) -> FieldCandidate:
@@ -142,7 +266,8 @@ class FieldResult:
 
     @property
     def method(self) -> str:
-        return "pde-sparse"
+        """The method of the selected candidate: ``"pde-sparse"`` or ``"pde-pinn"``."""
+        return self.best.method
 
     # -- exports
     def latex(self, candidate: FieldCandidate | None = None, digits: int = 4) -> str:
@@ -188,7 +313,7 @@ class FieldResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready result (see the module docstring)."""
         best = self.best.to_dict()
-        return {
+        out = {
             "source": self.source,
             "kind": "field",
             "variables": list(self.fields),
@@ -204,6 +329,9 @@ class FieldResult:
             "eqdisco_version": _version(),
             "elapsed_s": round(float(self.elapsed_s), 3),
         }
+        if self.forecast is not None:
+            out["forecast"] = self.forecast.to_dict()
+        return out
 
     def to_json(self, path: str | Path | None = None, *, indent: int = 2) -> str:
         """The result as JSON; written atomically to ``path`` when given."""
@@ -219,4 +347,8 @@ class FieldResult:
         lines += [f"  {f}_t = {sympy.sstr(self.equations[f])}" for f in self.fields]
         rel = m.get("rel_l2")
         lines.append(f"  re-simulation rel. L2 {rel:.3g}" if isinstance(rel, float) else "  (not re-simulated)")
+        fc = self.forecast
+        if fc is not None:
+            back = f", backtest rel. L2 {fc.rel_l2:.3g}" if fc.rel_l2 is not None else ""
+            lines.append(f"  {fc.model} forecast of t in [{fc.t[0]:.4g}, {fc.t[-1]:.4g}]{back}")
         return "\n".join(lines)
