@@ -1,4 +1,5 @@
-"""Cached computations behind the field pages: PDE discovery runs and re-simulations of candidate PDEs.
+"""Cached computations behind the field pages: PDE discovery runs (with the FNO forecast when asked) and
+re-simulations of candidate PDEs.
 
 A run is keyed by the field's bytes hash and the request (:class:`FieldRequest`), so a widget change after a run,
 or the same request again, never recomputes discovery; a re-simulation by the run key and the candidate. Both
@@ -25,20 +26,26 @@ FORMS = {"auto": None, "weak": True, "strong": False}
 
 @dataclass(frozen=True)
 class FieldRequest:
-    """What the PDE form asks for: the regression form, the library and path sizes, and periodicity per axis.
+    """What the PDE form asks for: the regression form, the library and path sizes, periodicity per axis, and the
+    neural-operator forecast.
 
     ``settings`` are :class:`~discovery.fields.FieldSettings` (checked on construction); ``form`` is one of
-    :data:`FORMS`; ``periodic`` holds ``(axis, flag)`` pairs.
+    :data:`FORMS`; ``periodic`` holds ``(axis, flag)`` pairs; ``operators`` the forecasting operators (``("fno",)``
+    or none) and ``fno`` their options (``discover_field``'s ``fno``: a dict of
+    :class:`~discovery.fields.operator.FNOOptions` fields).
     """
 
     form: str = "auto"
     settings: Any = None
     periodic: tuple[tuple[str, bool], ...] = field(default_factory=tuple)
+    operators: tuple[str, ...] = ()
+    fno: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys): equal requests give equal text."""
         settings = asdict(self.settings) if self.settings is not None else {}
-        return json.dumps({"form": self.form, "settings": settings, "periodic": [list(p) for p in self.periodic]},
+        return json.dumps({"form": self.form, "settings": settings, "periodic": [list(p) for p in self.periodic],
+                           "operators": list(self.operators), "fno": self.fno if self.operators else {}},
                           sort_keys=True)
 
 
@@ -55,7 +62,8 @@ def cached_discover_field(data_digest: str, request_json: str, _field: Any, _req
     from discovery.fields import FieldSettings, discover_field
 
     return discover_field(_field, noise_robust=FORMS[_request.form], periodic=dict(_request.periodic) or None,
-                          settings=_request.settings or FieldSettings(), progress=_progress)
+                          settings=_request.settings or FieldSettings(), operators=_request.operators or None,
+                          fno=(_request.fno or None) if _request.operators else None, progress=_progress)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

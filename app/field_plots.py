@@ -133,7 +133,8 @@ def forecast_figure(observed: Any, forecast: Any, name: str) -> Any:
         t = np.concatenate([observed.t, np.asarray(forecast.t)[after]])
         z = np.concatenate([observed.values[name], np.asarray(forecast.values[name])[after]])
         sx, stt = _stride(z.shape[1]), _stride(z.shape[0])
-        fig = go.Figure(_heatmap(observed.x[sx], t[stt], z[stt, sx], name, "coloraxis", ("x", "t")))
+        fig = go.Figure(_heatmap(observed.x[sx], t[stt], z[stt, sx], f"{name} (observed, then forecast)",
+                                 "coloraxis", ("x", "t")))
         fig.add_hline(y=t_end, line_dash="dash", line_color="white", annotation_text="forecast ↑",
                       annotation_position="top left", annotation_font_color="white")
         fig.update_xaxes(title_text="x")

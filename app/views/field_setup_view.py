@@ -88,12 +88,34 @@ def render_field_setup(loaded: LoadedField) -> tuple[FieldRequest | None, list[s
                               key=field_key("field_periodic", loaded),
                               help="Detected from the data (or stored in the file); a non-periodic axis is "
                                    "re-simulated with the observed boundary values.")
+    operators, fno = _forecast_options()
     try:
         settings = FieldSettings(max_degree=degree, max_order=None if order == "auto" else int(order),
                                  max_terms=terms)
     except DiscoveryError as exc:
         return None, [one_line(exc)]
-    return FieldRequest(form=form, settings=settings, periodic=tuple((a, a in periodic) for a in field.axes)), []
+    return FieldRequest(form=form, settings=settings, periodic=tuple((a, a in periodic) for a in field.axes),
+                        operators=operators, fno=fno), []
+
+
+def _forecast_options() -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The FNO forecast toggle and its horizon and training steps: ``(operators, fno options)``."""
+    on = st.toggle("Forecast the field beyond the observed window with a Fourier neural operator (FNO)",
+                   key="field_fno", help="After selection, an FNO (the neuraloperator library) is trained on the field "
+                                         "and on fields simulated from the discovered PDE near its start, backtested "
+                                         "on the last quarter of the window, and rolled out past its end. Tens of "
+                                         "seconds on a CPU.")
+    if not on:
+        return (), {}
+    from discovery.fields.operator import FNOOptions
+    from models.fno import FNOTrainConfig  # torch: only once the forecast is asked for
+
+    c1, c2 = st.columns(2)
+    horizon = c1.slider("Forecast horizon (% of the observed span)", 5, 100, int(round(FNOOptions().horizon * 100)),
+                        step=5, key="field_fno_horizon")
+    steps = int(c2.number_input("FNO training steps", 10, 20_000, FNOTrainConfig().steps, step=100,
+                                key="field_fno_steps", help="More steps: a closer fit, a longer run."))
+    return ("fno",), {"horizon": horizon / 100.0, "training": {"steps": steps}}
 
 
 def start_field_job(session: MutableMapping[str, Any], loaded: LoadedField, request: FieldRequest) -> DiscoveryJob:

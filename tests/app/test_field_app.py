@@ -126,6 +126,23 @@ def test_discover_a_pde_and_see_it_with_its_resimulation(app_entry: str, burgers
         assert any(result.latex(result.candidates[-1]) in e.value for e in at.latex)
 
 
+def test_the_fno_forecast_is_shown_beyond_the_observed_window(app_entry: str, burgers_npz: bytes) -> None:
+    at = _upload(app_entry, "burgers.npz", burgers_npz)
+    assert not any("Neural-operator forecast" in m.value for m in at.markdown)
+    at.toggle(key="field_fno").set_value(True).run()
+    at.slider(key="field_fno_horizon").set_value(50).run()
+    at.number_input(key="field_fno_steps").set_value(40).run()  # a toy training: the panel, not the accuracy
+    _run(at)
+    assert not at.exception and not at.error
+    forecast = at.session_state[state.RESULT].forecast
+    assert forecast is not None and forecast.model == "fno" and forecast.shape == (32, 64)  # half of 64 frames
+    assert any(m.value == "#### Neural-operator forecast" for m in at.markdown)
+    image = _heatmaps(at)["u (observed, then forecast)"]  # the 64 observed frames, then the 32 forecast ones
+    assert image.shape == (96, 64) and np.array_equal(image[64:], forecast.values["u"])
+    assert any("fno forecast of t in [" in c.value and "backtest relative L2 error" in c.value for c in at.caption)
+    assert json.loads(at.session_state[state.RESULT].to_json())["forecast"]["model"] == "fno"
+
+
 def test_a_2d_field_is_shown_frame_by_frame(app_entry: str) -> None:
     at = _upload(app_entry, "heat2d.nc", _field_bytes("heat_2d", (16, 16, 16), suffix=".nc"))
     assert not at.exception and not at.error
