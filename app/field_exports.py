@@ -13,7 +13,14 @@ from typing import Any
 
 from app.exports import _tex_comment, _tex_text
 
-__all__ = ["field_latex_document", "field_npz", "field_python_module"]
+__all__ = ["field_latex_document", "field_npz", "field_python_module", "how_found"]
+
+
+def how_found(candidate: Any) -> str:
+    """How a candidate PDE was found, in words: ``"sparse regression (weak form)"`` or the PINN's."""
+    if getattr(candidate, "method", "pde-sparse") == "pde-pinn":
+        return "PINN hidden terms, distilled"
+    return f"sparse regression ({candidate.form} form)"
 
 
 def field_python_module(result: Any, candidate: Any) -> str:
@@ -27,7 +34,8 @@ def field_python_module(result: Any, candidate: Any) -> str:
 
     axes = tuple(result.axes)
     spacing = tuple(float(result.spacing[a]) for a in axes)
-    doc = (f"PDE right-hand side discovered by eqdisco ({candidate.form} form) from {result.source or 'the data'}.\n\n"
+    doc = (f"PDE right-hand side discovered by eqdisco ({how_found(candidate)}) from "
+           f"{result.source or 'the data'}.\n\n"
            f"rhs(state, SPACING) returns the time derivatives of the fields {tuple(result.fields)!r}, state shaped "
            f"(F, {', '.join('N_' + a for a in axes)}) on the grid of the data (steps SPACING along {axes!r}); "
            "integrate it with any ODE solver (method of lines), e.g. scipy's solve_ivp on the flattened state.\n")
@@ -48,12 +56,13 @@ def field_latex_document(result: Any, candidate: Any) -> str:
     if isinstance(score, (int, float)) and math.isfinite(score):
         parts.append(f"windowed score {float(score):.3g}")
     parts.append(f"{candidate.n_terms} term{'s' * (candidate.n_terms != 1)}")
-    origin = _tex_comment(f"discovered by eqdisco ({candidate.form} form) from {result.source or 'the data'}")
+    how = how_found(candidate)
+    origin = _tex_comment(f"discovered by eqdisco ({how}) from {result.source or 'the data'}")
     return (
         "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
         f"% {origin}\n"
         "\\begin{gather*}\n" + result.latex(candidate) + "\n\\end{gather*}\n"
-        f"Sparse regression ({_tex_text(candidate.form)} form); {'; '.join(parts)}.\n"
+        f"{_tex_text(how[:1].upper() + how[1:])}; {'; '.join(parts)}.\n"
         "\\end{document}\n"
     )
 

@@ -54,8 +54,8 @@ def _heatmap(across: np.ndarray, up: np.ndarray, z: np.ndarray, name: str, color
              ) -> Any:
     import plotly.graph_objects as go
 
-    return go.Heatmap(x=across, y=up, z=z, name=name, coloraxis=coloraxis,
-                      hovertemplate=f"{hover[0]}=%{{x:.4g}}<br>{hover[1]}=%{{y:.4g}}<br>{name}=%{{z:.4g}}<extra></extra>")
+    template = f"{hover[0]}=%{{x:.4g}}<br>{hover[1]}=%{{y:.4g}}<br>{name}=%{{z:.4g}}<extra></extra>"
+    return go.Heatmap(x=across, y=up, z=z, name=name, coloraxis=coloraxis, hovertemplate=template)
 
 
 def field_figure(field: Any, names: Sequence[str] | None = None, frame: int | None = None) -> Any:

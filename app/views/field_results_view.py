@@ -13,7 +13,7 @@ from app import state
 from app.compute import cached_build
 from app.exports import file_stem
 from app.field_compute import cached_resimulation
-from app.field_exports import field_latex_document, field_npz, field_python_module
+from app.field_exports import field_latex_document, field_npz, field_python_module, how_found
 from app.field_loading import LoadedField
 from app.field_plots import comparison_figure, forecast_figure
 from app.views.field_setup_view import field_key, frame_slider
@@ -41,7 +41,8 @@ def _latex(result: Any, candidate: Any) -> str:
 
 
 def _label(i: int, c: Any) -> str:
-    return (f"#{i + 1} · {c.form} form · {c.n_terms} term{'s' * (c.n_terms != 1)} · "
+    form = "pinn" if getattr(c, "method", "") == "pde-pinn" else f"{c.form} form"
+    return (f"#{i + 1} · {form} · {c.n_terms} term{'s' * (c.n_terms != 1)} · "
             f"score {_fmt(c.metrics.get('score'))}")
 
 
@@ -52,7 +53,7 @@ def _rel_l2(observed: Any, simulated: Any) -> float:
 
 def _best_block(result: Any) -> None:
     best = result.best
-    st.markdown(f"**Selected PDE** · sparse regression ({best.form} form) from `{result.source or 'the data'}` "
+    st.markdown(f"**Selected PDE** · {how_found(best)} from `{result.source or 'the data'}` "
                 f"in {result.elapsed_s:.1f} s")
     st.latex(_latex(result, best))
     m = best.metrics
