@@ -36,7 +36,7 @@ def test_an_ode_method_on_a_field_is_one_line(tmp_path, capsys) -> None:
     simulate_zoo("heat", grid=(24, 32)).save(field)
     assert main(["discover", str(field), "--out", str(tmp_path / "r"), "--method", "sindy", "--quiet"]) != 0
     payload = json.loads((tmp_path / "r" / "rod.json").read_text())
-    assert payload["error"] == "unknown PDE method 'sindy'; valid: auto, sparse"
+    assert payload["error"].startswith("unknown PDE method 'sindy'; valid: auto, sparse")
 
 
 def test_the_resimulated_field_is_what_rel_l2_measures() -> None:
