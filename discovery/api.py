@@ -77,7 +77,9 @@ def discover(
         rest; the selection rule keeps them only if they are about as good). ``()`` turns this off.
     operators:
         Neural operators to fit after selection, e.g. ``("deeponet",)``; predictions land in
-        ``result.operator_predictions`` (PROSE's prediction is added whenever ``prose`` runs).
+        ``result.operator_predictions`` (PROSE's prediction is added whenever ``prose`` runs). For a field:
+        ``("fno",)``, a Fourier neural operator forecast in ``result.forecast``; ``known``, ``device``, ``seed``
+        and the ``fno={...}`` / ``pinn={...}`` options go to :func:`discovery.fields.discover_field` as well.
     scoring, refinement:
         Settings of scoring/selection and of the constant refinement.
     uncertainty:
@@ -131,8 +133,9 @@ def discover(
     if settings is None and not isinstance(data, Trajectories) and is_field(data):  # a field: the PDE path
         from discovery.fields import discover_field
 
-        return discover_field(data, method=method if isinstance(method, str) else "auto", seed=seed,
-                              progress=progress)
+        return discover_field(data, method=method if isinstance(method, str) else "auto", known=known,
+                              operators=operators or None, fno=method_options.get("fno"),
+                              pinn=method_options.get("pinn"), seed=seed, device=device, progress=progress)
     if settings is None:
         settings = build_settings(
             method, derivative=derivative, known=known, guess=guess, refine=refine, max_refine=max_refine,

@@ -85,3 +85,14 @@ def test_option_errors_are_one_line_before_any_work(heat, kwargs, match):
 def test_too_short_a_record_for_the_backtest(heat):
     with pytest.raises(DiscoveryError, match="too few to train on"):
         forecast_field(heat.time_slice(0, 4), options={"holdout": 0.5})
+
+
+def test_discover_passes_the_field_options_on(heat):
+    from discovery import discover
+
+    with pytest.raises(DiscoveryError, match=r"unknown field operator\(s\) \['deeponet'\]"):
+        discover(heat, operators=("deeponet",))
+    with pytest.raises(DiscoveryError, match="read by method 'pinn' only"):
+        discover(heat, method="sparse", known="h1(u) + u_xx")
+    with pytest.raises(DiscoveryError, match="fno.horizon: expected"):
+        discover(heat, operators=("fno",), fno={"horizon": 0})
