@@ -251,7 +251,7 @@ def _fit(t, coords, values, rhs, derivatives, hidden_args, arg_scales, hidden_sc
         raise ValueError(f"expected values of shape (F, {', '.join(str(a.shape[0]) for a in axes)}), "
                          f"found {values.shape}")
     n_fields, dim = values.shape[0], len(coords)
-    f32 = dict(dtype=torch.float32, device=dev)
+    f32 = {"dtype": torch.float32, "device": dev}
     lo = torch.as_tensor([a[0] for a in axes], **f32)
     span = torch.as_tensor([max(a[-1] - a[0], 1e-12) for a in axes], **f32)
     mean = values.reshape(n_fields, -1).mean(axis=1)

@@ -226,7 +226,7 @@ def _fit_fno(
     usable = [i for i, a in enumerate(arrays) if a.shape[1] >= h + r]
     if not usable:
         raise ValueError(f"every field has fewer than history + unroll = {h + r} frames; nothing to train on")
-    f32 = dict(dtype=torch.float32, device=dev)
+    f32 = {"dtype": torch.float32, "device": dev}
     if init is None:
         pooled = np.concatenate([a.reshape(n_fields, -1) for a in arrays], axis=1)
         mean, std = pooled.mean(axis=1), np.maximum(pooled.std(axis=1), 1e-12)
@@ -252,7 +252,7 @@ def _fit_fno(
             targets.append(runs[i][k + 1:k + 1 + r])
         return torch.stack(frames), torch.stack(targets)  # (B, h, F, *N), (B, r, F, *N)
 
-    def loss(step: int) -> torch.Tensor:  # noqa: ARG001 (every step alike)
+    def loss(step: int) -> torch.Tensor:
         idx = torch.randint(0, starts.shape[0], (min(tc.batch_size, starts.shape[0]),), generator=gen)
         frames, targets = batch(idx)
         total = torch.zeros((), device=dev)
@@ -268,4 +268,4 @@ def _fit_fno(
     return FNOFit(model.eval(), mean_t, std_t, history, log.elapsed_s() + (init.elapsed_s if init else 0.0))
 
 
-__all__ = ["FNOFit", "FNOModelConfig", "FNOTrainConfig", "FieldStepper", "PADDING", "fit_fno"]
+__all__ = ["PADDING", "FNOFit", "FNOModelConfig", "FNOTrainConfig", "FieldStepper", "fit_fno"]

@@ -145,7 +145,7 @@ def forecast_error(clean: Any, observed: Any, seed: int) -> Callable[[], dict[st
         from discovery.fields import discover_field
 
         nt = clean.shape[0]
-        cut = nt - int(round(FORECAST_HOLDOUT * (nt - 1)))
+        cut = nt - round(FORECAST_HOLDOUT * (nt - 1))
         truth = clean.stack()[:, cut:]
         result = discover_field(observed.time_slice(0, cut), operators="fno", seed=seed,
                                 fno={"holdout": 0.0, "horizon": (nt - cut) / (cut - 1)})

@@ -47,8 +47,8 @@ from discovery.fields.operator import check_operators, fno_options, forecast_fie
 from discovery.fields.pinn import pinn_options
 from discovery.fields.readers import load_field
 from discovery.fields.regression import SparseFit, fit_support, sparsity_path
-from discovery.fields.result import FieldCandidate, FieldResult
 from discovery.fields.resimulate import SCORE_RTOL, WindowPlan, window_error
+from discovery.fields.result import FieldCandidate, FieldResult
 from discovery.fields.solvers import solve
 from discovery.fields.strong import strong_system
 from discovery.fields.weak import weak_system

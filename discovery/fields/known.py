@@ -86,7 +86,7 @@ class FieldKnown:
                 repl[app] = sympy.sympify(forms[app.func.__name__]).xreplace(dict(zip(params, app.args)))
         return {f: sympy.expand(e.xreplace(repl)) for f, e in self.equations.items()}
 
-    def torch_rhs(self) -> Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]:
+    def torch_rhs(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """The known PDE as ``rhs(d (B, S), h (B, K)) -> f_t (B, F)``: ``d`` the values of :attr:`symbols`, ``h``
         the hidden terms (imports torch)."""
         import torch
@@ -130,10 +130,10 @@ def _entries(known: Any, fields: Sequence[str]) -> list[tuple[str, Any]]:
                                      f"{str(item)[:80]!r}")
             lhs, rhs = item.split("=", 1)
             lhs = lhs.strip()
-            pairs.append((lhs[:-2] if lhs.endswith("_t") else lhs, rhs))
+            pairs.append((lhs.removesuffix("_t"), rhs))
         known = pairs
     elif isinstance(known, Mapping):
-        known = [(str(k)[:-2] if str(k).endswith("_t") else str(k), v) for k, v in known.items()]
+        known = [(str(k).removesuffix("_t"), v) for k, v in known.items()]
     else:
         raise DiscoveryError(f"known PDE: expected a dict field -> formula, 'field = formula' lines or one formula, "
                              f"found {type(known).__name__}")

@@ -188,8 +188,8 @@ def forecast_field(
     ref, obs = reference.stack(), observed.stack()  # (F, Nt, *N)
     nt = ref.shape[1]
     hist = o.model.history
-    n_hold = int(round(o.holdout * (nt - 1)))
-    n_ahead = max(2, int(round(o.horizon * (nt - 1))))
+    n_hold = round(o.holdout * (nt - 1))
+    n_ahead = max(2, round(o.horizon * (nt - 1)))
     if n_hold and nt - n_hold < hist + o.training.unroll + 1:
         raise DiscoveryError(f"fno: {nt} frames leave too few to train on before the held-out {n_hold}; "
                              "use a longer record or fno={'holdout': 0}")
@@ -198,7 +198,7 @@ def forecast_field(
     if equations is not None and o.n_simulated:
         report(f"fno: simulating {o.n_simulated} fields from the discovered PDE", 0.0)
         simulated = simulate_near(reference, equations, o.n_simulated, o.spread, seed)
-    common = dict(periodic=flags, model_config=o.model, device=device, seed=seed)
+    common = {"periodic": flags, "model_config": o.model, "device": device, "seed": seed}
     info: dict[str, Any] = {"n_simulated": len(simulated), "holdout": o.holdout, "history": hist}
     rel = backtest = None
     fit = None
@@ -211,7 +211,7 @@ def forecast_field(
         rel = _rel_l2(pred, truth)
         info["persistence_rel_l2"] = _rel_l2(np.repeat(ref[:, cut - 1:cut], n_hold, axis=1), truth)
         backtest = reference.time_slice(cut, nt).replace(values=dict(zip(reference.names, pred)), source=None)
-    steps = o.training.steps if fit is None else int(round(o.finetune * o.training.steps))
+    steps = o.training.steps if fit is None else round(o.finetune * o.training.steps)
     if fit is None or steps > 0:
         fit = fit_fno([ref] + simulated, train_config=replace(o.training, steps=max(steps, 1)), init=fit,
                       **common, progress=lambda m, f: report(m, 0.65 + 0.3 * f))

@@ -59,12 +59,12 @@ def test_bad_known_pde_is_one_line(known, match):
 def test_method_errors_are_one_line_before_any_work():
     field = simulate_zoo("heat", grid=(24, 24))
     cases = [
-        (dict(method="pinn"), "needs a partly known PDE"),
-        (dict(method="sparse", known="h1(u) + u_xx"), "read by method 'pinn' only"),
-        (dict(method="pinn", known="h1(u) + u_xx", pinn={"max_terms": 0}), r"pinn.max_terms: expected"),
-        (dict(method="pinn", known="h1(u) + u_xx", pinn={"training": {"steps": 3}}), r"pinn.training: unknown"),
-        (dict(method="pinn", known="u_t = h1(q)"), "unknown name"),
-        (dict(method="magic"), "valid: auto, sparse, pinn"),
+        ({"method": "pinn"}, "needs a partly known PDE"),
+        ({"method": "sparse", "known": "h1(u) + u_xx"}, "read by method 'pinn' only"),
+        ({"method": "pinn", "known": "h1(u) + u_xx", "pinn": {"max_terms": 0}}, r"pinn.max_terms: expected"),
+        ({"method": "pinn", "known": "h1(u) + u_xx", "pinn": {"training": {"steps": 3}}}, r"pinn.training: unknown"),
+        ({"method": "pinn", "known": "u_t = h1(q)"}, "unknown name"),
+        ({"method": "magic"}, "valid: auto, sparse, pinn"),
     ]
     for kwargs, match in cases:
         with pytest.raises(DiscoveryError, match=match):
