@@ -208,15 +208,21 @@ def forecast_field(
                       progress=lambda m, f: report(f"{m} (backtest)", 0.15 + 0.5 * f))
         pred = fit.rollout(ref[:, :cut], n_hold)
         truth = obs[:, cut:]
-        rel = _rel_l2(pred, truth)
         info["persistence_rel_l2"] = _rel_l2(np.repeat(ref[:, cut - 1:cut], n_hold, axis=1), truth)
-        backtest = reference.time_slice(cut, nt).replace(values=dict(zip(reference.names, pred)), source=None)
+        if np.all(np.isfinite(pred)):
+            rel = _rel_l2(pred, truth)
+            backtest = reference.time_slice(cut, nt).replace(values=dict(zip(reference.names, pred)), source=None)
+        else:  # the rollout blew up: an infinite error, no backtest field
+            rel = float("inf")
     steps = o.training.steps if fit is None else round(o.finetune * o.training.steps)
     if fit is None or steps > 0:
         fit = fit_fno([ref] + simulated, train_config=replace(o.training, steps=max(steps, 1)), init=fit,
                       **common, progress=lambda m, f: report(m, 0.65 + 0.3 * f))
     report("fno: forecasting", 0.97)
     ahead = fit.rollout(ref, n_ahead)
+    if not np.all(np.isfinite(ahead)):
+        raise DiscoveryError("fno: the forecast blew up (non-finite values); try a shorter horizon or more "
+                             "training steps")
     dt = reference.dt
     times = reference.t[-1] + dt * np.arange(1, n_ahead + 1)
     forecast = Field(times, dict(reference.coords), dict(zip(reference.names, ahead)),

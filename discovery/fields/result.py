@@ -145,7 +145,7 @@ class FieldForecast:
     rel_l2:
         The backtest error: the operator trained without the last part of the observed window (``holdout`` of
         it) forecasts that part from the frames before it; ``||forecast - observed|| / ||observed||`` over it.
-        ``None`` when no part was held out.
+        ``None`` when no part was held out, ``inf`` when the backtest rollout blew up.
     backtest:
         That backtest forecast over the held-out times, or ``None``.
     info:
