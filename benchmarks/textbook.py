@@ -27,9 +27,7 @@ state; the truth parsing to the same expression both ways; no law the same as a 
 comparison, for every ordering of the variables). A failed check stops the script with a one-line reason.
 
 ``eqdisco bench`` has no option to pick files from a folder: to try a few systems, copy their two files into a
-folder of their own. Until the data loader accepts names that sympy gives a meaning (issue 14, item 10), it
-refuses the files whose variables include ``S``, ``I``, ``E`` or ``N`` (allee, chemostat, gompertz, harvesting,
-may, richards, ricker, seir, sir_saturating, sis_standard, tumor_immune), and with them the whole folder.
+folder of their own; ``--resume`` keeps the runs an interrupted benchmark already wrote.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ compared with the clean true trajectories. Contenders:
 ``sindy``
     ``discover(method="sindy")``: our sparse regression alone, with the same refinement, scoring and selection
     (the fast path; its time is the one the ``sindy`` speed target is about).
+``sr``
+    ``discover(method="sr")``: symbolic regression alone (pyoperon backend; operators chosen from the data), with
+    the same refinement, scoring and selection.
 ``prose``
     ``discover(method="prose")``: the shipped PROSE checkpoint's decoded equations, refined, scored and selected
     (its training saw every zoo family except ``rossler`` and ``brusselator``, with parameters within +-10%).
@@ -46,7 +49,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-CONTENDERS = ("auto", "sindy", "prose", "pysindy", "pyoperon")
+CONTENDERS = ("auto", "sindy", "sr", "prose", "pysindy", "pyoperon")
 DEFAULT_NOISE = (0.0, 0.01, 0.05)
 
 
@@ -77,6 +80,8 @@ class Outcome:
     peak_mb: float
     equations: dict[str, str]
     error: str | None = None
+    spurious_trig: bool = False
+    """The equations hold ``sin``/``cos``/``tan`` where the true law has none."""
 
 
 def predictability_horizon(equations: dict[str, Any], variables: Sequence[str], t: np.ndarray,
@@ -214,7 +219,7 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
     equations: dict[str, Any] = {}
     error = None
     try:
-        if contender in ("auto", "sindy", "prose"):
+        if contender in ("auto", "sindy", "sr", "prose"):
             from discovery.api import discover
 
             data = Trajectories(case.variables, [Trajectory(t, x)], source=case.name)
@@ -242,14 +247,22 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
 
     truth = {v: parse(e, variables=case.variables) for v, e in case.truth.items()}
     exact = bool(equations) and same_terms(equations, truth)
+    spurious_trig = _has_trig(equations.values()) and not _has_trig(truth.values())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return Outcome(
         system=case.name, noise=case.noise, contender=contender,
         r2_fit=r2_on(case.fit_t, case.fit_clean, case.fit_horizon),
         r2_heldout=r2_on(case.held_t, case.held_x, case.held_horizon),
         exact_terms=exact, seconds=round(seconds, 3), peak_mb=round(peak_mb, 1),
-        equations={v: sympy.sstr(e) for v, e in equations.items()}, error=error,
+        equations={v: sympy.sstr(e) for v, e in equations.items()}, error=error, spurious_trig=spurious_trig,
     )
+
+
+def _has_trig(expressions: Any) -> bool:
+    """Whether any of the sympy ``expressions`` holds a trigonometric function."""
+    import sympy
+
+    return any(sympy.sympify(e).atoms(sympy.sin, sympy.cos, sympy.tan) for e in expressions)
 
 
 def _ok(r2: float | None) -> bool:
@@ -277,20 +290,35 @@ def summarize(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
                 "median_s": statistics.median(o.seconds for o in group),
                 "peak_mb": max(o.peak_mb for o in group),
                 "errors": sum(1 for o in group if o.error),
+                "spurious_trig": sum(1 for o in group if o.spurious_trig),
             }
         )
     return rows
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
-    head = "| noise | contender | systems | R2>=0.9 fit | R2>=0.9 held-out | exact terms | median s | peak MB |"
-    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    head = ("| noise | contender | systems | R2>=0.9 fit | R2>=0.9 held-out | exact terms | spurious trig | median s "
+            "| peak MB |")
+    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['noise']:.0%} | {r['contender']} | {r['systems']} | {r['r2_fit_ge_0.9']:.0%} | "
-            f"{r['r2_heldout_ge_0.9']:.0%} | {r['exact_terms']:.0%} | {r['median_s']:.2f} | {r['peak_mb']:.0f} |"
+            f"{r['r2_heldout_ge_0.9']:.0%} | {r['exact_terms']:.0%} | {r.get('spurious_trig', 0)} | {r['median_s']:.2f} | "
+            f"{r['peak_mb']:.0f} |"
         )
     return "\n".join(lines)
+
+
+def _previous_outcomes(path: str, seed: int) -> list[Outcome]:
+    """The runs of an earlier ``--out`` file made with ``seed`` (none when the file is missing or unreadable)."""
+    try:
+        payload = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return []
+    if payload.get("seed") != seed:
+        return []
+    fields = set(Outcome.__dataclass_fields__)
+    return [Outcome(**{k: v for k, v in run.items() if k in fields}) for run in payload.get("runs", [])]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -305,6 +333,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (each in its own process)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results/discovery.json", help="JSON output file")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --out (same seed) and do only the missing ones")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -354,7 +384,11 @@ def run(args: argparse.Namespace) -> int:
 
     from discovery.result import json_safe
 
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome] = _previous_outcomes(args.out, args.seed) if args.resume else []
+    done = {(o.system, o.noise, o.contender) for o in outcomes}
+    outcomes = [o for o in outcomes if any((c.name, c.noise, k) == (o.system, o.noise, o.contender) for c, k in jobs)]
+    jobs = [(c, k) for c, k in jobs if (c.name, c.noise, k) not in done]
+    total = len(outcomes) + len(jobs)
     ctx = mp.get_context("spawn")
     started = time.monotonic()
 
@@ -364,7 +398,7 @@ def run(args: argparse.Namespace) -> int:
         payload = {
             "summary": rows,
             "runs": [asdict(o) for o in outcomes],
-            "complete": len(outcomes) == len(jobs),
+            "complete": len(outcomes) == total,
             "systems": names,
             "noise": noises,
             "seed": args.seed,

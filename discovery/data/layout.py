@@ -104,7 +104,8 @@ def table_layout(names: Sequence[str], file: str | None, row: int | None, opts: 
 
 
 def find_time(names: Sequence[str], time_column: str | None, file: str | None, row: int | None) -> int:
-    """Index of the time column: ``time_column`` if given, else the one column named ``t`` or ``time``."""
+    """Index of the time column: ``time_column`` if given, else the one column named ``t`` or ``time`` (any case;
+    where several are, the one written in lower case)."""
     if time_column is not None:
         idx = _find_named(names, time_column)
         if idx is None:
@@ -112,6 +113,9 @@ def find_time(names: Sequence[str], time_column: str | None, file: str | None, r
                             file=file, row=row)
         return idx
     hits = [k for k, n in enumerate(names) if n.lower() in TIME_NAMES]
+    exact = [k for k in hits if names[k] in TIME_NAMES]
+    if len(hits) > 1 and len(exact) == 1:
+        hits = exact  # 't' beside a temperature 'T': the lower-case one is time, 'T' a state
     if len(hits) > 1:
         both = " and ".join(repr(names[k]) for k in hits)
         raise DataError(

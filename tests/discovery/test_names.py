@@ -153,3 +153,18 @@ def test_a_result_with_hidden_function_names_as_variables_reads_back() -> None:
     result = discover(data, method="sindy", uncertainty=False)
     back = DiscoveryResult.from_dict(json.loads(result.to_json()))
     assert back.equations["h1"] == result.equations["h1"]
+
+
+def test_a_temperature_named_T_beside_time_t_is_a_state(tmp_path: Path) -> None:
+    t = np.linspace(0.0, 1.0, 12)
+    rows = "".join(f"{a},{1 - a},{300 + a}\n" for a in t)
+    (tmp_path / "cstr.csv").write_text("t,C,T\n" + rows)
+    data = load_trajectories(tmp_path / "cstr.csv")
+    assert data.variables == ("C", "T")
+    np.testing.assert_allclose(data[0].t, t)
+
+
+def test_two_lower_case_time_columns_stay_ambiguous(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("t,time,x\n" + "".join(f"{a},{a},{a}\n" for a in range(12)))
+    with pytest.raises(ValueError, match="expected a single time column"):
+        load_trajectories(tmp_path / "d.csv")
