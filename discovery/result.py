@@ -181,15 +181,20 @@ class DiscoveryResult:
         """The selected model's right-hand side of ``d v/dt`` as text, each coefficient written ``(c +- h)`` (half
         the width of its interval) where the result has its uncertainty."""
         rows = [r for r in self.term_uncertainty().get(v, []) if not r.get("inner")]
-        if not rows or any(r.get("interval") is None for r in rows):
-            return sympy.sstr(self.best.equations[v].evalf(precision))
+        expr = self.best.equations[v]
+        if not any(r.get("interval") is not None for r in rows) or len(rows) != len(sympy.Add.make_args(sympy.expand(expr))):
+            return sympy.sstr(expr.evalf(precision))
         parts = []
         for r in rows:
-            lo, hi = r["interval"]
-            c, h = r["coefficient"], (hi - lo) / 2.0
-            text = f"({c:.{precision}g} +- {h:.2g})"
-            parts.append(text if r["term"] == "1" else f"{text}*{r['term']}")
-        return " + ".join(parts)
+            c = r["coefficient"]
+            if r.get("interval") is None:  # a fixed coefficient (the 1 of '-x', an integer): no interval
+                text = f"{c:.{precision}g}" if r["term"] == "1" or abs(c) != 1 else ("-" if c < 0 else "")
+            else:
+                lo, hi = r["interval"]
+                text = f"({c:.{precision}g} +- {(hi - lo) / 2.0:.2g})"
+            parts.append(text if r["term"] == "1" else f"{text}*{r['term']}" if text not in ("", "-") else
+                         f"{text}{r['term']}")
+        return " + ".join(parts).replace("+ -", "- ")
 
     def prediction_band(self, x0: np.ndarray, t: np.ndarray, *, n: int = 40, seed: int = 0,
                         scale: np.ndarray | None = None,

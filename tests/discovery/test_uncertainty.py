@@ -103,3 +103,16 @@ def test_undetermined_names_loose_constants():
                    {"term": "x", "coefficient": 1.0, "interval": [0.9, 1.1]}]}
     found = undetermined(table)
     assert len(found) == 1 and "coefficient of y" in found[0]
+
+
+def test_equation_text_shows_intervals_beside_a_fixed_coefficient() -> None:
+    from discovery.result import Candidate, DiscoveryResult
+
+    x, y = sympy.symbols("x y")
+    best = Candidate(equations={"x": 0.5 * x - x * y, "y": -y}, method="sindy", metrics={"r2": 1.0})
+    result = DiscoveryResult(variables=("x", "y"), candidates=[best], uncertainty={"terms": {
+        "x": [{"term": "x", "coefficient": 0.5, "interval": [0.49, 0.51], "inclusion": 1.0},
+              {"term": "x*y", "coefficient": -1.0, "interval": None, "inclusion": 1.0}],
+        "y": [{"term": "y", "coefficient": -1.0, "interval": None, "inclusion": 1.0}]}})
+    assert result.equation_text("x") == "(0.5 +- 0.01)*x - x*y"
+    assert result.equation_text("y") == "-y"  # no interval at all: the plain equation
