@@ -29,6 +29,7 @@ from discovery.workers import DEFAULT_SCHEDULER_TIMEOUT, connect_dask, run_in_po
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.pipeline.settings import DiscoverySettings
+    from discovery.request import Request
     from models.progress import ProgressFn
 
 __all__ = ["BatchItem", "BatchReport", "discover_file", "output_paths", "plot_path", "run_batch"]
@@ -78,35 +79,42 @@ class BatchReport:
 def discover_file(
     path: str,
     output: str,
-    settings: "DiscoverySettings",
+    settings: "Request | DiscoverySettings",
     plot: bool = False,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Run discovery on one file and write its JSON atomically (and, with ``plot``, its figure as PNG beside
     it, see :mod:`discovery.plotting`); never raises for a bad file.
 
-    Runs inside a worker process (or a Dask worker), so it takes the checked request (``settings``, which pickles)
-    and returns plain values; ``progress`` (the stage of the run, see :func:`discovery.discover`) is only for runs
-    in this process.
+    Runs inside a worker process (or a Dask worker), so it takes the checked request (``settings``: a
+    :class:`~discovery.request.Request`, or a :class:`~discovery.pipeline.settings.DiscoverySettings` read by
+    :func:`~discovery.request.request_from_settings`; both pickle) and returns plain values. The file's kind picks
+    its part of the request: a field file the PDE path, others trajectories; a kind the request cannot serve fails
+    with the request's one line, and the options that kind does not read are noted in ``warning``. ``progress``
+    (the stage of the run, see :func:`discovery.discover`) is only for runs in this process.
     """
     from discovery.api import discover
     from discovery.data import load_trajectories
     from discovery.errors import DataError, DiscoveryError, SimulationError
-    from discovery.fields import discover_field, is_field
+    from discovery.fields import is_field
     from discovery.io import atomic_write_text
+    from discovery.request import as_request
     from grammar.errors import GrammarError
 
     source = Path(path).name
     started = time.monotonic()
+    request = as_request(settings)
+    kind = None
     try:
-        if is_field(path):  # a field: the PDE path, as discover() takes it
+        kind = "field" if is_field(path) else "trajectories"  # a field: the PDE path, as discover() takes it
+        asked = request.for_kind(kind)  # a kind this request cannot serve: its one line
+        if kind == "field":
             data = None
-            method = settings.methods[0].name if settings.methods else "auto"  # an ODE method: refused in one line
-            result = discover_field(path, method=method, seed=settings.seed, progress=progress)
+            result = asked.run(path, progress=progress)
         else:
-            data = load_trajectories(path, inputs=settings.inputs or None,  # read once: discovery, figure
-                                     parameters=settings.parameters or None)
-            result = discover(data, progress=progress, settings=settings)
+            data = load_trajectories(path, inputs=asked.inputs or None,  # read once: discovery, figure
+                                     parameters=asked.parameters or None)
+            result = discover(data, progress=progress, settings=asked)
         payload = result.to_dict()
         payload["source"] = source
         status, error = "ok", None
@@ -121,6 +129,8 @@ def discover_file(
         payload = {"source": source, "error": error, "eqdisco_version": __version__}
     figure = None
     notes = list(result.warnings) if status == "ok" else []
+    if status == "ok" and request.note(kind):
+        notes.append(request.note(kind))
     if plot and status == "ok" and data is None:
         notes.append("no figure for a field here: the app (eqdisco app) draws the field, its re-simulation and "
                      "their residual")
@@ -188,7 +198,7 @@ def run_batch(
     files: Sequence[str | Path],
     out_dir: str | Path,
     *,
-    settings: "DiscoverySettings | None" = None,
+    settings: "Request | DiscoverySettings | None" = None,
     method: str = "auto",
     options: dict[str, Any] | None = None,
     workers: int = 1,
@@ -213,10 +223,13 @@ def run_batch(
     out_dir:
         Output folder (created if missing).
     settings:
-        The checked request (:func:`discovery.pipeline.settings.build_settings`), as the command line passes it.
+        The checked request for trajectory and field files (:func:`discovery.request.build_request`, as the
+        command line passes it), or one for trajectories (:func:`discovery.pipeline.settings.build_settings`; a
+        field file then gets its method, seed and device, see :func:`discovery.request.request_from_settings`).
     method, options:
-        Without ``settings``: the request as :func:`discovery.discover`'s ``method`` and keyword arguments, checked
-        here before any file is read.
+        Without ``settings``: the request as :func:`discovery.discover`'s ``method`` and keyword arguments (field
+        options included: ``operators=["fno"]``, ``fno={...}``, a known PDE), checked here before any file is read
+        (:func:`discovery.request.build_request`).
     workers:
         Local worker processes (1 runs in this process). A worker that dies is replaced; the files that were
         running in it run again, one at a time, and a file that kills its worker twice fails with a clear line
@@ -244,10 +257,9 @@ def run_batch(
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DiscoveryError(f"workers must be a whole number of at least 1, got {workers!r}")
-    if settings is None:
-        from discovery.pipeline.settings import build_settings
+    from discovery.request import as_request, build_request
 
-        settings = build_settings(method, **dict(options or {}))
+    settings = build_request(method, **dict(options or {})) if settings is None else as_request(settings)
     out = check_output_folder(out_dir)
     outputs = output_paths(files, out)
     report = BatchReport()
