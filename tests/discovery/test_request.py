@@ -95,3 +95,12 @@ def test_a_request_for_trajectories_alone_gives_a_field_its_method_seed_and_devi
     assert request.note("field") == "not used for a field: derivative (it is for trajectories)"
     with pytest.raises(DiscoveryError, match="^unknown PDE method 'sindy'"):
         as_request(build_settings("sindy")).for_kind("field")
+
+
+def test_the_examples_in_the_docstrings_run():
+    import doctest
+
+    import discovery.fields.request as field_module
+    import discovery.request as module
+
+    assert doctest.testmod(module).failed == 0 and doctest.testmod(field_module).failed == 0
