@@ -235,8 +235,9 @@ def build_request(method: Any = "auto", **options: Any) -> Request:
         refused["trajectories"] = (f"operator {field_ops[0]!r} forecasts fields, and this file holds trajectories; "
                                    f"ask for {OPERATOR_MODELS[0]} as well (operators {OPERATOR_MODELS[0]},"
                                    f"{field_ops[0]}) or drop it")
-    field_refusal = _field_refusal(label, known is not None and not marks, ode_ops if not field_ops else [],
-                                   label == "pinn" and field_known is None)
+    given = bool(known) if isinstance(known, (str, Sequence, Mapping)) else known is not None
+    field_refusal = _field_refusal(label, given and not marks, ode_ops if not field_ops else [],
+                                   label == "pinn" and not marks)
     if field_refusal:
         refused["field"] = field_refusal
     if len(refused) == len(KINDS):

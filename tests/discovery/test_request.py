@@ -104,3 +104,10 @@ def test_the_examples_in_the_docstrings_run():
     import discovery.request as module
 
     assert doctest.testmod(module).failed == 0 and doctest.testmod(field_module).failed == 0
+
+
+def test_a_known_pde_inside_the_pinn_options_routes_them_to_fields():
+    request = build_request("pinn", pinn={"known": ["u_t = h1(u, u_x) + 0.1*u_xx"], "sr_time_budget_s": 0})
+    assert request.for_kind("field").pinn == {"known": ["u_t = h1(u, u_x) + 0.1*u_xx"], "sr_time_budget_s": 0}
+    with pytest.raises(DiscoveryError, match="known model is a PDE"):
+        request.for_kind("trajectories")
