@@ -23,7 +23,7 @@ pipeline's refinement fits them against the trajectories with the outer coeffici
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +58,18 @@ class SaturatingConfig:
     hill_orders:
         Orders ``n`` of the Hill terms.
     grid:
-        Grid values per inner constant.
+        Grid values per inner constant. The residual of a forced Hill term is sharp in its constant (the spruce
+        budworm's ``x**2/(1 + x**2)`` fits to 1e-13 at ``k = 1``, to 1e-2 at 1.02 and to 0.1 at 0.8), so the grid
+        must be fine enough that one of its values falls in the basin: 30 values over the span below.
+    coarse_grid, fine_families:
+        Every family is first screened on ``coarse_grid`` values over the same span; the best of them (at least
+        ``fine_families``, at least a third of all) are screened again on ``grid`` values. The coarse grid ranks the
+        law's own family well below the top when its basin is sharp (the toggle switch's ``4/(1 + v**2)``: 9th to
+        16th of 42), so the shortlist is generous.
+    span:
+        How far the Hill constants reach beyond the data, as factors of its 5th percentile (down) and of its
+        largest value (up). A repressor ``4/(1 + v**2)`` on data with ``v <= 0.5`` saturates at ``k = 1``, twice
+        the largest ``v``: its constant lies outside the data's range.
     greedy_terms:
         Polynomial terms the screen adds, one at a time, to each forced term.
     max_terms:
@@ -68,6 +79,9 @@ class SaturatingConfig:
         best.
     max_refined:
         Families (the best by their grid value) whose inner constant is refined between grid values.
+    max_scored:
+        Families (the best by their grid value) scored by block cross-validation; the rest are dropped (at most
+        ``max_terms`` are kept, and cross-validating every family of a 3-variable system cost seconds).
     backward_budget:
         Work (about ``columns * (P + 1)**4`` for ``P`` polynomial terms) spent on backward elimination in the screen;
         enough for every family of two variables, a shortlist for more.
@@ -79,17 +93,24 @@ class SaturatingConfig:
 
     kinds: tuple[str, ...] = KINDS
     hill_orders: tuple[int, ...] = (1, 2, 3, 4)
-    grid: int = 10
+    grid: int = 30
+    coarse_grid: int = 10
+    fine_families: int = 16
+    span: tuple[float, float] = (0.25, 4.0)
     greedy_terms: int = 4
     max_terms: int = 8
     max_refined: int = 6
+    max_scored: int = 16
     backward_budget: float = 1e8
     margin: float = 0.1
     digits: int = 4
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in KINDS]
-        if unknown or any(int(n) < 1 for n in self.hill_orders) or self.grid < 2 or self.max_terms < 1:
+        if not 0 < self.span[0] <= 1 <= self.span[1]:
+            raise DiscoveryError(f"saturating: expected span (low, high) with 0 < low <= 1 <= high, found {self.span}")
+        small = min(self.grid, self.coarse_grid) < 2 or self.max_terms < 1
+        if unknown or small or any(int(n) < 1 for n in self.hill_orders):
             raise DiscoveryError(
                 f"saturating: expected kinds among {', '.join(KINDS)}, hill_orders >= 1, grid >= 2 and "
                 f"max_terms >= 1, found kinds={list(self.kinds)}, hill_orders={list(self.hill_orders)}, "
@@ -143,8 +164,9 @@ class Family:
             term = sympy.log(s)
         return term if self.factor is None else syms[self.factor] * term
 
-    def grid(self, x: np.ndarray, size: int) -> np.ndarray:
-        """Inner constants to try, log-spaced over the range of the state inside; empty for ``log``."""
+    def grid(self, x: np.ndarray, size: int, span: tuple[float, float] = (0.25, 4.0)) -> np.ndarray:
+        """Inner constants to try, log-spaced over (and ``span`` beyond) the range of the state inside; ``[0]`` for
+        ``log``."""
         s = np.abs(x[:, self.state])
         top = float(np.max(s))
         if self.kind == "log" or top <= 0:
@@ -152,7 +174,7 @@ class Family:
         if self.kind == "exp":  # exp(-k*s) must bend over the data, else it is a linear term in disguise
             return np.geomspace(0.7, 12.0, size) / max(float(np.ptp(x[:, self.state])), 1e-12 * top)
         low = max(float(np.percentile(s, 5)), 1e-2 * top)
-        return np.geomspace(0.5 * low, 1.5 * top, size)  # saturation within (about) the data's range
+        return np.geomspace(span[0] * low, span[1] * top, size)  # saturation within or near the data's range
 
 
 def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = SaturatingConfig()) -> list[Family]:
@@ -193,8 +215,10 @@ class _ForcedFits:
     supports whose terms only work together (``x - x**2/4 - y + y*exp(-0.8*x)``), which greedy addition misses.
     """
 
-    def __init__(self, theta: np.ndarray, y: np.ndarray, penalty: float, floor: float) -> None:
+    def __init__(self, theta: np.ndarray, y: np.ndarray, penalty: float, floor: float,
+                 rows: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         n_rows = len(y)
+        self.rows = rows  # pointwise columns (N, G) -> regression rows (K, G); None: the samples themselves
         scale = np.sqrt(np.mean(theta**2, axis=0))
         self.theta = theta / np.where(scale > 0, scale, 1.0)  # (N, P)
         self.y = y / float(np.sqrt(np.mean(y**2)))  # (N,)
@@ -203,6 +227,14 @@ class _ForcedFits:
         self.penalty, self.floor = penalty, floor
         self.costs = np.zeros(0)
         self._blocks: dict[int, tuple[list[slice], np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def columns(self, fam: Family, x: np.ndarray, k: np.ndarray | float) -> np.ndarray:
+        """The family's columns at constants ``k`` as regression rows: on the samples, or integrated (weak form)."""
+        cols = fam.values(x, k)
+        if self.rows is None:
+            return cols
+        with np.errstate(all="ignore"):
+            return self.rows(np.where(np.isfinite(cols), cols, np.nan))
 
     def cv_problem(self, col: np.ndarray, n_blocks: int) -> ScaledProblem:
         """The cross-validation problem of ``[col, polynomials]`` (col (N, 1) first), as
@@ -335,7 +367,7 @@ def _refine_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: fl
         fitted = _fit_k(fam, x, fits, np.asarray(basis_idx), bounds)
         if fitted is None:
             continue
-        col, ok = _unit(fam.values(x, fitted))
+        col, ok = _unit(fits.columns(fam, x, fitted))
         if not ok[0]:
             continue
         refined, supports = fits.best(col, np.array([cost]), steps)
@@ -356,7 +388,7 @@ def _fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, basis_idx: np.ndarray,
     basis = fits.theta[:, basis_idx]
 
     def objective(logk: float) -> float:
-        a = np.hstack([fam.values(x, np.exp(logk)), basis])
+        a = np.hstack([fits.columns(fam, x, np.exp(logk)), basis])
         if not np.all(np.isfinite(a)):
             return np.inf
         coef, *_ = np.linalg.lstsq(a, fits.y, rcond=None)
@@ -377,22 +409,25 @@ def _cv_fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: fl
     """
     from scipy.optimize import minimize_scalar
 
-    def objective(logk: float) -> float:
-        return _cv_score(fam.values(x, np.exp(logk)), fits, [support], n_blocks, penalty, floor, cost)[0]
+    def objective(logk: float, eliminate: bool = False) -> float:
+        col = fits.columns(fam, x, np.exp(logk))
+        return _cv_score(col, fits, [support], n_blocks, penalty, floor, cost, eliminate=eliminate)[0]
 
     lo, hi = sorted((np.log(bounds[0]), np.log(bounds[1])))
     res = minimize_scalar(objective, bounds=(min(lo, np.log(k)), max(hi, np.log(k))), method="bounded",
                           options={"xatol": 5e-3, "maxiter": 15})
-    if res.success and res.fun < score:
-        return float(np.exp(res.x)), float(res.fun)
+    if res.success and np.isfinite(res.fun):  # the support was held fixed while k moved: its neighbours now
+        found = min(float(res.fun), objective(float(res.x), eliminate=True))
+        if found < score:
+            return float(np.exp(res.x)), found
     return k, score
 
 
 def _cv_score(col: np.ndarray, fits: _ForcedFits, supports: Sequence[np.ndarray], n_blocks: int, penalty: float,
-              floor: float, cost: float) -> tuple[float, np.ndarray]:
+              floor: float, cost: float, eliminate: bool = True) -> tuple[float, np.ndarray]:
     """Best score, on block-CV error as the sparsity path scores, of the term ``col`` (N, 1) with the polynomial
-    ``supports`` given and with each support met by eliminating polynomials one at a time from all of them; and
-    the polynomial support that scored it."""
+    ``supports`` given and (with ``eliminate``) with each support met by eliminating polynomials one at a time from
+    all of them; and the polynomial support that scored it."""
     if not np.all(np.isfinite(col)) or not np.any(col):
         return np.inf, np.zeros(0, dtype=int)
     prob = fits.cv_problem(col, n_blocks)  # columns: the term first, then the polynomials
@@ -400,15 +435,19 @@ def _cv_score(col: np.ndarray, fits: _ForcedFits, supports: Sequence[np.ndarray]
     jitter = 1e-10 * float(np.max(np.diag(gram)))
     kept = list(range(gram.shape[0]))
     candidates = {tuple(sorted({0, *(int(j) + 1 for j in sup)})) for sup in supports}
-    while True:
+    g_inv = np.linalg.inv(gram + jitter * np.eye(len(kept)))
+    while eliminate:
         candidates.add(tuple(kept))
         if len(kept) == 1:
             break
-        g_inv = np.linalg.inv(gram[np.ix_(kept, kept)] + jitter * np.eye(len(kept)))
         c = g_inv @ b[kept]
         loss = c**2 / np.maximum(np.diag(g_inv), 1e-300)
         loss[0] = np.inf  # the term stays
-        kept.pop(int(np.argmin(loss)))
+        j = int(np.argmin(loss))
+        # the inverse without row and column j, by a rank-one downdate (a fresh inverse per step cost P**4)
+        rest = np.r_[0:j, j + 1 : len(kept)]
+        g_inv = g_inv[np.ix_(rest, rest)] - np.outer(g_inv[rest, j], g_inv[j, rest]) / g_inv[j, j]
+        kept.pop(j)
     ordered = sorted(candidates)
     score, best = min((float(np.log(max(cv, floor)) + penalty * (cost + len(sup) - 1)), sup)
                       for sup, (_, _, cv) in zip(ordered, prob.errors(ordered, 0)))
@@ -434,6 +473,7 @@ def screen(
     penalty: float = 0.15,
     floor: float = 3e-3,
     other_cost: float = 1.5,
+    rows: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[tuple[Family, float, float]]:
     """Best inner constant and score of each family for one target ``y`` (N,), best first.
 
@@ -455,6 +495,10 @@ def screen(
         residual used to search would favour families that let many polynomial terms fit the noise).
     config, penalty, floor, other_cost:
         Screen options and the ``sindy`` method's model-selection score.
+    rows:
+        The weak form's map from columns on the samples ``(N, G)`` to regression rows ``(K, G)``
+        (:attr:`~discovery.methods.weak_form.WeakSystem.rows`); ``y`` and ``poly_theta`` are then given as rows.
+        ``None``: the rows are the samples.
 
     Returns
     -------
@@ -466,16 +510,37 @@ def screen(
 
     if not fams or not np.any(y != 0):
         return []
-    fits = _ForcedFits(poly_theta, y, penalty, floor)
-    grids = [f.grid(x, config.grid) for f in fams]
-    cols, usable = _unit(np.concatenate([f.values(x, g) for f, g in zip(fams, grids)], axis=1))  # (N, K)
+    fits = _ForcedFits(poly_theta, y, penalty, floor, rows)
+    none = np.zeros(0, dtype=int)
+
+    def forward(members: Sequence[int], grids: Sequence[np.ndarray]) -> tuple[list[np.ndarray], ...]:
+        """Per family of ``members``: its unit columns on ``grids``, which are usable, and forward-search scores."""
+        cols, ok = _unit(np.concatenate([fits.columns(fams[i], x, g) for i, g in zip(members, grids)], axis=1))
+        costs = np.concatenate([np.full(len(g), other_cost + EXTRA_COST[fams[i].kind])
+                                for i, g in zip(members, grids)])
+        sc, _ = fits.best(cols, costs, config.greedy_terms, backward=none)
+        cut = np.cumsum([len(g) for g in grids])[:-1]
+        return np.split(cols, cut, axis=1), np.split(ok, cut), np.split(np.where(ok, sc, np.inf), cut)
+
+    # Every family on a coarse grid, then the most promising ones again on the fine grid: the fine grid is what
+    # finds a sharp basin, and on every family of five variables it would cost seconds per variable.
+    everyone = list(range(len(fams)))
+    grids = [f.grid(x, config.coarse_grid, config.span) for f in fams]
+    blocks, oks, fam_scores = forward(everyone, grids)
+    if config.grid > config.coarse_grid:
+        n_fine = max(config.fine_families, -(-len(fams) // 3))
+        fine = [int(i) for i in np.argsort([float(np.min(sc)) for sc in fam_scores])[:n_fine]]
+        fine_grids = [fams[i].grid(x, config.grid, config.span) for i in fine]
+        for i, g, b, ok, sc in zip(fine, fine_grids, *forward(fine, fine_grids)):
+            grids[i], blocks[i], oks[i], fam_scores[i] = g, b, ok, sc
+    cols, usable = np.concatenate(blocks, axis=1), np.concatenate(oks)  # (N, K), (K,)
     costs = np.concatenate([np.full(len(g), other_cost + EXTRA_COST[f.kind]) for f, g in zip(fams, grids)])
     starts = np.cumsum([0] + [len(g) for g in grids])
-    scores, _ = fits.best(cols, costs, config.greedy_terms, backward=np.zeros(0, dtype=int))  # forward only
+    scores = np.concatenate(fam_scores)
     # Backward elimination costs ~P**4 per column: run it on every grid value of the families the forward search
     # ranks best, as many as ``config.backward_budget`` allows (all of them for up to two variables).
     n_poly = poly_theta.shape[1]
-    n_fams = max(1, int(config.backward_budget // (len(grids[0]) * float(n_poly + 1) ** 4)))
+    n_fams = max(1, int(config.backward_budget // (config.grid * float(n_poly + 1) ** 4)))
     order = np.argsort([np.min(np.where(usable, scores, np.inf)[starts[i] : starts[i + 1]]) for i in range(len(fams))])
     backward = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in order[:n_fams]])
     scores, supports = fits.best(cols, costs, config.greedy_terms, backward=backward)
@@ -488,7 +553,7 @@ def screen(
             found.append((float(scores[starts[i] + j]), i, j))
     found.sort()
     out = []
-    for rank, (score, i, j) in enumerate(found):
+    for rank, (score, i, j) in enumerate(found[: config.max_scored]):
         fam, grid, at = fams[i], grids[i], starts[i] + j
         k, support = float(grid[j]), supports[at]
         # A term costs at least its own cost: where even a perfect fit could not beat ``limit``, refining is waste.
@@ -501,7 +566,7 @@ def screen(
             by_k: dict[float, list[np.ndarray]] = {}
             for k_met, s_met in met:
                 by_k.setdefault(k_met, []).append(s_met)
-            scored = [(*_cv_score(fam.values(x, k_met), fits, sups, n_blocks, penalty, floor, costs[at]), k_met)
+            scored = [(*_cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, floor, costs[at]), k_met)
                       for k_met, sups in by_k.items()]
             score, chosen, k = min(scored, key=lambda item: item[0])
             if fam.kind != "log" and rank < config.max_refined:  # last, k that minimizes the CV score itself
@@ -526,6 +591,7 @@ def saturating_libraries(
     penalty: float = 0.15,
     floor: float = 3e-3,
     other_cost: float = 1.5,
+    rows: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[tuple[Library, np.ndarray, int]]:
     """For each variable whose law is not polynomial, the polynomial library plus its best saturating terms.
 
@@ -547,6 +613,9 @@ def saturating_libraries(
         The variables to search (default: all).
     n_blocks, penalty, floor, other_cost:
         The ``sindy`` method's model-selection score.
+    rows:
+        The weak form's map from columns on the samples to regression rows (see :func:`screen`); ``dx`` and
+        ``poly_theta`` are then its rows, ``x`` the states on the samples, and the libraries' matrices are rows too.
 
     Returns
     -------
@@ -577,7 +646,7 @@ def saturating_libraries(
         if np.log(floor) + penalty * other_cost >= reference[d] - config.margin:
             continue  # a polynomial support fits to the floor already: no saturating term can do better
         ranked = screen(x, dx[:, d], poly_theta, fams, config, limit=reference[d] - config.margin, n_blocks=n_blocks,
-                        penalty=penalty, floor=floor, other_cost=other_cost)
+                        penalty=penalty, floor=floor, other_cost=other_cost, rows=rows)
         ranked = [(f, k, score) for f, k, score in ranked if score < reference[d] - config.margin]
         firsts: dict[tuple[str, int, int | None], int] = {}
         for i, (f, _, _) in enumerate(ranked):
@@ -595,6 +664,9 @@ def saturating_libraries(
                                      names, other_cost)
             lib.costs[len(poly_features):] = [costs[i] for i in group]
             extra = ExpressionColumns([terms[i] for i in group], syms).transform(x)  # the rounded constants
+            if rows is not None:
+                with np.errstate(all="ignore"):
+                    extra = rows(np.where(np.isfinite(extra), extra, np.nan))
             theta = np.hstack([poly_theta, extra])
             if np.all(np.isfinite(theta)):
                 out.append((lib, theta, d))

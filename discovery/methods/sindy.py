@@ -300,7 +300,8 @@ def fit_weak_sindy(
 
     The libraries are evaluated at ``system.x`` and integrated by ``system.rows``; the targets are ``system.b``
     (:func:`discovery.methods.weak_form.weak_system`). The same sparsity path, scores and candidate choices as the
-    strong form; the rational and saturating generators are left out (they need the pointwise derivative).
+    strong form; of the generators only the saturating one runs (the rational one's implicit regression needs the
+    pointwise derivative).
     Systems are labelled ``"weak:best"``, ``"weak:sparser"``, ...
 
     Examples
@@ -338,14 +339,14 @@ def _search_models(
     inputs: tuple[str, ...] = (),
 ) -> list[SparseModel]:
     """The candidate systems of one search: libraries of ``x_all`` (N, D + M: the states, then the ``inputs``)
-    regressed on ``y_all``; with ``rows``, each library matrix is first mapped by it (the weak form) and the
-    generators are left out."""
+    regressed on ``y_all``; with ``rows``, each library matrix is first mapped by it (the weak form), and of the
+    generators only the saturating one runs."""
     search = _Search(config, names, y_all, rows, inputs)
     search.run(x_all)
-    if rows is None and (config.rational or config.saturating):
+    if config.rational or config.saturating:
         inexact = [d for d, q in enumerate(search.best()) if q.point.cv_err > EXACT_FIT * config.floor]
         search.extend(generated_libraries(x_all, y_all, [*names, *inputs], config, search.reference_scores(),
-                                          targets=inexact))
+                                          targets=inexact, rows=rows))
     best = search.best()
     proposals: list[tuple[str, Sequence[_Pick], dict[str, Any] | None]] = []
     if config.ensemble:

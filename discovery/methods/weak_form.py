@@ -313,9 +313,11 @@ def weak_system(
 
 FORMS = ("auto", "strong", "weak", "both")
 """Values of the ``sindy`` option ``form``."""
-WEAK_PROPOSED = ("weak:ensemble", "weak:best", "weak:sparser")
+WEAK_PROPOSED = ("weak:ensemble", "weak:best", "weak:sparser", "weak:saturating", "weak:kind:rational",
+                 "weak:kind:exp", "weak:kind:log")
 """The weak-form systems the ``sindy`` method proposes beside the strong form's (when their structure is new): its
-preferred supports (``form="weak"`` alone proposes them all). Its denser and per-library ones only add overfitted
+preferred supports and the systems built from saturating terms screened on the weak rows, which noisy derivatives
+hide from the strong form (``form="weak"`` alone proposes them all). Its denser and per-library ones only add overfitted
 rivals to the strong form's, and at 5% noise such a rival, being the most accurate on the scoring windows, can
 tighten the selection's limit enough to push out the true model (Chen-Lee with drawn parameters, seed 5: a weak
 ``denser`` system with five extra terms was selected).

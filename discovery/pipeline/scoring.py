@@ -29,7 +29,8 @@ estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_ca
 
 The selected candidate is the *simplest* acceptable one, by node count with each elementary function counting
 :data:`~discovery.methods.base.FUNCTION_WEIGHT` (:func:`discovery.methods.base.selection_complexity`); ties go to
-fewer distinct constants, then to the lower ``e``. An extra term must buy a real improvement to be kept, and a term
+fewer elementary functions (a rational term before an exponential of the same size:
+:attr:`~discovery.methods.base.Candidate.selection_cost`), then to fewer distinct constants, then to the lower ``e``. An extra term must buy a real improvement to be kept, and a term
 needed over the long run (a small damping) is not dropped for looking negligible on short windows.
 
 Stability (with ``uncertainty=True``, the default): the rule is then re-applied to bootstrap resamples of the
@@ -293,7 +294,7 @@ def select_best(
     """Apply the selection rule of this module's docstring; ``floor`` is :func:`noise_floor` of the data."""
     if not candidates:
         raise ValueError("no candidates to select from")
-    cost = np.array([c.selection_complexity for c in candidates])
+    cost = np.array([c.selection_cost for c in candidates])
     n_const = np.array([n_constants(c) for c in candidates])
     return candidates[rule_pick(*_rule_arrays(candidates), cost, n_const, config, floor)]
 

@@ -374,8 +374,8 @@ def polish_finalists(state: RunState) -> None:
     _, e_limit, _ = error_limits(candidates, scoring, state.floor)
     rivals = sorted(
         (c for c in candidates
-         if c.selection_complexity < best.selection_complexity and selection_error(c) <= e_limit),
-        key=lambda c: (c.selection_complexity, selection_error(c)),
+         if c.selection_cost < best.selection_cost and selection_error(c) <= e_limit),
+        key=lambda c: (c.selection_cost, selection_error(c)),
     )
     seen: set[str] = set()
     for c in [best, *rivals]:

@@ -182,7 +182,7 @@ def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothe
     W = np.stack(rows)  # (C, B)
     E = np.array([trajectory_error(c) for c in kept], dtype=float)
     stable = np.array([bool(c.metrics.get("stable")) for c in kept])
-    cost = np.array([c.selection_complexity for c in kept])
+    cost = np.array([c.selection_cost for c in kept])
     n_const = np.array([n_constants(c) for c in kept])
     rng = np.random.default_rng(seed)
     B = W.shape[1]
@@ -207,7 +207,7 @@ def most_stable(boot: Bootstrap, best: Candidate, variables: Sequence[str]) -> C
     members = [c for i, c in enumerate(boot.pool) if boot.structure_index(i) == top]
     from discovery.pipeline.scoring import selection_error
 
-    return min(members, key=lambda c: (c.selection_complexity, selection_error(c)))
+    return min(members, key=lambda c: (c.selection_cost, selection_error(c)))
 
 
 def inclusion(boot: Bootstrap, variables: Sequence[str]) -> dict[str, dict[sympy.Expr, float]]:
