@@ -103,8 +103,12 @@ def test_saturating_config_refuses_unknown_kinds():
         (["0.5*x*log(10/x)"], "x", [0.5], 15.0, 0.05, 0.0),  # Gompertz growth
         (["x*(1 - x/4) - y*(1 - exp(-0.8*x))", "0.6*y*(1 - exp(-0.8*x)) - 0.25*y"], "x y", [1.0, 0.5], 100.0,
          0.1, 0.0),  # Ivlev predator-prey
+        # spruce budworm: the Hill basin at k = 1 is narrow (the residual is 1e-2 at k = 1.02)
+        (["0.6*x*(1 - x/10) - x**2/(1 + x**2)"], "x", [0.5], 60.0, 0.1, 0.0),
+        # a repressor whose constant (1) lies beyond the data (v <= 0.5)
+        (["4/(1 + v**2) - u", "4/(1 + u**3) - v"], "u v", [2.0, 0.5], 10.0, 0.02, 0.0),
     ],
-    ids=["michaelis_menten", "hill_toggle", "gompertz", "ivlev"],
+    ids=["michaelis_menten", "hill_toggle", "gompertz", "ivlev", "budworm", "repressor_beyond_data"],
 )
 def test_sindy_proposes_the_law(equations, names, x0, t_end, dt, noise):
     data = _trajectory(equations, names, x0, t_end, dt, noise=noise)
@@ -113,6 +117,26 @@ def test_sindy_proposes_the_law(equations, names, x0, t_end, dt, noise):
     # among the few proposals (re-simulation downstream picks; for Ivlev the best derivative fit mixes in a
     # Holling term, and the "saturating" system has the law)
     assert any(_same_skeleton(c.equations, truth) for c in candidates), [c.equations for c in candidates]
+
+
+def test_hill_grid_reaches_beyond_the_data_and_is_fine():
+    x = np.linspace(0.05, 0.5, 200)[:, None]
+    grid = Family("repress", 0, None, 2).grid(x, SaturatingConfig().grid, SaturatingConfig().span)
+    assert grid.max() >= 1.0  # twice the largest state
+    assert np.max(grid[1:] / grid[:-1]) < 1.25
+
+
+def test_weak_form_screens_saturating_terms_on_noisy_data():
+    """At 1% noise the derivative estimate hides Gompertz predation's x*log(x); the weak rows show it."""
+    from discovery.methods.sindy import fit_weak_sindy
+    from discovery.methods.weak_form import weak_system
+
+    equations = ["0.5*x*log(5/x) - x*y", "0.5*x*y - y"]
+    data = _trajectory(equations, "x y", [1.0, 0.5], 40.0, 0.05, noise=0.01, seed=3)
+    system = weak_system([tr.t for tr in data], [tr.x for tr in data])
+    models = fit_weak_sindy(system, data.variables)
+    truth = dict(zip(data.variables, equations))
+    assert any(_same_skeleton(m.equations, truth) for m in models), [m.equations for m in models]
 
 
 def test_refinement_fits_the_inner_constant():

@@ -142,3 +142,15 @@ def test_a_lucky_trajectory_on_chaotic_data_does_not_set_the_trajectory_limit():
     accurate[1].metrics["r2"] = 1.0 - 0.40
     assert error_limits(candidates, floor=0.0025)[2] is not None
     assert select_best(candidates, floor=0.0025) is accurate[1]
+
+
+def test_a_rational_term_wins_a_tie_with_an_exponential():
+    """Holling type II predation and an Ivlev look-alike count the same nodes; equally accurate, the rational
+    term (no elementary function) is selected."""
+    hill = Candidate("sindy", {"y": 1.2 * x * y / (x + 0.5) - 0.6 * y})
+    ivlev = Candidate("sindy", {"y": 0.6 * y - 1.2 * y * sympy.exp(-1.5 * x)})
+    assert hill.selection_complexity == ivlev.selection_complexity
+    assert hill.selection_cost < ivlev.selection_cost < hill.selection_complexity + 1
+    hill.metrics.update({"r2_window": 0.9990, "r2": 0.9990, "stable": True})
+    ivlev.metrics.update({"r2_window": 0.9991, "r2": 0.9991, "stable": True})  # a hair more accurate
+    assert select_best([ivlev, hill]) is hill
