@@ -23,6 +23,7 @@ pipeline's refinement fits them against the trajectories with all the others.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ from discovery.methods.sindy_library import Library
 from discovery.methods.sindy_path import PathPoint, sparsity_path, support_score
 from discovery.methods.sindy_terms import expression_library, monomials
 
-__all__ = ["RationalConfig", "implicit_denominators", "implicit_path", "rational_libraries"]
+__all__ = ["RationalConfig", "implicit_denominators", "implicit_path", "rational_libraries", "state_denominators"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class RationalConfig:
         support without one (``Q = 1``): a polynomial law is left alone.
     digits:
         Significant digits of the constants of ``Q``.
+    state_denominators:
+        Also offer the denominators without a constant made of positive states (:func:`state_denominators`), for
+        the variables that the whole polynomial library does not fit to rounding (1e-3 of the error floor; a
+        cubic fits the standard incidence of an SIS model's one trajectory to 4e-5, so a higher bar would hide it).
     """
 
     numerator_degree: int = 3
@@ -71,6 +76,7 @@ class RationalConfig:
     min_denominator: float = 0.05
     margin: float = 0.0
     digits: int = 4
+    state_denominators: bool = True
 
     def __post_init__(self) -> None:
         if min(self.numerator_degree, self.denominator_degree, self.max_denominators) < 1 or self.term_degree < 0:
@@ -187,6 +193,47 @@ def implicit_denominators(
     return out
 
 
+def _numerator_fits(m: sympy.Expr, q: sympy.Expr) -> bool:
+    """Whether ``m/q`` belongs in the explicit library of denominator ``q``.
+
+    Not when ``q`` divides ``m`` (``x*y/x`` is a polynomial already in the library). And for a sum of states, not
+    when ``m`` holds exactly one of them: ``S**2/(S + I) + S*I/(S + I) = S``, so such terms would give every law
+    several exact supports of the same size (``S*I/(S + I) - 0.6*I`` as ``0.4*I - I**2/(S + I)``); the form
+    with both states in the numerator (mass action over the total) or none is the one textbooks write.
+    """
+    if sympy.fraction(sympy.cancel(m / q))[1] == 1:
+        return False
+    parts = sympy.Add.make_args(q)
+    if q.as_coeff_Add()[0] == 0 and len(parts) > 1 and all(p.is_Symbol for p in parts):
+        return sum(1 for p in parts if m.has(p)) != 1
+    return True
+
+
+def state_denominators(x: np.ndarray, names: Sequence[str], min_share: float = 0.02) -> list[sympy.Expr]:
+    """Denominators with no constant term, which the implicit search (``Q``'s constant fixed to 1) cannot write:
+    each state that stays positive (May's predator ``0.1*P*(1 - P/N)``), and the sum of the positive states, two at a
+    time and all together (standard incidence ``S*I/(S + I)``, ``S*I/N`` with ``N = S + I + R``).
+
+    A state is positive when its smallest value is at least ``min_share`` of its largest: a denominator that comes
+    near zero over the data would put a pole beside it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.column_stack([np.linspace(1.0, 2.0, 5), np.linspace(0.5, 1.0, 5), np.linspace(-1.0, 1.0, 5)])
+    >>> state_denominators(x, ["S", "I", "z"])
+    [S, I, I + S]
+    """
+    syms = [sympy.Symbol(n) for n in names]
+    lo, hi = np.min(x[:, : len(names)], axis=0), np.max(x[:, : len(names)], axis=0)
+    positive = [syms[i] for i in range(len(names)) if hi[i] > 0 and lo[i] >= min_share * hi[i]]
+    out: list[sympy.Expr] = list(positive)
+    out += [a + b for a, b in itertools.combinations(positive, 2)]
+    if len(positive) > 2:
+        out.append(sympy.Add(*positive))
+    return out
+
+
 def rational_libraries(
     x: np.ndarray,
     dx: np.ndarray,
@@ -228,15 +275,25 @@ def rational_libraries(
     syms = [sympy.Symbol(n) for n in names]
     numerators = monomials(syms, config.term_degree)
     out = []
+    by_states = state_denominators(x, names[: dx.shape[1]]) if config.state_denominators else []
     for d, name in enumerate(names[: dx.shape[1]]):  # further columns of x are inputs: no equation of their own
         if targets is not None and d not in targets:
             continue
-        for q in implicit_denominators(x, dx[:, d], names, config, **path_options):
-            features = list(poly_features) + [m / q for m in numerators]
+        found = implicit_denominators(x, dx[:, d], names, config, **path_options)
+        # the states' denominators unless the whole polynomial library fits the variable to rounding
+        coef, *_ = np.linalg.lstsq(poly_theta, dx[:, d], rcond=None)
+        rest = float(np.linalg.norm(poly_theta @ coef - dx[:, d]) / max(np.linalg.norm(dx[:, d]), 1e-300))
+        floor = float(path_options.get("floor", 3e-3))  # type: ignore[arg-type]
+        for q in found + (by_states if rest > 1e-3 * floor else []):
+            # a numerator that the denominator divides (x*y over x) is a polynomial already in the library
+            terms = [m / q for m in numerators if _numerator_fits(m, q)]
+            features = list(poly_features) + terms
             lib = expression_library(f"rational:{name}:{q}", features, names, other_cost)
-            n_q = len(sympy.Add.make_args(q)) - 1  # non-constant terms of Q: each is one more constant to fit
+            # each non-constant term of an implicit Q beyond the first is one more constant to fit; Q made of
+            # states has none
+            n_q = len(sympy.Add.make_args(q)) - 1 if q.as_coeff_Add()[0] == 1 else 1
             lib.costs[len(poly_features):] = other_cost + (n_q - 1)
-            theta = np.hstack([poly_theta, _evaluate([m / q for m in numerators], syms, x)])
+            theta = np.hstack([poly_theta, _evaluate(features[len(poly_features):], syms, x)])
             if np.all(np.isfinite(theta)):
                 out.append((lib, theta, d))
     return out
