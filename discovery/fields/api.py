@@ -79,6 +79,9 @@ class FieldSettings:
         Number of re-simulation windows and the fraction of the time span each covers.
     time_limit:
         Seconds one re-simulation may take before its candidate is dropped.
+    reaction_time_s:
+        Seconds of symbolic regression per field on a reaction part that is not a polynomial
+        (:mod:`discovery.fields.reaction`); ``0`` turns the search off.
     """
 
     max_degree: int = 3
@@ -87,6 +90,7 @@ class FieldSettings:
     windows: int = 3
     window_fraction: float = 0.4
     time_limit: float = 60.0
+    reaction_time_s: float = 5.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -96,6 +100,7 @@ class FieldSettings:
             "windows": 1 <= self.windows <= 20,
             "window_fraction": 0.05 <= self.window_fraction <= 1.0,
             "time_limit": self.time_limit > 0,
+            "reaction_time_s": 0 <= self.reaction_time_s <= 600,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -250,7 +255,7 @@ def discover_field(
     limit = settings.time_limit
     split = 0.0 if method == "pinn" else 0.45 if run_pinn else 0.95
     if method != "pinn":
-        candidates, limit = _sparse_candidates(data_field, reference, rel_noise, settings, noise_robust, plan, tau,
+        candidates, limit = _sparse_candidates(data_field, reference, rel_noise, settings, noise_robust, plan, tau, seed,
                                                _scaled(report, 0.0, split))
     if run_pinn:
         found = _pinn_candidates(reference, pinn_opts, plan, tau, limit, device, seed, _scaled(report, split, 0.95))
@@ -281,7 +286,7 @@ def discover_field(
 
 
 def _sparse_candidates(data_field: Field, reference: Field, rel_noise: np.ndarray, settings: FieldSettings,
-                       noise_robust: bool | None, plan: WindowPlan, tau: float,
+                       noise_robust: bool | None, plan: WindowPlan, tau: float, seed: int,
                        report: ProgressFn) -> tuple[list[FieldCandidate], float]:
     """Stages 2-5 of the module docstring: the scored candidates, the selected one first, and the time limit of
     one re-simulation that the scoring settled on."""
@@ -348,7 +353,75 @@ def _sparse_candidates(data_field: Field, reference: Field, rel_noise: np.ndarra
     if "strong" in systems and "weak" in systems:
         candidates[0] = _better_constants(candidates[0], [proposals[j][c] for j, c in enumerate(best_choice)],
                                           systems, library, reference, plan, limit)
+    if settings.reaction_time_s > 0:
+        chosen = [proposals[j][c].fit for j, c in enumerate(best_choice)]
+        candidates = _with_reactions(candidates, chosen, systems, data_field, library, reference, plan, limit, tau,
+                                     settings, seed, report)
     return candidates, limit
+
+
+def _with_reactions(candidates: list[FieldCandidate], chosen: Sequence[SparseFit], systems: dict,
+                    data_field: Field, library: Sequence[LibraryTerm], reference: Field, plan: WindowPlan,
+                    limit: float, tau: float, settings: FieldSettings, seed: int,
+                    report: ProgressFn) -> list[FieldCandidate]:
+    """Non-polynomial reaction parts (:mod:`discovery.fields.reaction`) proposed for the selected sparse model
+    (``chosen``: its fit per field), fitted on the strong rows where the data is clean and on the weak rows
+    otherwise, re-simulated and scored; one replaces the sparse model when the selection rule (fewest terms,
+    counted by :func:`~discovery.fields.reaction.formula_size`, within the tolerance of the best score) prefers
+    it."""
+    from discovery.fields.reaction import MIN_REACTION_TERMS, reaction_proposals
+    from discovery.fields.strong import strong_columns
+    from discovery.fields.weak import weak_columns
+    from grammar.operators import numpy_namespace
+
+    supports = [fit.support for fit in chosen]
+    if not any(sum(1 for j in s if library[j].order == 0) >= MIN_REACTION_TERMS for s in supports):
+        return candidates
+    fields, axes = reference.names, reference.axes
+    spacings = [reference.spacing(a) for a in axes]
+    flags = [reference.periodic[a] for a in axes]
+    report("searching reaction terms", 0.92)
+    clean = "strong" in systems
+    values = data_field.stack()
+    symbols = [sympy.Symbol(f) for f in fields]
+
+    def column(expr: sympy.Expr) -> np.ndarray | None:
+        fn = sympy.lambdify(symbols, expr, modules=[numpy_namespace(), "numpy"], dummify=True)
+        with np.errstate(all="ignore"):
+            grid = np.broadcast_to(np.asarray(fn(*values), dtype=float), values.shape[1:])[None]
+        if not np.all(np.isfinite(grid)):
+            return None
+        if clean:
+            return strong_columns(grid, flags)[:, 0]
+        return weak_columns(grid, data_field.dt, spacings, flags, library)[:, 0]
+
+    pointwise = strong_system(reference.stack(), reference.dt, spacings, flags, library)
+    found = reaction_proposals(systems["strong" if clean else "weak"], column, pointwise, library, supports,
+                               [fit.coefficients for fit in chosen], fields, axes, refit_transport=clean,
+                               time_budget_s=settings.reaction_time_s, seed=seed)
+    if not found:
+        return candidates
+    best = candidates[0]
+    sizes = [len(s) for s in supports]
+    found = [p for p in found if p.size <= sizes[p.field]]  # a shorter or equal law, never a longer fit
+    new = []
+    for i, p in enumerate(found):
+        report(f"re-simulating reaction candidates {i + 1}/{len(found)}", 0.95)
+        equations = dict(best.equations)
+        equations[fields[p.field]] = p.expression
+        score = window_error(equations, reference, reference, plan, time_limit=limit)
+        terms = dict(best.terms)
+        terms[fields[p.field]] = p.terms
+        size = sum(sizes) - sizes[p.field] + p.size
+        new.append(FieldCandidate(equations, terms, form=f"{best.form}+sr", method="pde-sr",
+                                  metrics={"score": score, "n_terms": size},
+                                  info={"reaction": {fields[p.field]: sympy.sstr(p.reaction)}}))
+    pool = [best, *new]
+    scores = [float(c.metrics.get("score", np.inf)) for c in pool]
+    pick = _select(scores, [int(c.metrics.get("n_terms", c.n_terms)) for c in pool], tau)
+    rest = sorted(candidates[1:] + [c for c in new if c is not pool[pick]],
+                  key=lambda c: (not np.isfinite(c.metrics.get("score", np.inf)), c.metrics.get("score", np.inf)))
+    return [pool[pick], *([best] if pick else []), *rest]
 
 
 def _rank(candidates: list[FieldCandidate], tau: float) -> list[FieldCandidate]:

@@ -42,3 +42,13 @@ def strong_system(data: np.ndarray, dt: float, spacings: Sequence[float], period
     for j, term in enumerate(terms):
         theta[:, j] = term.values(data, spacings, periodic)[inner].reshape(-1)[::stride]
     return theta, target
+
+
+def strong_columns(values: np.ndarray, periodic: Sequence[bool], max_rows: int = MAX_ROWS) -> np.ndarray:
+    """Columns ``(R, G)`` of terms without a derivative given by their values ``(G, Nt, *N)`` on the grid, on the
+    rows of :func:`strong_system` (same interior, same stride)."""
+    shape = values.shape[1:]
+    inner = _interior(shape, periodic)
+    n_inner = int(np.prod([len(range(*s.indices(n))) for s, n in zip(inner, shape)]))
+    stride = max(1, int(np.ceil(n_inner / max_rows)))
+    return np.stack([v[inner].reshape(-1)[::stride] for v in values], axis=1)

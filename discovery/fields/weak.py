@@ -80,13 +80,8 @@ def weak_system(data: np.ndarray, dt: float, spacings: Sequence[float], periodic
     ``target[:, f]`` is ``-integral(phi_t f)``; ``theta[:, k]`` is ``(-1)^|alpha| integral(D^alpha phi m_k)``.
     """
     F, shape = data.shape[0], data.shape[1:]
-    dim = len(shape) - 1
     max_order = max([t.order for t in terms] + [1])
-    widths = tuple(half_widths) if half_widths is not None else default_half_widths(shape, max_order)
-    p = degree if degree is not None else max_order + 5
-    kt = {n: test_function_matrix(shape[0], widths[0], n, dt, False, p) for n in (0, 1)}
-    kx = [{n: test_function_matrix(shape[a + 1], widths[a + 1], n, spacings[a], periodic[a], p)
-           for n in range(max_order + 1)} for a in range(dim)]
+    kt, kx = _kernels(shape, dt, spacings, periodic, max_order, half_widths, degree)
     zero = [k[0] for k in kx]
     target = np.stack([-_contract(data[f], [kt[1], *zero]).reshape(-1) for f in range(F)], axis=1)
     theta = np.empty((target.shape[0], len(terms)))
@@ -102,3 +97,28 @@ def weak_system(data: np.ndarray, dt: float, spacings: Sequence[float], periodic
         sign = -1.0 if term.order % 2 else 1.0
         theta[:, j] = sign * _contract(cache[term.powers], kernels, first_axis=1).reshape(-1)
     return theta, target
+
+
+def _kernels(shape: Sequence[int], dt: float, spacings: Sequence[float], periodic: Sequence[bool], max_order: int,
+             half_widths: Sequence[int] | None, degree: int | None) -> tuple[dict, list[dict]]:
+    """Test-function matrices in time (orders 0 and 1) and along each axis (orders 0 to ``max_order``)."""
+    dim = len(shape) - 1
+    widths = tuple(half_widths) if half_widths is not None else default_half_widths(shape, max_order)
+    p = degree if degree is not None else max_order + 5
+    kt = {n: test_function_matrix(shape[0], widths[0], n, dt, False, p) for n in (0, 1)}
+    kx = [{n: test_function_matrix(shape[a + 1], widths[a + 1], n, spacings[a], periodic[a], p)
+           for n in range(max_order + 1)} for a in range(dim)]
+    return kt, kx
+
+
+def weak_columns(values: np.ndarray, dt: float, spacings: Sequence[float], periodic: Sequence[bool],
+                 terms: Sequence[LibraryTerm], half_widths: Sequence[int] | None = None,
+                 degree: int | None = None) -> np.ndarray:
+    """Weak-form columns ``(R, G)`` of terms without a derivative given by their values ``(G, Nt, *N)`` on the
+    grid (``exp(-u)``, ``u/(1 + u)``): the rows of :func:`weak_system` over the library ``terms``, so the columns
+    can stand beside its ``theta``."""
+    shape = values.shape[1:]
+    max_order = max([t.order for t in terms] + [1])
+    kt, kx = _kernels(shape, dt, spacings, periodic, max_order, half_widths, degree)
+    zero = [k[0] for k in kx]
+    return np.stack([_contract(_contract(v, [kt[0]]), zero, first_axis=1).reshape(-1) for v in values], axis=1)
