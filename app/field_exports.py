@@ -20,6 +20,9 @@ def how_found(candidate: Any) -> str:
     """How a candidate PDE was found, in words: ``"sparse regression (weak form)"`` or the PINN's."""
     if getattr(candidate, "method", "pde-sparse") == "pde-pinn":
         return "PINN hidden terms, distilled"
+    if getattr(candidate, "method", "") == "pde-sr":
+        return (f"sparse regression ({candidate.form.removesuffix('+sr')} form), reaction part found by the "
+                "saturating-term screen and symbolic regression")
     return f"sparse regression ({candidate.form} form)"
 
 

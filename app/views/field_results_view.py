@@ -41,7 +41,9 @@ def _latex(result: Any, candidate: Any) -> str:
 
 
 def _label(i: int, c: Any) -> str:
-    form = "pinn" if getattr(c, "method", "") == "pde-pinn" else f"{c.form} form"
+    method = getattr(c, "method", "")
+    form = ("pinn" if method == "pde-pinn" else
+            f"{c.form.removesuffix('+sr')} form + reaction search" if method == "pde-sr" else f"{c.form} form")
     return (f"#{i + 1} · {form} · {c.n_terms} term{'s' * (c.n_terms != 1)} · "
             f"score {_fmt(c.metrics.get('score'))}")
 

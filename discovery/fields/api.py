@@ -18,7 +18,12 @@ The stages, in order:
    (``best * (1 + tau) + 1e-4``, ``tau = 0.1 + 2 * noise``, noise relative to the field's spread); its
    constants are the least-squares solution of the weak form on that support (or of the strong form where that
    re-simulates better).
-6. **Report**: the selected PDE re-simulated over the whole span from the first observed field, and every
+6. **Reaction terms** that are not polynomials: when the selected model has two or more terms without a
+   derivative, its reaction part is searched again (:mod:`discovery.fields.reaction`: saturating, repression,
+   exponential and log families with searched inner constants, and symbolic regression on what the transport
+   part leaves); proposals no longer than the sparse model are re-simulated and replace it under the rule of
+   stage 5 (``settings.reaction_time_s = 0`` turns this off).
+7. **Report**: the selected PDE re-simulated over the whole span from the first observed field, and every
    scored candidate, in a :class:`~discovery.fields.result.FieldResult`.
 
 With ``method="pinn"`` and a partly known PDE (``known="h1(u, u_x) + 0.1*u_xx"``), stages 2-3 are replaced by

@@ -33,7 +33,10 @@ relative residual; ``rel_l2`` (selected candidate only) is the PDE re-simulated 
 first denoised field (boundary values from the data on non-periodic axes,
 :func:`discovery.fields.resimulate.resimulate_field`) against the observed field. ``form`` is the regression
 that proposed a candidate: ``weak``, ``strong`` or, for coupled fields, both (``strong+weak``); ``pinn`` for the
-PINN hidden-term method (``method: "pde-pinn"``, see :mod:`discovery.fields.pinn`). Non-finite numbers are written
+PINN hidden-term method (``method: "pde-pinn"``, see :mod:`discovery.fields.pinn`); a sparse model whose reaction
+part was replaced by a non-polynomial formula (``2*u/(u + 1)``, ``exp(-u)``; :mod:`discovery.fields.reaction`) has
+``method: "pde-sr"``, ``form`` ending in ``+sr``, its formula in ``info["reaction"]`` and, in ``terms``, the
+formula's additive terms as written. Non-finite numbers are written
 ``null``.
 
 With ``discover_field(..., operators="fno")`` the result also holds a neural-operator forecast of the field
@@ -102,7 +105,8 @@ class FieldCandidate:
     form: str
     metrics: dict[str, Any] = field(default_factory=dict)
     method: str = "pde-sparse"
-    """``"pde-sparse"`` (sparse regression) or ``"pde-pinn"`` (PINN hidden terms, distilled)."""
+    """``"pde-sparse"`` (sparse regression), ``"pde-sr"`` (sparse regression with a non-polynomial reaction part) or
+    ``"pde-pinn"`` (PINN hidden terms, distilled)."""
     info: dict[str, Any] = field(default_factory=dict)
     """Method-specific details (the PINN's hidden-term formulas and loss), JSON-serializable."""
 
@@ -266,7 +270,7 @@ class FieldResult:
 
     @property
     def method(self) -> str:
-        """The method of the selected candidate: ``"pde-sparse"`` or ``"pde-pinn"``."""
+        """The method of the selected candidate: ``"pde-sparse"``, ``"pde-sr"`` or ``"pde-pinn"``."""
         return self.best.method
 
     # -- exports
