@@ -224,7 +224,7 @@ def _pde(name: str, title: str, fields: tuple, axes: tuple, equations: tuple, pa
 
 def _build() -> dict[str, PDESystem]:
     u, v, u_x, u_xx, u_xxx, u_xxxx, v_xx, u_yy = _sym("u", "v", "u_x", "u_xx", "u_xxx", "u_xxxx", "v_xx", "u_yy")
-    D, c, nu, a, b, eps, r, Du, Dv = _sym("D", "c", "nu", "a", "b", "eps", "r", "Du", "Dv")
+    D, c, nu, a, b, eps, r, Du, Dv, K = _sym("D", "c", "nu", "a", "b", "eps", "r", "Du", "Dv", "K")
     systems = [
         _pde(
             "heat", "heat (diffusion)", ("u",), ("x",), (D * u_xx,), {"D": 0.2},
@@ -268,6 +268,13 @@ def _build() -> dict[str, PDESystem]:
             {"Du": 1.0, "Dv": 4.0, "a": 0.5, "b": 1.0}, domain=((0.0, 50.0),), boundary="periodic",
             t_span=(0.0, 10.0), grid=(256, 256), initial="fourier",
             description="activator u and slower inhibitor v forming travelling excitation patterns",
+        ),
+        _pde(
+            "monod_diffusion", "reaction-diffusion with Monod kinetics", ("u",), ("x",),
+            (D * u_xx + a * u / (K + u) - b * u,), {"D": 0.05, "a": 2.0, "K": 1.0, "b": 0.5},
+            domain=((0.0, 6.283185307179586),), boundary="periodic", t_span=(0.0, 8.0), grid=(256, 256),
+            initial="positive",
+            description="a diffusing population with saturating (Michaelis-Menten) growth and linear loss",
         ),
         _pde(
             "heat_2d", "2-D heat", ("u",), ("x", "y"), (D * u_xx + D * u_yy,), {"D": 0.1},

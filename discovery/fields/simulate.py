@@ -141,6 +141,8 @@ def initial_condition(system: PDESystem, coords: Mapping[str, np.ndarray],
                 u = np.roll(u, u.shape[0] // 3, axis=0)
             out[f] = _scaled(u, 1.0 if i == 0 else 0.5)
         return out
+    if family == "positive":  # a positive density: 1.5 plus a periodic series of peak 1
+        return {system.fields[0]: 1.5 + _scaled(_series(s, rng, "periodic", modes=4), 1.0)}
     x = coords[system.axes[0]]
     lo, hi = system.domain[0]
     L = hi - lo

@@ -93,3 +93,15 @@ def test_the_search_can_be_turned_off(monkeypatch):
     assert result.best.method == "pde-sparse"
     with pytest.raises(Exception, match="reaction_time_s"):
         FieldSettings(reaction_time_s=-1)
+
+
+def test_the_pde_benchmark_judges_terms_with_inner_constants_by_their_skeleton():
+    from discovery.bench.pde import coefficient_error, same_law
+
+    truth = {"u": 0.05 * u_xx + 2 * u / (1 + u) - 0.5 * u}
+    found = {"u": 0.0501 * u_xx + 2.01 * u / (u + 1.01) - 0.502 * u}
+    values = {"u": np.linspace(0.5, 2.5, 50)}
+    assert same_law(found, truth)
+    assert not same_law({"u": 0.05 * u_xx + 0.9 * u - 0.2 * u**2}, truth)
+    assert 1e-3 < coefficient_error(found, truth, values) < 0.01
+    assert coefficient_error({"u": 0.05 * u_xx - 0.5 * u}, truth, values) == float("inf")
