@@ -221,3 +221,17 @@ def test_a_bad_field_file_is_one_clear_line(app_entry: str, name: str, payload: 
     assert "eqdisco-upload" not in errors[0] and "\n" not in errors[0].split("**", 2)[-1].strip()
     assert not at.button
 
+
+
+def test_a_non_polynomial_reaction_is_shown_in_its_own_form(app_entry: str) -> None:
+    """Monod kinetics on a 64 x 64 field: the PDE on the page has the saturating term, and the candidate says how
+    it was found (the reaction search)."""
+    at = _upload(app_entry, "monod.npz", _field_bytes("monod_diffusion", (64, 64), seed=2))
+    _run(at)
+    assert not at.exception and not at.error
+    result = at.session_state[state.RESULT]
+    assert result.best.method == "pde-sr", result.equations
+    code = [c.value for c in at.code]
+    assert any(c.startswith("u_t = ") and "u/(u + 1" in c for c in code), code
+    labels = [str(o) for o in at.selectbox(key=state.CANDIDATE).options]
+    assert "reaction search" in labels[0], labels
