@@ -13,9 +13,10 @@ the ODE ``pinn`` method distills (:mod:`discovery.methods.distill`):
 
 Combinations of the formulas, substituted into the known PDE, are the candidates that
 :func:`discovery.fields.discover_field` re-simulates, scores and selects like the sparse method's. Each
-combination also comes refitted (:func:`refit_constants`): the constants of its hidden formulas fitted by least
-squares to the surrogate's own ``f_t`` minus the known part, which removes the hidden network's approximation error
-from them (where the PDE is linear in those constants).
+combination also comes refitted twice (:func:`refit_constants`): the constants of its hidden formulas fitted by
+least squares to the surrogate's own ``f_t`` minus the known part, which removes the hidden network's approximation
+error from them (where the PDE is linear in those constants), and fitted the same way to the (denoised) field's own
+derivatives, which removes the surrogate's; the re-simulation decides between the three.
 """
 
 from __future__ import annotations
@@ -165,6 +166,23 @@ def refit_constants(known: FieldKnown, forms: dict[str, sympy.Expr], values: np.
     return {name: e.xreplace(values_of) for name, e in shaped.items()}
 
 
+def _data_rows(data: np.ndarray, rate: np.ndarray, derivs: Sequence[tuple[int, tuple[int, ...]]],
+               space: tuple[int, ...], spacings: Sequence[float], flags: Sequence[bool], n: int,
+               rng: np.random.Generator, edge: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The derivative values ``(P, S)`` and time derivatives ``(P, F)`` of the (denoised) field itself at up to ``n``
+    grid points away from the ends in time and from non-periodic edges: the rows of the data refit of
+    :func:`refit_constants`, which takes the constants from the data rather than from the surrogate."""
+    from discovery.fields.derivatives import partial
+
+    cols = [partial(data[f], orders, space, spacings, flags) for f, orders in derivs]
+    inner = [slice(edge, data.shape[1] - edge)] + [slice(None) if per else slice(edge, m - edge)
+                                                   for per, m in zip(flags, data.shape[2:])]
+    values = np.stack([c[tuple(inner)].reshape(-1) for c in cols], axis=1)
+    rates = np.stack([r[tuple(inner)].reshape(-1) for r in rate], axis=1)
+    pick = rng.choice(values.shape[0], min(n, values.shape[0]), replace=False)
+    return values[pick], rates[pick]
+
+
 def _rms(a: np.ndarray) -> float:
     return max(float(np.sqrt(np.mean(np.square(a)))), 1e-12)
 
@@ -237,9 +255,11 @@ def pinn_candidates(field: Field, options: FieldPINNOptions, *, device: str = "a
             raise DiscoveryError(f"method 'pinn': no formula was found for {name}({', '.join(args)})")
         choices.append([(name, e) for e in unique])
     rates = fit.rates(points)  # (P, F)
+    data_values, data_rates = _data_rows(data, rate, derivs, space, spacings, flags, options.n_samples, rng)
     candidates = []
     for combo in combine(choices, options.max_candidates):
-        for forms in (dict(combo), refit_constants(known, dict(combo), values, rates)):
+        for forms in (dict(combo), refit_constants(known, dict(combo), values, rates),
+                      refit_constants(known, dict(combo), data_values, data_rates)):
             if forms is not None:
                 equations = known.substitute(forms)
                 candidates.append(PINNCandidate(equations, forms, _n_terms(equations)))
