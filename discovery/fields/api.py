@@ -235,7 +235,7 @@ def discover_field(
         raise DiscoveryError(f"unknown PDE method {method!r}; valid: {', '.join(METHODS)}")
     settings = settings or FieldSettings()
     ops = check_operators(operators)
-    fno_opts = fno_options(fno)
+    fno_opts = fno_options(fno) if fno is not None or "fno" in ops else None  # torch only when a forecast is asked
     if fno is not None and "fno" not in ops:
         raise DiscoveryError("fno options were given but no FNO forecast was asked for; add operators='fno'")
     if method == "sparse" and (known is not None or pinn is not None):
