@@ -36,6 +36,16 @@ from discovery.methods.sindy_terms import ExpressionColumns, expression_library
 
 __all__ = ["Family", "SaturatingConfig", "families", "polynomial_reference", "saturating_libraries", "screen"]
 
+PAIR_POLYNOMIALS = 20
+"""The screen also enumerates every pair of polynomial terms beside a forced term when the polynomial library has
+at most this many columns (190 pairs; a 3-variable cubic library has 20)."""
+NEGATIVE_DIP = 0.05
+"""A state whose smallest value is above ``-NEGATIVE_DIP`` times its largest counts as non-negative for odd Hill
+orders: a substrate that runs down to zero dips below it by the noise (1% noise on ``s/(0.5 + s)`` data did, and
+``s/(k + s)`` was never tried)."""
+POLE_CLEARANCE = 3.0
+"""For such a state, the inner constant of an odd-order term stays at least this many times the deepest dip, so
+the pole at ``s = -k`` (or ``s**n = -k**n``) is far from every sample."""
 KINDS = ("hill", "repress", "exp", "log")
 """Term kinds: ``s**n/(K + s**n)``, ``1/(K + s**n)``, ``exp(-k*s)``, ``log(s)``. Repression is written with the
 constant beside the power, ``3/(1 + y**2)`` as ``c/(K + y**2)`` rather than ``c/(1 + b*y**2)``: the same law with
@@ -174,13 +184,17 @@ class Family:
         if self.kind == "exp":  # exp(-k*s) must bend over the data, else it is a linear term in disguise
             return np.geomspace(0.7, 12.0, size) / max(float(np.ptp(x[:, self.state])), 1e-12 * top)
         low = max(float(np.percentile(s, 5)), 1e-2 * top)
+        dip = -float(np.min(x[:, self.state]))
+        if self.order % 2 and dip > 0:  # an odd power of a state that dips below zero: keep the pole -k clear of it
+            low = max(low, POLE_CLEARANCE * dip / span[0])
         return np.geomspace(span[0] * low, span[1] * top, size)  # saturation within or near the data's range
 
 
 def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = SaturatingConfig()) -> list[Family]:
     """Every family that makes sense on states ``x`` (N, D).
 
-    Hill terms of odd order need a state that stays non-negative (``s/(k + s)`` has a pole at ``-k``); ``log``
+    Hill terms of odd order need a state that stays non-negative (``s/(k + s)`` has a pole at ``-k``), up to a dip of
+    :data:`NEGATIVE_DIP` of its largest value (noise near zero; their constants then keep the pole clear); ``log``
     needs a positive state. A term is multiplied by nothing or by another state (``y*x/(k + x)``, ``y*exp(-k*x)``);
     ``log`` also by its own state (Gompertz's ``x*log(x)``). Not ``x*exp(-k*x)``: a bump that, on one noisy
     trajectory, imitates a Hill term too well (the toggle switch's ``3/(1 + y**3)`` came out as
@@ -191,7 +205,7 @@ def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = Sat
     for i in range(n_vars):
         s = x[:, i]
         lo, hi = float(np.min(s)), float(np.max(s))
-        nonneg = lo >= -1e-3 * max(abs(hi), 1e-12)
+        nonneg = lo >= -NEGATIVE_DIP * max(abs(hi), 1e-12)  # noise dips below zero near a state's floor
         positive = lo > 1e-3 * hi > 0
         for kind in config.kinds:
             if kind in ("hill", "repress"):
@@ -273,6 +287,10 @@ class _ForcedFits:
         cross, b_cols = self.theta.T @ cols / n_rows, cols.T @ self.y / n_rows  # (P, K), (K,)
         self.costs = np.asarray(costs, dtype=float)
         scores, supports = self._forward(cross, b_cols, steps)
+        if cross.shape[0] <= PAIR_POLYNOMIALS:
+            pair_scores, pair_supports = self._pairs(cross, b_cols)
+            for at in np.flatnonzero(pair_scores < scores):
+                scores[at], supports[at] = pair_scores[at], pair_supports[at]
         chosen = np.arange(cols.shape[1]) if backward is None else np.asarray(backward, dtype=int)
         if len(chosen):
             self.costs = np.asarray(costs, dtype=float)[chosen]
@@ -310,6 +328,35 @@ class _ForcedFits:
             for k in np.flatnonzero(score < best):
                 best[k], best_support[k] = score[k], support[k].copy()
         return best, best_support
+
+    def _pairs(self, cross: np.ndarray, b_cols: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Every support of the forced column with one or two polynomial columns, by enumeration: a law such as a
+        chemostat's ``3 - C - N*C/(1 + C)`` needs two polynomial terms that greedy addition does not pick first
+        when a third one explains more on its own."""
+        n_poly, n_cols = cross.shape
+        pairs = np.array([(i, j) for i in range(n_poly) for j in range(i, n_poly)])  # (i, i): a single term
+        idx = pairs  # (Q, 2)
+        g = np.empty((n_cols, len(pairs), 3, 3))
+        g[:, :, 0, 0] = 1.0
+        g[:, :, 0, 1:] = cross.T[:, idx]  # (K, Q, 2)
+        g[:, :, 1:, 0] = g[:, :, 0, 1:]
+        g[:, :, 1:, 1:] = self.gram[idx[:, :, None], idx[:, None, :]][None]
+        single = pairs[:, 0] == pairs[:, 1]
+        g[:, single, 2, :] = 0.0  # a single term: the duplicate row and column become an identity
+        g[:, single, :, 2] = 0.0
+        g[:, single, 2, 2] = 1.0
+        g += 1e-9 * np.eye(3)
+        b = np.concatenate([np.broadcast_to(b_cols[:, None, None], (n_cols, len(pairs), 1)),
+                            np.broadcast_to(self.b[idx][None], (n_cols, len(pairs), 2))], axis=2).copy()
+        b[:, single, 2] = 0.0
+        with np.errstate(all="ignore"):
+            explained = np.einsum("kqm,kqm->kq", b, np.linalg.solve(g, b[..., None])[..., 0])  # (K, Q)
+        explained = np.where(np.isfinite(explained), explained, -np.inf)
+        n_terms = np.where(single, 1, 2)
+        scores = np.stack([self._score(explained[:, q], n_terms[q]) for q in range(len(pairs))], axis=1)  # (K, Q)
+        best = np.argmin(scores, axis=1)
+        supports = [np.unique(pairs[q]) for q in best]
+        return scores[np.arange(n_cols), best], supports
 
     def _backward(self, cross: np.ndarray, b_cols: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         n_poly, n_cols = cross.shape

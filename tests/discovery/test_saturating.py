@@ -171,3 +171,48 @@ def test_activation_form_writes_the_equivalent_law_that_vanishes_with_its_state(
     assert activation_form(toggle) == toggle  # no constant beside it: a repression stays one
     spurious = -y + 0.002 + 3.0 / (x**2 + 1.0)
     assert activation_form(spurious) == spurious  # a tiny constant is not worth turning the law around
+
+
+def test_odd_hill_orders_are_tried_on_a_state_that_noise_pushes_below_zero():
+    """A substrate running down to zero dips below it by the noise: s/(k + s) is still a family, with its
+    constant kept well clear of the dip (the pole at s = -k)."""
+    from discovery.methods.saturating import POLE_CLEARANCE, Family, families
+
+    s = np.linspace(2.0, 0.0, 200) + 0.01 * np.random.default_rng(0).standard_normal(200)
+    x = np.stack([s, 1.0 + 0.1 * s], axis=1)
+    fams = families(x, ["s", "p"])
+    assert Family("hill", 0, None, 1) in fams
+    grid = Family("hill", 0, None, 1).grid(x, 30)
+    assert grid.min() >= POLE_CLEARANCE * -s.min() * 0.999
+    far = np.stack([np.linspace(2.0, -1.0, 200), np.ones(200)], axis=1)  # a state that really changes sign
+    assert Family("hill", 0, None, 1) not in families(far, ["s", "p"])
+
+
+def test_the_pair_enumeration_is_the_best_support_of_up_to_two_polynomial_terms():
+    """``3 - C - N*C/(1 + C)`` with noise: :meth:`_ForcedFits._pairs` returns, for the forced Hill term, the support
+    of one or two polynomial terms a brute-force least-squares search scores best (here ``{1, C}``)."""
+    import itertools
+
+    from discovery.methods.saturating import Family, _ForcedFits
+
+    rng = np.random.default_rng(1)
+    N, C = rng.uniform(0.5, 3.0, 400), rng.uniform(0.2, 3.0, 400)
+    y = 3 - C - N * C / (1 + C) + 0.05 * rng.standard_normal(400)
+    theta = np.stack([np.ones_like(C), N, C, N**2, N * C, C**2, N**3, N**2 * C, N * C**2, C**3], axis=1)
+    fits = _ForcedFits(theta, y, penalty=0.15, floor=3e-3)
+    col = Family("hill", 1, 0, 1).values(np.stack([N, C], axis=1), 1.0)
+    col = col / np.sqrt(np.mean(col**2))
+    fits.costs = np.array([1.5])
+    cross, b_cols = fits.theta.T @ col / len(y), col.T @ fits.y / len(y)
+    scores, supports = fits._pairs(cross, b_cols)
+
+    def score(support):
+        A = np.column_stack([col[:, 0], fits.theta[:, list(support)]])
+        c, *_ = np.linalg.lstsq(A, fits.y, rcond=None)
+        rel = np.sqrt(np.mean((A @ c - fits.y) ** 2) / np.mean(fits.y**2))
+        return np.log(max(rel, 3e-3)) + 0.15 * (1.5 + len(support))
+
+    every = [(i,) for i in range(10)] + list(itertools.combinations(range(10), 2))
+    best = min(every, key=score)
+    assert tuple(sorted(supports[0].tolist())) == best == (0, 2)
+    assert abs(scores[0] - score(best)) < 1e-4  # a 1e-9 ridge keeps the batched solves regular
