@@ -8,13 +8,14 @@ comes out of the sparse regression as a polynomial that fits the field but is no
 shorter formula of the fields that explains it:
 
 1. **Separate transport from reaction**, on pointwise (strong-form) rows of the denoised field: ``f_t`` is
-   regressed on the selected model's derivative terms plus a flexible basis of the fields' values (cubic
-   B-splines of one field, a degree-5 polynomial of several), a partially linear model whose transport
-   coefficients do not depend on a guess of the reaction's form. What the transport part leaves,
+   regressed on derivative terms plus a flexible basis of the fields' values (cubic B-splines of one field, a
+   degree-5 polynomial of several), a partially linear model whose transport terms and coefficients do not depend
+   on a guess of the reaction's form (on clean data the derivative terms are chosen afresh this way; on noisy data,
+   whose pointwise derivatives are poor, they are the sparse model's, with its coefficients). What the transport part leaves,
    ``r = f_t - sum c_j D_j``, is the reaction as a function of the fields.
 2. **Symbolic regression** of ``r`` on the fields' values (:func:`discovery.methods.sr.fit_symbolic`, pyoperon
-   by default) with the operators rational and exponential kinetics need (:data:`REACTION_OPERATORS`, ``log``
-   too where every field is positive; no ``sin``/``cos``, which the data of a reaction gives no reason for). A
+   by default) with the operators rational, exponential and periodic reactions need (:data:`REACTION_OPERATORS`,
+   ``log`` too where every field is positive). A
    few fits from its front, their inner constants snapped and their unneeded terms pruned
    (:mod:`discovery.methods.distill`); polynomials are dropped (the sparse path has them already).
 3. **Refit** each formula's additive terms jointly with the transport terms by least squares (inner constants
@@ -39,8 +40,10 @@ from discovery.fields.library import LibraryTerm
 MIN_REACTION_TERMS = 2
 """A field's selected right-hand side needs this many terms without a derivative before its reaction part is
 searched (a single linear decay ``-k u`` has nothing shorter)."""
-REACTION_OPERATORS = ("add", "sub", "mul", "div", "pow", "exp")
-"""Operators of the reaction search (``log`` is added where every field is positive)."""
+REACTION_OPERATORS = ("add", "sub", "mul", "div", "pow", "exp", "sin", "cos")
+"""Operators of the reaction search (``log`` is added where every field is positive). ``sin``/``cos`` are in
+(a sine-Gordon-type ``sin(u)`` reaction is a law of its own, and no cubic imitates it over a wide range); a trig
+formula has to be as short as the polynomial it replaces and re-simulate as well, as every proposal."""
 MAX_POINTS = 4000
 """Grid points given to symbolic regression (a random subset of the interior)."""
 N_FORMULAS = 3
@@ -160,6 +163,8 @@ def reaction_proposals(system: tuple[np.ndarray, np.ndarray], column: Callable[[
             continue
         transport = [j for j in support if library[j].order > 0]
         b = target_p[rows, k]
+        if refit_transport:
+            transport = _transport_support(theta_p[rows], b, X, library) or transport
         T = theta_p[np.ix_(rows, transport)] if transport else np.empty((len(rows), 0))
         if refit_transport:
             design = np.hstack([T, _flexible_basis(X)])
@@ -303,3 +308,25 @@ def _refine_inner(fam, inner: float, symbols: Sequence[sympy.Symbol], column: Ca
 def _integers(expr: sympy.Expr) -> sympy.Expr:
     """Whole-number floats written as integers (``exp(-1.0*u)`` -> ``exp(-u)``, ``u/(u + 1.0)`` -> ``u/(u + 1)``)."""
     return expr.xreplace({f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float) if float(f) == int(f)})
+
+
+def _transport_support(theta: np.ndarray, b: np.ndarray, X: np.ndarray, library: Sequence[LibraryTerm],
+                       max_terms: int = 4) -> list[int]:
+    """The derivative terms of the law found without a guess of its reaction: ``b`` and every derivative column
+    of ``theta`` are first stripped of what a flexible function of the fields explains (the Frisch-Waugh-Lovell
+    step of a partially linear model), then a sparsity path picks the fewest terms within 2% of its best residual.
+    A polynomial library that cannot imitate the reaction (``sin(u)`` over a wide range) leaves the sparse model
+    with wrong derivative terms; this support does not depend on them."""
+    from discovery.fields.regression import sparsity_path
+
+    derivative = [j for j, t in enumerate(library) if t.order > 0]
+    if not derivative:
+        return []
+    basis = _flexible_basis(X)
+    project = lambda A: A - basis @ np.linalg.lstsq(basis, A, rcond=None)[0]  # noqa: E731
+    path = sparsity_path(project(theta[:, derivative]), project(b), max_terms)
+    if not path:
+        return []
+    best = min(f.residual for f in path)
+    fit = min((f for f in path if f.residual <= 1.02 * best + 1e-12), key=lambda f: len(f.support))
+    return [derivative[j] for j in fit.support]

@@ -105,3 +105,15 @@ def test_the_pde_benchmark_judges_terms_with_inner_constants_by_their_skeleton()
     assert not same_law({"u": 0.05 * u_xx + 0.9 * u - 0.2 * u**2}, truth)
     assert 1e-3 < coefficient_error(found, truth, values) < 0.01
     assert coefficient_error({"u": 0.05 * u_xx - 0.5 * u}, truth, values) == float("inf")
+
+
+def test_a_sine_reaction_the_polynomial_library_cannot_imitate_is_found_with_its_diffusion():
+    """``u_t = 0.1*u_xx + sin(u)`` over u in [-2, 3]: the sparse model loses ``u_xx`` to derivative terms that
+    imitate the reaction; the reaction search chooses the derivative terms again and finds both."""
+    truth = 0.1 * u_xx + sympy.sin(u)
+    x = np.linspace(0, 2 * np.pi, 128, endpoint=False)
+    field = simulate_pde({"u": truth}, {"u": 1.0 + 1.5 * np.sin(x) + 0.5 * np.cos(2 * x)}, np.linspace(0, 3, 128),
+                         {"x": x})
+    result = discover_field(field)
+    assert _skeleton(result.equations["u"]) == _skeleton(truth), result.equations
+    assert result.metrics["rel_l2"] < 1e-3
