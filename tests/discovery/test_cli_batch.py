@@ -101,6 +101,9 @@ def test_ctrl_c_leaves_only_whole_results(tmp_path, lv_csv, workers):
          "--workers", workers, "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
+        # a shell that runs the suite in the background (`cmd &`) ignores SIGINT, and the batch would inherit that:
+        # give it the terminal's default, as a batch typed at a prompt has
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 240
