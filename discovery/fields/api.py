@@ -51,7 +51,7 @@ from discovery.fields.noise import CLEAN_NOISE, denoised_field
 from discovery.fields.operator import check_operators, fno_options, forecast_field
 from discovery.fields.pinn import pinn_options
 from discovery.fields.readers import load_field
-from discovery.fields.regression import SparseFit, fit_support, sparsity_path
+from discovery.fields.regression import SparseFit, fit_support, knee, sparsity_path
 from discovery.fields.resimulate import SCORE_RTOL, WindowPlan, window_error
 from discovery.fields.result import FieldCandidate, FieldResult
 from discovery.fields.solvers import solve
@@ -125,19 +125,17 @@ class _Proposal:
 
 
 def _shortlist(path: list[SparseFit], max_terms: int) -> list[SparseFit]:
-    """Models around the knee: sizes up to one past the smallest whose residual is within 2% of the path's best."""
+    """Models around the knee (:func:`~discovery.fields.regression.knee`): sizes up to one past it."""
     if not path:
         return []
-    best = min(f.residual for f in path)
-    knee = min(len(f.support) for f in path if f.residual <= 1.02 * best + 1e-12)
-    return [f for f in path if len(f.support) <= min(knee + 1, max_terms)]
+    size = len(knee(path).support)
+    return [f for f in path if len(f.support) <= min(size + 1, max_terms)]
 
 
 def _knee(proposals: Sequence[_Proposal]) -> int:
-    """Index of the fewest-term proposal whose residual is within 2% of the best."""
-    best = min(p.fit.residual for p in proposals)
-    ok = [i for i, p in enumerate(proposals) if p.fit.residual <= 1.02 * best + 1e-12]
-    return min(ok, key=lambda i: (len(proposals[i].fit.support), proposals[i].fit.residual))
+    """Index of the proposal at the knee of the proposals' fits (:func:`~discovery.fields.regression.knee`)."""
+    fits = [p.fit for p in proposals]
+    return fits.index(knee(fits))
 
 
 def _select(scores: Sequence[float], sizes: Sequence[int], tau: float) -> int:
@@ -404,11 +402,11 @@ def _with_reactions(candidates: list[FieldCandidate], chosen: Sequence[SparseFit
     found = reaction_proposals(systems["strong" if clean else "weak"], column, pointwise, library, supports,
                                [fit.coefficients for fit in chosen], fields, axes, refit_transport=clean,
                                time_budget_s=settings.reaction_time_s, seed=seed)
+    sizes = [len(s) for s in supports]
+    found = [p for p in found if p.size <= sizes[p.field]]  # a shorter or equal law, never a longer fit
     if not found:
         return candidates
     best = candidates[0]
-    sizes = [len(s) for s in supports]
-    found = [p for p in found if p.size <= sizes[p.field]]  # a shorter or equal law, never a longer fit
     new = []
     for i, p in enumerate(found):
         report(f"re-simulating reaction candidates {i + 1}/{len(found)}", 0.95)

@@ -166,21 +166,19 @@ def refit_constants(known: FieldKnown, forms: dict[str, sympy.Expr], values: np.
     return {name: e.xreplace(values_of) for name, e in shaped.items()}
 
 
-def _data_rows(data: np.ndarray, rate: np.ndarray, derivs: Sequence[tuple[int, tuple[int, ...]]],
-               space: tuple[int, ...], spacings: Sequence[float], flags: Sequence[bool], n: int,
+def _data_rows(values: Sequence[np.ndarray], rate: np.ndarray, flags: Sequence[bool], n: int,
                rng: np.random.Generator, edge: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """The derivative values ``(P, S)`` and time derivatives ``(P, F)`` of the (denoised) field itself at up to ``n``
-    grid points away from the ends in time and from non-periodic edges: the rows of the data refit of
-    :func:`refit_constants`, which takes the constants from the data rather than from the surrogate."""
-    from discovery.fields.derivatives import partial
-
-    cols = [partial(data[f], orders, space, spacings, flags) for f, orders in derivs]
-    inner = [slice(edge, data.shape[1] - edge)] + [slice(None) if per else slice(edge, m - edge)
-                                                   for per, m in zip(flags, data.shape[2:])]
-    values = np.stack([c[tuple(inner)].reshape(-1) for c in cols], axis=1)
-    rates = np.stack([r[tuple(inner)].reshape(-1) for r in rate], axis=1)
-    pick = rng.choice(values.shape[0], min(n, values.shape[0]), replace=False)
-    return values[pick], rates[pick]
+    """The derivative values ``(P, S)`` (from ``values``, each ``(Nt, *N)``) and time derivatives ``(P, F)`` (from
+    ``rate``, ``(F, Nt, *N)``) of the (denoised) field itself at up to ``n`` grid points away from the ends in time
+    and from non-periodic edges: the rows of the data refit of :func:`refit_constants`, which takes the constants
+    from the data rather than from the surrogate."""
+    shape = rate.shape[1:]
+    inner = tuple([slice(edge, shape[0] - edge)] + [slice(None) if per else slice(edge, m - edge)
+                                                    for per, m in zip(flags, shape[1:])])
+    points = np.stack([v[inner].reshape(-1) for v in values], axis=1)
+    rates = np.stack([r[inner].reshape(-1) for r in rate], axis=1)
+    pick = rng.choice(points.shape[0], min(n, points.shape[0]), replace=False)
+    return points[pick], rates[pick]
 
 
 def _rms(a: np.ndarray) -> float:
@@ -220,7 +218,8 @@ def pinn_candidates(field: Field, options: FieldPINNOptions, *, device: str = "a
     spacings = [field.spacing(a) for a in field.axes]
     flags = [field.periodic[a] for a in field.axes]
     space = tuple(range(1, data.ndim - 1))
-    arg_scales = [_rms(partial(data[f], orders, space, spacings, flags)) for f, orders in derivs]
+    arg_values = [partial(data[f], orders, space, spacings, flags) for f, orders in derivs]  # (Nt, *N) each
+    arg_scales = [_rms(a) for a in arg_values]
     rate = np.gradient(data, field.t, axis=1)
     hidden_scales = []
     for h in known.hidden:
@@ -255,7 +254,7 @@ def pinn_candidates(field: Field, options: FieldPINNOptions, *, device: str = "a
             raise DiscoveryError(f"method 'pinn': no formula was found for {name}({', '.join(args)})")
         choices.append([(name, e) for e in unique])
     rates = fit.rates(points)  # (P, F)
-    data_values, data_rates = _data_rows(data, rate, derivs, space, spacings, flags, options.n_samples, rng)
+    data_values, data_rates = _data_rows(arg_values, rate, flags, options.n_samples, rng)
     candidates = []
     for combo in combine(choices, options.max_candidates):
         for forms in (dict(combo), refit_constants(known, dict(combo), values, rates),

@@ -80,14 +80,14 @@ def formula_size(expr: sympy.Expr) -> int:
     >>> formula_size(2 * u / (1 + u) - 0.5 * u), formula_size(u - u**3), formula_size(sympy.exp(-u))
     (3, 2, 2)
     """
-    terms = sympy.Add.make_args(sympy.expand(expr))
+    expanded = sympy.expand(expr)
     extra = 0
-    for node in sympy.preorder_traversal(sympy.expand(expr)):
+    for node in sympy.preorder_traversal(expanded):
         if isinstance(node, sympy.Function):
             extra += 1
         elif isinstance(node, sympy.Pow) and not (node.exp.is_Integer and node.exp > 0):
             extra += 1
-    return len(terms) + extra
+    return len(sympy.Add.make_args(expanded)) + extra
 
 
 def _flexible_basis(X: np.ndarray) -> np.ndarray:
@@ -99,19 +99,6 @@ def _flexible_basis(X: np.ndarray) -> np.ndarray:
         return SplineTransformer(n_knots=8, degree=3, include_bias=True).fit_transform(X)
     Z = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
     return PolynomialFeatures(degree=5, include_bias=True).fit_transform(Z)
-
-
-def _columns(exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol], X: np.ndarray) -> np.ndarray | None:
-    """Each expression evaluated on the rows of ``X``; ``None`` where one is not finite."""
-    from grammar.operators import numpy_namespace
-
-    cols = []
-    with np.errstate(all="ignore"):
-        for e in exprs:
-            fn = sympy.lambdify(list(symbols), e, modules=[numpy_namespace(), "numpy"], dummify=True)
-            cols.append(np.broadcast_to(np.asarray(fn(*X.T), dtype=float), (X.shape[0],)))
-    A = np.stack(cols, axis=1)
-    return A if np.all(np.isfinite(A)) else None
 
 
 def reaction_proposals(system: tuple[np.ndarray, np.ndarray], column: Callable[[sympy.Expr], np.ndarray | None],
@@ -156,6 +143,7 @@ def reaction_proposals(system: tuple[np.ndarray, np.ndarray], column: Callable[[
     symbols = [sympy.Symbol(f) for f in fields]
     operators = REACTION_OPERATORS + (("log",) if np.all(X > 0) else ())
     theta, target = system
+    basis = _flexible_basis(X) if refit_transport else None
     out: list[ReactionProposal] = []
     for k, support in enumerate(supports):
         zero = [j for j in support if library[j].order == 0]
@@ -164,11 +152,10 @@ def reaction_proposals(system: tuple[np.ndarray, np.ndarray], column: Callable[[
         transport = [j for j in support if library[j].order > 0]
         b = target_p[rows, k]
         if refit_transport:
-            transport = _transport_support(theta_p[rows], b, X, library) or transport
+            transport = _transport_support(theta_p[rows], b, basis, library) or transport
         T = theta_p[np.ix_(rows, transport)] if transport else np.empty((len(rows), 0))
         if refit_transport:
-            design = np.hstack([T, _flexible_basis(X)])
-            c_T = np.linalg.lstsq(design, b, rcond=None)[0][: len(transport)]
+            c_T = np.linalg.lstsq(np.hstack([T, basis]), b, rcond=None)[0][: len(transport)]
         else:
             c_T = np.asarray(coefficients[k], dtype=float)[transport]
         r = b - T @ c_T
@@ -229,10 +216,9 @@ def _saturating(system: tuple[np.ndarray, np.ndarray], column: Callable[[sympy.E
     (:func:`discovery.methods.saturating.screen` on the reaction ``r`` at the points ``X``): the best family of
     each kind joins the library, and the sparsity path on the regression rows ``system`` gives the models with it
     (up to :data:`PATH_MODELS`, the smallest first)."""
-    from discovery.fields.regression import sparsity_path
+    from discovery.fields.regression import knee, sparsity_path
     from discovery.methods.saturating import SaturatingConfig, families, screen
 
-    F = len(fields)
     poly = np.column_stack([np.prod(X ** np.asarray(p, dtype=float), axis=1)
                             for p in sorted({t.powers for t in library if t.order == 0})])
     config = SaturatingConfig(max_terms=MAX_FAMILIES)
@@ -249,7 +235,7 @@ def _saturating(system: tuple[np.ndarray, np.ndarray], column: Callable[[sympy.E
             chosen.append((fam, inner))
         if len(chosen) == MAX_FAMILIES:
             break
-    symbols = [sympy.Symbol(f) for f in fields[:F]]
+    symbols = [sympy.Symbol(f) for f in fields]
     theta, target = system
     exprs = [t.expr(fields, axes) for t in library]
     labels = [t.label_for(fields, axes) for t in library]
@@ -264,9 +250,8 @@ def _saturating(system: tuple[np.ndarray, np.ndarray], column: Callable[[sympy.E
         path = [f for f in sparsity_path(augmented, target[:, k], MAX_TERMS) if new in f.support]
         if not path:
             continue
-        best = min(f.residual for f in path)
-        knee = min(len(f.support) for f in path if f.residual <= 1.02 * best + 1e-12)
-        for fit in sorted((f for f in path if len(f.support) <= knee), key=lambda f: len(f.support))[:PATH_MODELS]:
+        size = len(knee(path).support)
+        for fit in [f for f in path if len(f.support) <= size][:PATH_MODELS]:  # the path is sorted by size
             rest = [j for j in fit.support if j != new]
             k_fit, coef = _refine_inner(fam, inner, symbols, column, theta[:, rest], target[:, k])
             if coef is None:
@@ -296,12 +281,14 @@ def _refine_inner(fam, inner: float, symbols: Sequence[sympy.Symbol], column: Ca
         c, *_ = np.linalg.lstsq(M, b, rcond=None)
         return float(np.sum((M @ c - b) ** 2)), c
 
+    start, coef = fit(inner)
     if fam.kind == "log" or inner <= 0:
-        return inner, fit(inner)[1]
+        return inner, coef
     found = minimize_scalar(lambda z: fit(float(np.exp(z)))[0], bounds=(np.log(inner) - 1.4, np.log(inner) + 1.4),
                             method="bounded", options={"xatol": 1e-3, "maxiter": 40})
-    k_best = float(np.exp(found.x)) if np.isfinite(found.fun) and found.fun <= fit(inner)[0] else inner
-    k_best = float(f"{k_best:.4g}")
+    if not (np.isfinite(found.fun) and found.fun <= start):
+        return inner, coef
+    k_best = float(f"{float(np.exp(found.x)):.4g}")
     return k_best, fit(k_best)[1]
 
 
@@ -310,23 +297,19 @@ def _integers(expr: sympy.Expr) -> sympy.Expr:
     return expr.xreplace({f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float) if float(f) == int(f)})
 
 
-def _transport_support(theta: np.ndarray, b: np.ndarray, X: np.ndarray, library: Sequence[LibraryTerm],
+def _transport_support(theta: np.ndarray, b: np.ndarray, basis: np.ndarray, library: Sequence[LibraryTerm],
                        max_terms: int = 4) -> list[int]:
     """The derivative terms of the law found without a guess of its reaction: ``b`` and every derivative column
-    of ``theta`` are first stripped of what a flexible function of the fields explains (the Frisch-Waugh-Lovell
-    step of a partially linear model), then a sparsity path picks the fewest terms within 2% of its best residual.
+    of ``theta`` are first stripped of what a flexible function of the fields explains (``basis``,
+    :func:`_flexible_basis`: the Frisch-Waugh-Lovell step of a partially linear model), then the knee of a sparsity
+    path (:func:`~discovery.fields.regression.knee`) is taken.
     A polynomial library that cannot imitate the reaction (``sin(u)`` over a wide range) leaves the sparse model
     with wrong derivative terms; this support does not depend on them."""
-    from discovery.fields.regression import sparsity_path
+    from discovery.fields.regression import knee, sparsity_path
 
     derivative = [j for j, t in enumerate(library) if t.order > 0]
     if not derivative:
         return []
-    basis = _flexible_basis(X)
     project = lambda A: A - basis @ np.linalg.lstsq(basis, A, rcond=None)[0]  # noqa: E731
     path = sparsity_path(project(theta[:, derivative]), project(b), max_terms)
-    if not path:
-        return []
-    best = min(f.residual for f in path)
-    fit = min((f for f in path if f.residual <= 1.02 * best + 1e-12), key=lambda f: len(f.support))
-    return [derivative[j] for j in fit.support]
+    return [derivative[j] for j in knee(path).support] if path else []

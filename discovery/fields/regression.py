@@ -12,7 +12,9 @@ Every support is refitted by plain least squares, so coefficients are unbiased b
 
 Examples
 --------
->>> import numpy as np
+>>> from typing import Sequence
+
+import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> theta = rng.standard_normal((200, 6))
 >>> b = 2 * theta[:, 1] - 0.5 * theta[:, 4]
@@ -125,3 +127,15 @@ def sparsity_path(theta: np.ndarray, b: np.ndarray, max_terms: int = 8) -> list[
         if k not in best or fit.residual < best[k].residual:
             best[k] = fit
     return [best[k] for k in sorted(best)]
+
+
+KNEE = 0.02
+"""A model is at the knee of a path when its residual is within this fraction of the path's best."""
+
+
+def knee(path: Sequence[SparseFit]) -> SparseFit:
+    """The fewest-term fit of a non-empty ``path`` whose residual is within :data:`KNEE` of the path's best (more
+    terms stop paying for themselves there; ties: the smaller residual)."""
+    best = min(f.residual for f in path)
+    return min((f for f in path if f.residual <= (1.0 + KNEE) * best + 1e-12),
+               key=lambda f: (len(f.support), f.residual))

@@ -9,7 +9,7 @@ points (evenly strided) are kept. On noisy data this form needs the field denois
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -29,26 +29,28 @@ def _interior(shape: Sequence[int], periodic: Sequence[bool]) -> tuple[slice, ..
     return tuple(idx)
 
 
-def strong_system(data: np.ndarray, dt: float, spacings: Sequence[float], periodic: Sequence[bool],
-                  terms: Sequence[LibraryTerm], max_rows: int = MAX_ROWS) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise regression rows: ``(theta (R, K), target (R, F))`` for ``data`` ``(F, Nt, *N)``."""
-    shape = data.shape[1:]
+def _rows(shape: Sequence[int], periodic: Sequence[bool], max_rows: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Grid values ``(Nt, *N)`` -> the regression rows: the interior, flattened, every ``stride``-th point so that
+    at most ``max_rows`` remain."""
     inner = _interior(shape, periodic)
     n_inner = int(np.prod([len(range(*s.indices(n))) for s, n in zip(inner, shape)]))
     stride = max(1, int(np.ceil(n_inner / max_rows)))
-    target = np.stack([fd_derivative(data[f], 0, 1, dt)[inner].reshape(-1)[::stride]
-                       for f in range(data.shape[0])], axis=1)
+    return lambda values: values[inner].reshape(-1)[::stride]
+
+
+def strong_system(data: np.ndarray, dt: float, spacings: Sequence[float], periodic: Sequence[bool],
+                  terms: Sequence[LibraryTerm], max_rows: int = MAX_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise regression rows: ``(theta (R, K), target (R, F))`` for ``data`` ``(F, Nt, *N)``."""
+    rows = _rows(data.shape[1:], periodic, max_rows)
+    target = np.stack([rows(fd_derivative(data[f], 0, 1, dt)) for f in range(data.shape[0])], axis=1)
     theta = np.empty((target.shape[0], len(terms)))
     for j, term in enumerate(terms):
-        theta[:, j] = term.values(data, spacings, periodic)[inner].reshape(-1)[::stride]
+        theta[:, j] = rows(term.values(data, spacings, periodic))
     return theta, target
 
 
 def strong_columns(values: np.ndarray, periodic: Sequence[bool], max_rows: int = MAX_ROWS) -> np.ndarray:
     """Columns ``(R, G)`` of terms without a derivative given by their values ``(G, Nt, *N)`` on the grid, on the
     rows of :func:`strong_system` (same interior, same stride)."""
-    shape = values.shape[1:]
-    inner = _interior(shape, periodic)
-    n_inner = int(np.prod([len(range(*s.indices(n))) for s, n in zip(inner, shape)]))
-    stride = max(1, int(np.ceil(n_inner / max_rows)))
-    return np.stack([v[inner].reshape(-1)[::stride] for v in values], axis=1)
+    rows = _rows(values.shape[1:], periodic, max_rows)
+    return np.stack([rows(v) for v in values], axis=1)

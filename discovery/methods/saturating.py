@@ -334,20 +334,19 @@ class _ForcedFits:
         chemostat's ``3 - C - N*C/(1 + C)`` needs two polynomial terms that greedy addition does not pick first
         when a third one explains more on its own."""
         n_poly, n_cols = cross.shape
-        pairs = np.array([(i, j) for i in range(n_poly) for j in range(i, n_poly)])  # (i, i): a single term
-        idx = pairs  # (Q, 2)
+        pairs = np.array([(i, j) for i in range(n_poly) for j in range(i, n_poly)])  # (Q, 2); (i, i): one term
         g = np.empty((n_cols, len(pairs), 3, 3))
         g[:, :, 0, 0] = 1.0
-        g[:, :, 0, 1:] = cross.T[:, idx]  # (K, Q, 2)
+        g[:, :, 0, 1:] = cross.T[:, pairs]  # (K, Q, 2)
         g[:, :, 1:, 0] = g[:, :, 0, 1:]
-        g[:, :, 1:, 1:] = self.gram[idx[:, :, None], idx[:, None, :]][None]
+        g[:, :, 1:, 1:] = self.gram[pairs[:, :, None], pairs[:, None, :]][None]
         single = pairs[:, 0] == pairs[:, 1]
         g[:, single, 2, :] = 0.0  # a single term: the duplicate row and column become an identity
         g[:, single, :, 2] = 0.0
         g[:, single, 2, 2] = 1.0
         g += 1e-9 * np.eye(3)
         b = np.concatenate([np.broadcast_to(b_cols[:, None, None], (n_cols, len(pairs), 1)),
-                            np.broadcast_to(self.b[idx][None], (n_cols, len(pairs), 2))], axis=2).copy()
+                            np.broadcast_to(self.b[pairs][None], (n_cols, len(pairs), 2))], axis=2).copy()
         b[:, single, 2] = 0.0
         with np.errstate(all="ignore"):
             explained = np.einsum("kqm,kqm->kq", b, np.linalg.solve(g, b[..., None])[..., 0])  # (K, Q)
