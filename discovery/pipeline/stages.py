@@ -433,8 +433,8 @@ def stabilize(state: RunState) -> None:
 
 def quantify(state: RunState) -> None:
     """The selected model's uncertainty (:mod:`discovery.pipeline.uncertainty`): an interval per constant from the
-    trajectory fit, an inclusion probability per term from the resampled selections of :func:`stabilize`, and
-    identifiability warnings."""
+    trajectory fit, an inclusion probability per term from the resampled selections of :func:`stabilize` and the
+    bagged regression (:mod:`discovery.pipeline.bagging`), and identifiability warnings."""
     from discovery.pipeline import uncertainty as unc
 
     if not state.settings.uncertainty or state.best is None:
@@ -442,7 +442,13 @@ def quantify(state: RunState) -> None:
     state.progress("quantifying uncertainty", 0.91)
     best, variables, boot = state.best, state.data.variables, state.bootstrap
     fit = unc.constants_fit(best, state.data, state.smoothed)
-    included = unc.inclusion(boot, variables) if boot is not None else None
+    included = None
+    if boot is not None:
+        from discovery.pipeline.bagging import bagged_inclusion
+
+        bagged = bagged_inclusion(best, state.data, state.smoothed, rivals=unc.rivals(boot.pool, best, variables, POOR_FIT_R2),
+                                  seed=state.settings.seed)
+        included = unc.inclusion(boot, variables, bagged)
     table = unc.term_table(best, variables, fit, included)
     state.uncertainty = {"terms": table, "constants": None if fit is None else {
         "values": fit.values.tolist(), "covariance": fit.covariance.tolist(), "noise_std": fit.noise_std,
@@ -453,6 +459,12 @@ def quantify(state: RunState) -> None:
                               + ("; ..." if len(loose) > 4 else "") + " (a longer span, another initial condition or "
                               "less noise would pin them down)")
     fits = (best.metrics.get("r2_window") or -math.inf) >= POOR_FIT_R2  # else :func:`warn` says it fits poorly
+    unsure = unc.unsure_terms(table)
+    if unsure and fits:
+        state.warnings.append("terms the resampled data does not choose reliably (inclusion probability): "
+                              + "; ".join(unsure[:4]) + ("; ..." if len(unsure) > 4 else "")
+                              + " (such a term may stand in for a law the model misses; more data, a wider range "
+                              "of the states or less noise would decide)")
     if boot is not None and fits:
         others = unc.alternatives(boot, best, variables)
         if others:

@@ -12,16 +12,21 @@ Constants
 
 Terms
     The selection rule is re-applied to bootstrap resamples of the scoring windows (each candidate's per-window
-    errors are computed once, so a resample costs no integration). A term's *inclusion probability* is the share of
-    resamples whose selected model has that term (its skeleton, :func:`discovery.terms.term_skeletons`: constants
-    replaced by placeholders, so the same law with other constants is the same term). The pool holds
-    every scored candidate and, for each term of the selected model, the model without it (refined and scored), so
-    every term is put to the test.
+    errors are computed once, so a resample costs no integration): the share of resamples whose selected model has
+    a term (its skeleton, :func:`discovery.terms.term_skeletons`: constants replaced by placeholders, so the same
+    law with other constants is the same term). The pool holds every scored candidate and, for each term of the
+    selected model, the model without it (refined and scored), so every term is put to the test. That resampling
+    only chooses among the candidates found; whether the search would propose the term again from other data is
+    measured by bagging the sparse regression (E-SINDy, :mod:`discovery.pipeline.bagging`, the model's terms
+    competing with the other candidates' terms and the monomials). A term's *inclusion probability* is the product
+    of the two shares: a term that only makes up for a law the candidates miss fits every window better than the
+    model without it, but the bags drop it for another stand-in.
 
 Identifiability
     Structures other than the selected one that the resamples pick at least :data:`ALTERNATIVE_SHARE` of the time
     fit equally well within the noise: they are named in a warning. A constant whose interval spans zero, or whose
-    standard deviation exceeds its size, is named as not determined by the data.
+    standard deviation exceeds its size, is named as not determined by the data, and a term included in fewer than
+    :data:`UNSURE_INCLUSION` of the resamples as not chosen reliably.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ LEVEL = 0.95
 """Confidence level of the reported intervals."""
 N_BOOTSTRAP = 200
 """Resamples of the scoring windows for the inclusion probabilities."""
+UNSURE_INCLUSION = 0.5
+"""A term included in fewer resamples than this is named in a warning."""
 ALTERNATIVE_SHARE = 0.2
 """A structure the resamples select at least this often is reported as an alternative to the selected model."""
 REFIT = RefineConfig(max_nfev=12, time_budget_s=2.0)
@@ -210,14 +217,32 @@ def most_stable(boot: Bootstrap, best: Candidate, variables: Sequence[str]) -> C
     return min(members, key=lambda c: (c.selection_cost, selection_error(c)))
 
 
-def inclusion(boot: Bootstrap, variables: Sequence[str]) -> dict[str, dict[sympy.Expr, float]]:
-    """Per variable, each term skeleton's share of resamples whose selected model has it."""
+def inclusion(boot: Bootstrap, variables: Sequence[str],
+              bagged: dict[str, dict[sympy.Expr, float]] | None = None) -> dict[str, dict[sympy.Expr, float]]:
+    """Per variable, each term skeleton's share of resamples whose selected model has it, times its share of the
+    regression's bags (``bagged``, :func:`discovery.pipeline.bagging.bagged_inclusion`) where it has one: the two
+    resamplings are independent, so the product is the probability that the term survives both the search and the
+    selection."""
     counts: dict[str, dict[sympy.Expr, int]] = {v: {} for v in variables}
     for i in boot.picks:
         for v, terms in zip(variables, boot.structures[i]):
             for t, _ in terms:
                 counts[v][t] = counts[v].get(t, 0) + 1
-    return {v: {t: c / len(boot.picks) for t, c in cv.items()} for v, cv in counts.items()}
+    bagged = bagged or {}
+    return {v: {t: c / len(boot.picks) * bagged.get(v, {}).get(t, 1.0) for t, c in cv.items()}
+            for v, cv in counts.items()}
+
+
+def rivals(pool: Sequence[Candidate], best: Candidate, variables: Sequence[str], min_r2: float = 0.9,
+           most: int = 8) -> list[Candidate]:
+    """The ``most`` candidates of ``pool`` with a structure other than ``best``'s that are stable and fit the windows
+    (R^2 at least ``min_r2``), lowest selection error first."""
+    from discovery.pipeline.scoring import selection_error
+
+    own = structure(best, variables)
+    fits = [c for c in pool if c.metrics.get("stable") and (c.metrics.get("r2_window") or -math.inf) >= min_r2
+            and structure(c, variables) != own]
+    return sorted(fits, key=selection_error)[:most]
 
 
 # --- the report --------------------------------------------------------------------------------------------
@@ -270,6 +295,12 @@ def undetermined(table: dict[str, list[dict]]) -> list[str]:
                 out.append(f"d{v}/dt: the {what} {row['term']} ({value:.4g}, {LEVEL:.0%} interval "
                            f"[{lo:.3g}, {hi:.3g}])")
     return out
+
+
+def unsure_terms(table: dict[str, list[dict]], below: float = UNSURE_INCLUSION) -> list[str]:
+    """Terms whose inclusion probability is under ``below``: the resampled data does not choose them reliably."""
+    return [f"d{v}/dt: {row['term']} ({row['inclusion']:.2f})" for v, rows in table.items() for row in rows
+            if not row.get("inner") and row.get("inclusion") is not None and row["inclusion"] < below]
 
 
 def alternatives(boot: Bootstrap, best: Candidate, variables: Sequence[str]) -> list[Candidate]:

@@ -11,7 +11,7 @@ import sympy
 
 from discovery import DiscoveryResult, discover, simulate
 from discovery.methods.base import Candidate
-from discovery.pipeline.uncertainty import skeletons, structure, undetermined
+from discovery.pipeline.uncertainty import inclusion, skeletons, structure, undetermined, unsure_terms
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,25 @@ def test_undetermined_names_loose_constants():
                    {"term": "x", "coefficient": 1.0, "interval": [0.9, 1.1]}]}
     found = undetermined(table)
     assert len(found) == 1 and "coefficient of y" in found[0]
+
+
+def test_unsure_terms_names_rarely_chosen_terms_only():
+    table = {"N": [{"term": "N", "coefficient": -1.3, "inclusion": 0.9},
+                   {"term": "N/(N + 1.17)", "coefficient": 3.4, "inclusion": 0.35},
+                   {"term": "N/(N + 1.17)", "inner": True, "coefficient": 1.17, "inclusion": 0.35},
+                   {"term": "1", "coefficient": 0.1, "inclusion": None}]}
+    assert unsure_terms(table) == ["dN/dt: N/(N + 1.17) (0.35)"]
+
+
+def test_inclusion_multiplies_the_window_and_the_bagged_shares():
+    from discovery.pipeline.uncertainty import Bootstrap
+
+    x = sympy.Symbol("x")
+    a, b = Candidate("sindy", {"x": -x}), Candidate("sindy", {"x": -x + 0.1 * x**2})
+    boot = Bootstrap([a, b], np.array([0, 1, 1, 1]), [structure(c, ["x"]) for c in (a, b)])
+    shares = inclusion(boot, ["x"], {"x": {next(iter(skeletons(x**2))): 0.5}})
+    assert shares["x"][next(iter(skeletons(-x)))] == 1.0  # no bagged share: the window share alone
+    assert shares["x"][next(iter(skeletons(x**2)))] == 0.75 * 0.5
 
 
 def test_equation_text_shows_intervals_beside_a_fixed_coefficient() -> None:
