@@ -31,7 +31,7 @@ import numpy as np
 import sympy
 
 from discovery.methods.base import Candidate
-from discovery.terms import term_skeletons
+from discovery.pipeline.uncertainty import skeletons
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -96,7 +96,7 @@ def _rival_terms(rivals: Sequence[Candidate], v: str, taken: set) -> list[sympy.
     for c in rivals:
         for t in sympy.Add.make_args(sympy.expand(c.equations.get(v, sympy.Integer(0)))):
             rest = t.as_coeff_Mul()[1]
-            keys = set(term_skeletons(rest))
+            keys = set(skeletons(rest))
             if t != 0 and keys and not keys & taken:
                 taken |= keys
                 out.append(rest)
@@ -127,12 +127,12 @@ def bagged_inclusion(best: Candidate, data: "Trajectories", smoothed: Sequence[n
     out: dict[str, dict[sympy.Expr, float]] = {}
     for d, v in enumerate(data.variables):
         terms = [t.as_coeff_Mul()[1] for t in sympy.Add.make_args(sympy.expand(best.equations[v])) if t != 0]
-        own = [frozenset(term_skeletons(t)) for t in terms]
+        own = [skeletons(t) for t in terms]
         columns = [_column(t, values, n) for t in terms]
         if not terms or any(c is None for c in columns):
             continue
         taken = set().union(*own)
-        extra = _rival_terms(rivals, v, taken) + [m for m in basis if not set(term_skeletons(m)) & taken]
+        extra = _rival_terms(rivals, v, taken) + [m for m in basis if not skeletons(m) & taken]
         pairs = [(m, np.ones(n) if m == 1 else _column(m, values, n)) for m in extra]
         pairs = [(m, c) for m, c in pairs if c is not None]
         theta = system.rows(np.column_stack(columns + [c for _, c in pairs]))  # (K, P): model terms first

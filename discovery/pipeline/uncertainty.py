@@ -127,13 +127,14 @@ def constants_fit(candidate: Candidate, data: "Trajectories", smoothed: Sequence
 # --- terms -------------------------------------------------------------------------------------------------
 def skeletons(term: sympy.Expr) -> frozenset[sympy.Expr]:
     """The skeletons of one additive term (:func:`discovery.terms.term_skeletons`: its constants as placeholders;
-    a term such as ``x*log(K/x)`` has two)."""
-    return frozenset(term_skeletons(term))
+    a term such as ``x*log(K/x)`` has two). No coefficient counts as zero: in the user's units a term of the model
+    may well be ``1e-13*x*y``."""
+    return frozenset(term_skeletons(term, zero_tol=0.0))
 
 
 def structure(candidate: Candidate, variables: Sequence[str]) -> tuple[frozenset[Any], ...]:
     """A candidate's term skeletons per variable (with their counts): equal structures differ only in constants."""
-    return tuple(frozenset(term_skeletons(candidate.equations[v]).items()) for v in variables)
+    return tuple(frozenset(term_skeletons(candidate.equations[v], zero_tol=0.0).items()) for v in variables)
 
 
 def drop_one_variants(best: Candidate, data: "Trajectories", smoothed: Sequence[np.ndarray],
