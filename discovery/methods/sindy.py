@@ -33,7 +33,13 @@ import sympy
 
 from discovery.errors import DiscoveryError
 from discovery.methods.base import Candidate, Method, MethodContext, register
-from discovery.methods.sindy_generators import EXACT_FIT, GENERATORS, generated_libraries, generated_systems
+from discovery.methods.sindy_generators import (
+    EXACT_FIT,
+    GENERATORS,
+    generated_libraries,
+    generated_systems,
+    shared_libraries,
+)
 from discovery.methods.sindy_library import DEFAULT_LIBRARIES, LIBRARIES, Library, build_library
 from discovery.methods.sindy_terms import activation_form
 from discovery.methods.sindy_path import PathPoint, ScaledProblem, sparsity_path, support_score
@@ -347,6 +353,9 @@ def _search_models(
         inexact = [d for d, q in enumerate(search.best()) if q.point.cv_err > EXACT_FIT * config.floor]
         search.extend(generated_libraries(x_all, y_all, [*names, *inputs], config, search.reference_scores(),
                                           targets=inexact, rows=rows))
+        if config.saturating and len(names) > 1:
+            search.extend(shared_libraries(x_all, [*names, *inputs], len(names), search.best(), config.degree,
+                                           config.other_cost, inexact, rows=rows))
     best = search.best()
     proposals: list[tuple[str, Sequence[_Pick], dict[str, Any] | None]] = []
     if config.ensemble:

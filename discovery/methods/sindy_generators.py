@@ -18,7 +18,7 @@ import sympy
 from discovery.methods.rational import RationalConfig, rational_libraries
 from discovery.methods.saturating import SaturatingConfig, saturating_libraries
 from discovery.methods.sindy_library import Library, input_degree
-from discovery.methods.sindy_terms import ExpressionColumns, monomials
+from discovery.methods.sindy_terms import ExpressionColumns, expression_library, monomials
 
 GENERATORS = ("rational", "saturating")
 """Names of the generators, each a boolean option of the ``sindy`` method and the prefix of its libraries."""
@@ -97,6 +97,82 @@ def generated_libraries(
     return out
 
 
+SHARED_PREFIX = "saturating:shared:"
+"""Name prefix of the libraries of :func:`shared_libraries` (a ``saturating`` generator's: it needs that option)."""
+SHARED_MARGIN = 1.0
+""":data:`GENERATED_MARGIN` of the ``"shared"`` system. A law with more terms than its stand-in scores worse in
+the block cross-validation of a trajectory that settles (the held-out transient is predicted from nearly collinear
+columns at the equilibrium): SIS with standard incidence, clean, ``1 - 0.1*S - S*I/(S + I) + 0.2*I`` fits to 4e-8
+but scored 0.83 worse than ``I*S``, ``I**2`` and ``1/(S**2 + 6.7)``; the trajectories decide between them."""
+SHARED_MAX = 8
+"""Most terms one equation is offered from the others' supports (:func:`shared_libraries`)."""
+
+
+def shared_libraries(
+    x: np.ndarray,
+    names: Sequence[str],
+    n_states: int,
+    best: Sequence[Any],
+    degree: int,
+    other_cost: float,
+    targets: Sequence[int],
+    rows: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[tuple[Library, np.ndarray, int]]:
+    """Libraries that offer each target variable the non-polynomial terms the other variables' best supports chose.
+
+    In a reaction network a flux leaves one species and enters another: the pathway ``s -> i -> p`` has
+    ``s/(0.5 + s)`` in the equations of ``s`` and ``i``, and ``i/(0.3 + i)`` in those of ``i`` and ``p``; an SIS
+    model has ``S*I/(S + I)`` in both. The saturating screen adds one family (or a pair) per variable, so an
+    equation with two fluxes of different species is out of its reach, while the other equations have found each
+    flux alone, with its inner constant. Each library is the monomials (as
+    :func:`generated_libraries` builds them), the target's own non-polynomial terms and the offered ones (at most
+    :data:`SHARED_MAX`, those finite on the data), named :data:`SHARED_PREFIX` and the variable.
+
+    Parameters
+    ----------
+    x:
+        States and inputs ``(N, D + M)``, the columns named by ``names``.
+    n_states:
+        ``D``: the first ``D`` names are the variables.
+    best:
+        Per variable, its best support so far (objects with ``library`` and ``point``, as the ``sindy`` search pools
+        them).
+    targets:
+        The variables to offer terms to.
+    rows:
+        The weak form's map from library columns on the samples to regression rows, or ``None``.
+    """
+    syms = [sympy.Symbol(n) for n in names]
+    found: dict[str, tuple[int, sympy.Expr]] = {}  # term -> the variable whose equation chose it
+    for d, q in enumerate(best):
+        for j in q.point.support:
+            f = q.library.features[j]
+            if not f.is_polynomial(*syms):
+                found.setdefault(sympy.sstr(f), (d, f))
+    if not found:
+        return []
+    poly = [f for f in monomials(syms, degree) if input_degree(f, syms[n_states:]) <= 1]
+    out: list[tuple[Library, np.ndarray, int]] = []
+    for d in targets:
+        own = {sympy.sstr(best[d].library.features[j]) for j in best[d].point.support}
+        mine = [f for k, (_, f) in found.items() if k in own]
+        offered = {k: f for k, (e, f) in found.items() if e != d and k not in own}
+        if not offered:
+            continue
+        extra = list(offered.values())[:SHARED_MAX]
+        features = poly + mine + extra
+        theta = ExpressionColumns(features, syms).transform(x)
+        keep = [j for j in range(len(features)) if np.all(np.isfinite(theta[:, j]))]  # log(x) where x <= 0, ...
+        if len(keep) <= len(poly) + len(mine):
+            continue
+        lib = expression_library(f"{SHARED_PREFIX}{names[d]}", [features[j] for j in keep], names, other_cost)
+        lib.offered = frozenset(str(f) for f in extra) & set(lib.labels)
+        theta = theta[:, keep] if rows is None else rows(theta[:, keep])
+        if np.all(np.isfinite(theta)):
+            out.append((lib, theta, d))
+    return out
+
+
 def term_kinds(expr: sympy.Expr) -> set[str]:
     """The kinds (:data:`KINDS`) of the non-polynomial parts of a term: ``y*exp(-x)/(1 + x)`` -> rational, exp."""
     kinds = set()
@@ -120,7 +196,8 @@ def generated_systems(
     libraries. And one per kind of term (``"kind:exp"``, ...): each variable's best support with a term of that
     kind. A law usually has one kind of saturation in all its equations (an Ivlev predator-prey has
     ``1 - exp(-k*x)`` in both), while per-variable bests may mix a Holling term into one equation and an Ivlev
-    term into the other, which no textbook writes. Only supports that score within :data:`GENERATED_MARGIN` of
+    term into the other, which no textbook writes. And one (``"shared"``) of the supports that use terms found in
+    other equations (:func:`shared_libraries`: a support with an offered term), within :data:`SHARED_MARGIN`. Only supports that score within :data:`GENERATED_MARGIN` of
     the variable's ``best`` one are taken; a variable without one keeps its ``best`` support, and systems where no
     variable has one are left out.
     """
@@ -130,14 +207,16 @@ def generated_systems(
             found |= term_kinds(q.library.features[j])
         return found
 
-    groups: list[tuple[str, Callable[[Any], bool]]] = [
-        (g, lambda q, g=g: q.library.name.startswith(g + ":")) for g in GENERATORS]
-    groups += [(f"kind:{k}", lambda q, k=k: k in kinds(q)) for k in KINDS]
+    groups: list[tuple[str, Callable[[Any], bool], float]] = [
+        (g, lambda q, g=g: q.library.name.startswith(g + ":"), GENERATED_MARGIN) for g in GENERATORS]
+    groups += [(f"kind:{k}", lambda q, k=k: k in kinds(q), GENERATED_MARGIN) for k in KINDS]
+    groups.append(("shared", lambda q: any(q.library.labels[j] in q.library.offered for j in q.point.support),
+                   SHARED_MARGIN))
     out = []
-    for label, member in groups:
+    for label, member, margin in groups:
         choice, found = list(best), False
         for d, candidates in enumerate(picks):
-            chosen = [q for q in candidates if member(q) and score(q) <= score(best[d]) + GENERATED_MARGIN]
+            chosen = [q for q in candidates if member(q) and score(q) <= score(best[d]) + margin]
             if chosen:
                 choice[d], found = min(chosen, key=score), True
         if found:

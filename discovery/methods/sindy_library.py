@@ -45,6 +45,8 @@ class Library:
     """Cost of each column in model selection: 1 for a monomial, more for other terms (see SINDyConfig)."""
     keep: np.ndarray | None = None
     """The columns of the pysindy library's matrix kept (``None``: all); see ``n_inputs`` of :func:`build_library`."""
+    offered: frozenset[str] = frozenset()
+    """Labels of the columns another equation found (:func:`~discovery.methods.sindy_generators.shared_libraries`)."""
 
     def __post_init__(self) -> None:
         self.labels = [str(f) for f in self.features]

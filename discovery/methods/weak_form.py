@@ -314,7 +314,7 @@ def weak_system(
 FORMS = ("auto", "strong", "weak", "both")
 """Values of the ``sindy`` option ``form``."""
 WEAK_PROPOSED = ("weak:ensemble", "weak:best", "weak:sparser", "weak:saturating", "weak:kind:rational",
-                 "weak:kind:exp", "weak:kind:log")
+                 "weak:kind:exp", "weak:kind:log", "weak:shared")
 """The weak-form systems the ``sindy`` method proposes beside the strong form's (when their structure is new): its
 preferred supports and the systems built from saturating terms screened on the weak rows, which noisy derivatives
 hide from the strong form (``form="weak"`` alone proposes them all). Its denser and per-library ones only add overfitted
