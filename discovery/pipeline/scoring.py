@@ -20,8 +20,11 @@ Among stable candidates (all candidates if none is stable), let ``e = 1 - r2_win
 estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_cap * e*``. A candidate is
 *acceptable* when
 
-- ``e - f <= (e* - f) (1 + rel_tol) + abs_tol`` (the tolerance is a share of the error a model can still remove,
-  not of the noise), and
+- ``e - f <= (e* - f) (1 + rel_tol) + a`` (the tolerance is a share of the error a model can still remove,
+  not of the noise) with the slack ``a = min(abs_tol, max(abs_tol_ratio e*, exact_tol))``: on clean data, where
+  the best candidate follows the windows to ``e* = 1e-12``, a model a million times less accurate is not within
+  the tolerance (a cubic standing in for ``2*N/(1 + N)`` at ``e = 1e-6``), and errors under ``exact_tol`` (the
+  re-simulation's own numerical error) count as equal, and
 - unless the data cannot be followed over its whole window, ``E <= E* (1 + rel_tol) + full_abs_tol +
   full_noise_factor * f``. The data counts as followable when one of the ``follow_check`` candidates with the
   smallest ``e`` has ``E <= chaotic_error`` (judged by the locally most accurate candidates, so one candidate that
@@ -75,6 +78,8 @@ class ScoringConfig(Options):
     blowup_factor: float = 100.0
     rel_tol: float = 0.5
     abs_tol: float = 1e-5
+    abs_tol_ratio: float = 100.0
+    exact_tol: float = 1e-9
     full_abs_tol: float = 0.02
     chaotic_error: float = 0.5
     follow_check: int = 3
@@ -248,7 +253,8 @@ def rule_limits(
     if not math.isfinite(e_best):
         return pool, math.inf, None
     f = min(max(floor, 0.0), config.floor_cap * e_best) if config.noise_aware else 0.0
-    e_limit = f + (e_best - f) * (1.0 + config.rel_tol) + config.abs_tol
+    slack = min(config.abs_tol, max(config.abs_tol_ratio * e_best, config.exact_tol))
+    e_limit = f + (e_best - f) * (1.0 + config.rel_tol) + slack
     full_best = float(np.min(E[pool]))
     full_tol = config.full_abs_tol + config.full_noise_factor * f
     most_accurate = pool[np.argsort(e[pool], kind="stable")[: max(config.follow_check, 1)]]

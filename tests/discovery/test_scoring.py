@@ -154,3 +154,18 @@ def test_a_rational_term_wins_a_tie_with_an_exponential():
     hill.metrics.update({"r2_window": 0.9990, "r2": 0.9990, "stable": True})
     ivlev.metrics.update({"r2_window": 0.9991, "r2": 0.9991, "stable": True})  # a hair more accurate
     assert select_best([ivlev, hill]) is hill
+
+
+def test_on_clean_data_a_model_a_million_times_less_accurate_is_not_a_tie():
+    """Harvesting, clean: the law follows the windows to e = 1e-12 and a shorter cubic imitates it at e = 1e-6.
+    The absolute slack (1e-5) would call them equal; scaled to the best error it does not. Errors under the
+    re-simulation's own accuracy (1e-9) still count as equal, so the shorter model wins there."""
+    law = _with_window_error("law", 4, 1e-12)
+    cubic = _with_window_error("cubic", 3, 1e-6)
+    assert select_best([law, cubic]) is law
+    assert select_best([law, cubic], ScoringConfig(abs_tol_ratio=1e12)) is cubic  # the old, absolute slack
+    close = _with_window_error("close", 3, 5e-10)
+    assert select_best([law, close]) is close
+    # on noisy data the slack is the absolute one, as before
+    noisy_law, noisy_cubic = _with_window_error("law", 4, 2e-3), _with_window_error("cubic", 3, 2e-3 + 8e-6)
+    assert select_best([noisy_law, noisy_cubic]) is noisy_cubic
