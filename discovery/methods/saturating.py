@@ -89,6 +89,11 @@ class SaturatingConfig:
         best.
     max_refined:
         Families (the best by their grid value) whose inner constant is refined between grid values.
+    refine_steps:
+        How many grid steps on each side of the best grid value the refinement searches. At a grid value off the
+        law's constant an extra polynomial term makes up the difference, and that value can beat the two next to
+        the constant: clean SIR with saturating incidence, ``3*S*I/(1 + 2*I)`` (``k = 0.5``), had its best grid
+        value at 0.361 (two steps below), so one step each side never reached it.
     max_scored:
         Families (the best by their grid value) scored by block cross-validation; the rest are dropped (at most
         ``max_terms`` are kept, and cross-validating every family of a 3-variable system cost seconds).
@@ -110,6 +115,7 @@ class SaturatingConfig:
     greedy_terms: int = 4
     max_terms: int = 8
     max_refined: int = 6
+    refine_steps: int = 2
     max_scored: int = 16
     backward_budget: float = 1e8
     margin: float = 0.1
@@ -119,12 +125,13 @@ class SaturatingConfig:
         unknown = [k for k in self.kinds if k not in KINDS]
         if not 0 < self.span[0] <= 1 <= self.span[1]:
             raise DiscoveryError(f"saturating: expected span (low, high) with 0 < low <= 1 <= high, found {self.span}")
-        small = min(self.grid, self.coarse_grid) < 2 or self.max_terms < 1
+        small = min(self.grid, self.coarse_grid) < 2 or self.max_terms < 1 or self.refine_steps < 1
         if unknown or small or any(int(n) < 1 for n in self.hill_orders):
             raise DiscoveryError(
-                f"saturating: expected kinds among {', '.join(KINDS)}, hill_orders >= 1, grid >= 2 and "
-                f"max_terms >= 1, found kinds={list(self.kinds)}, hill_orders={list(self.hill_orders)}, "
-                f"grid={self.grid}, max_terms={self.max_terms}"
+                f"saturating: expected kinds among {', '.join(KINDS)}, hill_orders >= 1, grid >= 2, "
+                f"max_terms >= 1 and refine_steps >= 1, found kinds={list(self.kinds)}, "
+                f"hill_orders={list(self.hill_orders)}, grid={self.grid}, max_terms={self.max_terms}, "
+                f"refine_steps={self.refine_steps}"
             )
 
 
@@ -606,7 +613,8 @@ def screen(
         hopeful = np.log(floor) + penalty * costs[at] < limit
         met = [(k, support)]
         if fam.kind != "log" and rank < config.max_refined and hopeful:
-            bounds = (grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)])
+            step = config.refine_steps
+            bounds = (grid[max(j - step, 0)], grid[min(j + step, len(grid) - 1)])
             met = _refine_k(fam, x, fits, k, score, support, bounds, costs[at], config.greedy_terms)
         if hopeful:  # the final score is on block-CV error, as the sparsity path scores supports
             by_k: dict[float, list[np.ndarray]] = {}
@@ -616,8 +624,9 @@ def screen(
                       for k_met, sups in by_k.items()]
             score, chosen, k = min(scored, key=lambda item: item[0])
             if fam.kind != "log" and rank < config.max_refined:  # last, k that minimizes the CV score itself
+                step = config.refine_steps
                 k, score = _cv_fit_k(fam, x, fits, k, score, chosen, n_blocks, penalty, floor, costs[at],
-                                     (grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)]))
+                                     (grid[max(j - step, 0)], grid[min(j + step, len(grid) - 1)]))
         out.append((fam, k, score))
     out.sort(key=lambda item: item[2])
     return out

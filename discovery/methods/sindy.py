@@ -47,7 +47,7 @@ from discovery.methods.weak_form import FORMS, WEAK_PROPOSED, WeakSystem, weak_s
 from discovery.options import Options, option
 from discovery.symbolic import rms
 from discovery.terms import term_set
-from discovery.parsimony import ERROR_FLOOR, pareto_front
+from discovery.parsimony import ERROR_FLOOR, pareto_front, parsimony_score
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -394,9 +394,14 @@ class _Search:
         self.per_library: dict[str, list[_Pick]] = {}  # per library, its best support for each variable
         self.thetas: dict[str, np.ndarray] = {}  # per library, its matrix (N, P)
         self.fronts: list[list[_Pick]] = []
+        self.offered: list[frozenset[str]] = [frozenset() for _ in names]  # per variable, terms other equations found
 
     def score(self, pick: _Pick) -> float:
         return support_score(pick.point, self.config.penalty, self.config.floor, pick.cost)
+
+    def fit_score(self, pick: _Pick) -> float:
+        """:meth:`score` on the in-sample error instead of the block-CV error."""
+        return parsimony_score(pick.point.rel_err, pick.cost, self.config.penalty, self.config.floor)
 
     def run(self, x_all: np.ndarray) -> None:
         config = self.config
@@ -462,13 +467,14 @@ class _Search:
             if points:
                 self.thetas[lib.name] = theta
                 self._pool(lib, d, points)
+                self.offered[d] |= lib.offered
         self._build_fronts()
 
     def generated(self, best: Sequence[_Pick]) -> list[tuple[str, list[_Pick]]]:
         """Systems made of the generators' supports (:func:`~discovery.methods.sindy_generators.generated_systems`)."""
         mine = [[q for q in self.pool[d].values() if q.library.name.startswith(tuple(g + ":" for g in GENERATORS))
                  and np.any(q.library.costs[list(q.point.support)] > 1.0)] for d in range(len(self.names))]
-        return generated_systems(mine, best, self.score)
+        return generated_systems(mine, best, self.score, self.offered, self.fit_score)
 
     def best(self) -> list[_Pick]:
         """For each variable, the support with the lowest score over all libraries."""
