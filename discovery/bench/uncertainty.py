@@ -158,16 +158,22 @@ def run(args: argparse.Namespace) -> int:
                 cases += [(c, seed) for c in zoo_cases(names, noise, seed)]
             if args.data_dir:
                 cases += [(c, seed) for c in folder_cases(args.data_dir, noise, seed)]
+    def report(i: int, row: dict[str, Any]) -> None:
+        case, seed = cases[i]
+        print(f"[{i + 1}/{len(cases)}] {case.name} noise={case.noise} seed={seed}: "
+              f"{row.get('error') or ('exact' if row['exact_terms'] else 'not exact')}", flush=True)
+
+    rows: list[dict[str, Any]] = []
     if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            rows = list(pool.map(run_case, [c for c, _ in cases], [args.method] * len(cases),
-                                 [s for _, s in cases], [args.overhead] * len(cases)))
+        with ProcessPoolExecutor(args.workers) as pool:  # results in order, each reported as it is reached
+            for i, row in enumerate(pool.map(run_case, [c for c, _ in cases], [args.method] * len(cases),
+                                             [s for _, s in cases], [args.overhead] * len(cases))):
+                rows.append(row)
+                report(i, row)
     else:
-        rows = []
         for i, (case, seed) in enumerate(cases):
             rows.append(run_case(case, args.method, seed, args.overhead))
-            print(f"[{i + 1}/{len(cases)}] {case.name} noise={case.noise} seed={seed}: "
-                  f"{rows[-1].get('error') or ('exact' if rows[-1]['exact_terms'] else 'not exact')}", flush=True)
+            report(i, rows[-1])
     summary = summarize(rows)
     print(format_table(summary))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

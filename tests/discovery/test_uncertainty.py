@@ -135,3 +135,24 @@ def test_equation_text_shows_intervals_beside_a_fixed_coefficient() -> None:
         "y": [{"term": "y", "coefficient": -1.0, "interval": None, "inclusion": 1.0}]}})
     assert result.equation_text("x") == "(0.5 +- 0.01)*x - x*y"
     assert result.equation_text("y") == "-y"  # no interval at all: the plain equation
+
+
+def test_bench_uncertainty_reports_each_run_in_order_with_workers(tmp_path, capsys):
+    """``eqdisco bench uncertainty --workers 2`` says how far it is (a line per run, in order), prints the table
+    and writes the JSON."""
+    import argparse
+    import json
+
+    from discovery.bench import uncertainty as bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    out = tmp_path / "unc.json"
+    args = parser.parse_args(["--systems", "lotka_volterra", "--noise", "0.01", "--seeds", "2", "--method", "sindy",
+                              "--workers", "2", "--out", str(out)])
+    assert bench.run(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("[1/2] lotka_volterra noise=0.01 seed=0") < printed.index("[2/2] lotka_volterra noise=0.01 seed=1")
+    assert "coverage(95%)" in printed
+    saved = json.loads(out.read_text())
+    assert saved["method"] == "sindy" and len(saved["runs"]) == 2 and saved["summary"][0]["runs"] == 2
