@@ -205,7 +205,7 @@ def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = Sat
     needs a positive state. A term is multiplied by nothing or by another state (``y*x/(k + x)``, ``y*exp(-k*x)``);
     ``log`` also by its own state (Gompertz's ``x*log(x)``). Not ``x*exp(-k*x)``: a bump that, on one noisy
     trajectory, imitates a Hill term too well (the toggle switch's ``3/(1 + y**3)`` came out as
-    ``15.7*y*exp(-2.04*y)``).
+    ``15.7*y*exp(-2.04*y)``); :func:`self_families` offers it to ``x``'s own equation only (Ricker).
     """
     n_vars = len(names)
     out: list[Family] = []
@@ -224,6 +224,14 @@ def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = Sat
                 orders, factors = ([1], [None, *range(n_vars)]) if positive else ([], [])
             out += [Family(kind, i, f, n) for n in orders for f in factors]
     return out
+
+
+def self_families(d: int, config: SaturatingConfig = SaturatingConfig()) -> list[Family]:
+    """Families for variable ``d``'s own equation only: ``x*exp(-k*x)``, Ricker's self-limited growth.
+
+    Not offered to other equations (:func:`families`): there the bump imitated a Hill term of another variable.
+    """
+    return [Family("exp", d, d, 1)] if "exp" in config.kinds else []
 
 
 class _ForcedFits:
@@ -700,7 +708,7 @@ def saturating_libraries(
             continue
         if np.log(floor) + penalty * other_cost >= reference[d] - config.margin:
             continue  # a polynomial support fits to the floor already: no saturating term can do better
-        ranked = screen(x, dx[:, d], poly_theta, fams, config, limit=reference[d] - config.margin, n_blocks=n_blocks,
+        ranked = screen(x, dx[:, d], poly_theta, fams + self_families(d, config), config, limit=reference[d] - config.margin, n_blocks=n_blocks,
                         penalty=penalty, floor=floor, other_cost=other_cost, rows=rows)
         ranked = [(f, k, score) for f, k, score in ranked if score < reference[d] - config.margin]
         firsts: dict[tuple[str, int, int | None], int] = {}

@@ -77,7 +77,7 @@ class ScoringConfig(Options):
     time_limit_s: float = 10.0
     blowup_factor: float = 100.0
     rel_tol: float = 0.5
-    abs_tol: float = 1e-5
+    abs_tol: float = 3e-6
     abs_tol_ratio: float = 100.0
     exact_tol: float = 1e-9
     full_abs_tol: float = 0.02

@@ -290,3 +290,22 @@ def test_a_species_saturating_self_term_is_offered_to_the_others_in_their_own_va
     (library, theta, target), = libs
     assert target == 0 and theta.shape == (50, len(library.labels))
     assert library.offered == {"m/(m + 1)", "p/(p + 1)", "r/(r + 1)", "m*p/(m + p)"}
+
+
+def test_ricker_self_limitation_is_searched_in_its_own_equation_only():
+    """``N*exp(-k*N)`` (Ricker) is a family of ``N``'s own equation, with its rate searched; no other equation gets
+    ``y*exp(-k*y)`` for its ``y`` (a bump that imitated a Hill term of another variable)."""
+    from discovery.methods.saturating import Family, families, self_families
+
+    n = np.linspace(0.05, 1.4, 400)[:, None]
+    dn = 2.0 * n[:, 0] * np.exp(-1.3 * n[:, 0]) - 0.5 * n[:, 0]
+    syms = [sympy.Symbol("N")]
+    feats = monomials(syms, 3)
+    theta = ExpressionColumns(feats, syms).transform(n)
+    libs = saturating_libraries(n, dn[:, None], ["N"], theta, feats)
+    terms = {str(f) for lib, _, _ in libs for f in lib.features[len(feats):]}
+    assert any(t.startswith("N*exp(-1.3") for t in terms), terms
+    assert self_families(0) == [Family("exp", 0, 0, 1)]
+    assert self_families(0, SaturatingConfig(kinds=("hill",))) == []
+    two = np.random.default_rng(0).uniform(0.1, 2.0, size=(50, 2))
+    assert not any(f.kind == "exp" and f.factor == f.state for f in families(two, ["x", "y"]))

@@ -158,7 +158,7 @@ def test_a_rational_term_wins_a_tie_with_an_exponential():
 
 def test_on_clean_data_a_model_a_million_times_less_accurate_is_not_a_tie():
     """Harvesting, clean: the law follows the windows to e = 1e-12 and a shorter cubic imitates it at e = 1e-6.
-    The absolute slack (1e-5) would call them equal; scaled to the best error it does not. Errors under the
+    The absolute slack (3e-6) would call them equal; scaled to the best error it does not. Errors under the
     re-simulation's own accuracy (1e-9) still count as equal, so the shorter model wins there."""
     law = _with_window_error("law", 4, 1e-12)
     cubic = _with_window_error("cubic", 3, 1e-6)
