@@ -158,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
                 cases += [(c, seed) for c in zoo_cases(names, noise, seed)]
             if args.data_dir:
                 cases += [(c, seed) for c in folder_cases(args.data_dir, noise, seed)]
+
     def report(i: int, row: dict[str, Any]) -> None:
         case, seed = cases[i]
         print(f"[{i + 1}/{len(cases)}] {case.name} noise={case.noise} seed={seed}: "

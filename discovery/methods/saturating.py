@@ -620,9 +620,9 @@ def screen(
         # A term costs at least its own cost: where even a perfect fit could not beat ``limit``, refining is waste.
         hopeful = np.log(floor) + penalty * costs[at] < limit
         met = [(k, support)]
+        step = config.refine_steps  # the refinement's bounds: this many grid values each side
+        bounds = (grid[max(j - step, 0)], grid[min(j + step, len(grid) - 1)])
         if fam.kind != "log" and rank < config.max_refined and hopeful:
-            step = config.refine_steps
-            bounds = (grid[max(j - step, 0)], grid[min(j + step, len(grid) - 1)])
             met = _refine_k(fam, x, fits, k, score, support, bounds, costs[at], config.greedy_terms)
         if hopeful:  # the final score is on block-CV error, as the sparsity path scores supports
             by_k: dict[float, list[np.ndarray]] = {}
@@ -632,9 +632,7 @@ def screen(
                       for k_met, sups in by_k.items()]
             score, chosen, k = min(scored, key=lambda item: item[0])
             if fam.kind != "log" and rank < config.max_refined:  # last, k that minimizes the CV score itself
-                step = config.refine_steps
-                k, score = _cv_fit_k(fam, x, fits, k, score, chosen, n_blocks, penalty, floor, costs[at],
-                                     (grid[max(j - step, 0)], grid[min(j + step, len(grid) - 1)]))
+                k, score = _cv_fit_k(fam, x, fits, k, score, chosen, n_blocks, penalty, floor, costs[at], bounds)
         out.append((fam, k, score))
     out.sort(key=lambda item: item[2])
     return out
@@ -708,8 +706,9 @@ def saturating_libraries(
             continue
         if np.log(floor) + penalty * other_cost >= reference[d] - config.margin:
             continue  # a polynomial support fits to the floor already: no saturating term can do better
-        ranked = screen(x, dx[:, d], poly_theta, fams + self_families(d, config), config, limit=reference[d] - config.margin, n_blocks=n_blocks,
-                        penalty=penalty, floor=floor, other_cost=other_cost, rows=rows)
+        ranked = screen(x, dx[:, d], poly_theta, fams + self_families(d, config), config,
+                        limit=reference[d] - config.margin, n_blocks=n_blocks, penalty=penalty, floor=floor,
+                        other_cost=other_cost, rows=rows)
         ranked = [(f, k, score) for f, k, score in ranked if score < reference[d] - config.margin]
         firsts: dict[tuple[str, int, int | None], int] = {}
         for i, (f, _, _) in enumerate(ranked):
