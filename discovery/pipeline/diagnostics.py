@@ -8,6 +8,8 @@ The pipeline's last stage (:func:`discovery.pipeline.stages.warn`) adds both to 
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +22,37 @@ GOOD_WINDOW_R2 = 0.9
 """A window R^2 at or above this "looks fine" (below it the poor-fit warning speaks instead)."""
 CONSTANT_RTOL = 1e-12
 """A variable is constant when its range is at most this fraction of its magnitude (rounding, not change)."""
+INVARIANT_BLOCK = 10
+"""Consecutive samples averaged into one block when a combination is tested for change."""
+INVARIANT_Z = 5.0
+"""An affine combination of the states is conserved when no block mean of it strays from its overall mean by more
+than this many standard errors of the white noise it carries (:func:`discovery.derivatives.estimate_noise`): what
+is left of it is measurement noise, not dynamics (a short transient towards a steady state is not hidden by a long
+stay there)."""
+INVARIANT_RTOL = 1e-6
+"""... or when its spread is at most this share of the states' (standardized) spread: clean data, rounding."""
+INVARIANT_DROP = 1e-3
+"""Coefficients under this share of the largest are left out of the conservation law shown."""
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """An affine conservation law of the data: ``sum_v coefficients[v] * v = total`` on every sample."""
+
+    coefficients: dict[str, float]
+    total: float
+    spread: float
+    """Standard deviation of the combination over the samples, relative to the total's scale."""
+
+    def __str__(self) -> str:
+        parts = []
+        for v, c in self.coefficients.items():
+            size = f"{abs(c):.2g}*"
+            size = "" if size == "1*" else size
+            parts.append(("- " if c < 0 else "+ ") + size + v)
+        lhs = " ".join(parts)
+        lhs = lhs[2:] if lhs.startswith("+ ") else "-" + lhs[2:]
+        return f"{lhs} = {self.total:.3g}"
 
 
 def data_warnings(data: "Trajectories") -> list[str]:
@@ -43,6 +76,55 @@ def data_warnings(data: "Trajectories") -> list[str]:
             shown = ", ".join(f"{c[0]:.4g}" for c in columns[:4]) + (", ..." if len(columns) > 4 else "")
             out.append(f"variable {v!r} is constant within each trajectory ({shown}): its equation is d{v}/dt = 0; "
                        f"if it is a per-trajectory constant, declare it with parameters=[{v!r}] (--parameters {v})")
+    for law in invariants(data):
+        names = list(law.coefficients)
+        out.append(f"the states obey {law} on every sample, within the noise (a conservation law): in any equation "
+                   f"the terms {', '.join(['1', *names])} can stand in for one another, so those terms and their "
+                   f"constants are not determined separately by these data; a trajectory whose "
+                   f"{' + '.join(names) if len(names) < 5 else 'combination'} starts at another total would tell "
+                   "them apart")
+    return out
+
+
+def invariants(data: "Trajectories") -> list[Invariant]:
+    """Affine combinations of the state variables that keep one value on every sample of every trajectory.
+
+    The states (varying ones only) are standardized and pooled; each right singular vector of the centered samples
+    (the directions of least spread first) whose combination keeps its overall mean on every block of samples of
+    every trajectory, within the white noise it carries (:data:`INVARIANT_Z`) or :data:`INVARIANT_RTOL`, is a
+    conservation law. A combination that is conserved within each trajectory but at
+    another value in each is not one: a constant term cannot stand in for it.
+
+    Examples
+    --------
+    >>> from discovery.data import Trajectories, Trajectory
+    >>> t = np.linspace(0.0, 10.0, 201)
+    >>> s = 1.0 / (1.0 + np.exp(t - 5.0)); i = 0.5 * np.exp(-(t - 5.0) ** 2)
+    >>> [str(law) for law in invariants(Trajectories(["S", "I", "R"], [Trajectory(t, np.c_[s, i, 1.0 - s - i])]))]
+    ['S + I + R = 1']
+    """
+    trajectories = [tr for tr in data if len(tr.t) >= 5 and np.all(np.isfinite(tr.x))]
+    if len(data.variables) < 2 or not trajectories:
+        return []
+    pooled = np.concatenate([tr.x for tr in trajectories])
+    mean, scale = pooled.mean(axis=0), pooled.std(axis=0)
+    varying = np.flatnonzero(scale > CONSTANT_RTOL * np.max(np.abs(pooled), axis=0))
+    if varying.size < 2:
+        return []
+    z = (pooled[:, varying] - mean[varying]) / scale[varying]
+    _, sv, vt = np.linalg.svd(z / math.sqrt(len(z)), full_matrices=False)
+    out = []
+    for spread, direction in zip(sv[::-1], vt[::-1]):
+        if not all(_conserved(tr.t, ((tr.x[:, varying] - mean[varying]) / scale[varying]) @ direction)
+                   for tr in trajectories):
+            break
+        weights = direction / scale[varying]
+        top = float(np.max(np.abs(weights)))
+        weights = weights / (top if weights[np.argmax(np.abs(weights))] > 0 else -top)
+        keep = np.abs(weights) >= INVARIANT_DROP
+        names = [data.variables[j] for j in varying]
+        out.append(Invariant({names[k]: float(weights[k]) for k in np.flatnonzero(keep)},
+                             float(np.dot(weights, mean[varying])), float(spread)))
     return out
 
 
@@ -59,6 +141,22 @@ def fit_warnings(best: "Candidate") -> list[str]:
     return [f"the selected model follows the data on short windows (R^2 {r2w:.3g}) but not over the whole record "
             f"(R^2 {r2:.3g}): expected for chaotic dynamics, where any model drifts away; otherwise a constant may "
             "be slightly off or a slow term missing (compare the re-simulated trajectories with --plots)"]
+
+
+def _conserved(t: np.ndarray, combination: np.ndarray) -> bool:
+    """Whether ``combination`` (centered on its mean over all trajectories, standardized units) stays at 0 within
+    its white noise on every block of :data:`INVARIANT_BLOCK` samples (see :data:`INVARIANT_Z`)."""
+    from discovery.derivatives import estimate_noise
+
+    white = float(estimate_noise(t, combination)[0])
+    blocks = len(combination) // INVARIANT_BLOCK
+    if blocks == 0:
+        means = np.array([combination.mean()])
+        size = len(combination)
+    else:
+        means = combination[: blocks * INVARIANT_BLOCK].reshape(blocks, INVARIANT_BLOCK).mean(axis=1)
+        size = INVARIANT_BLOCK
+    return bool(np.max(np.abs(means)) <= INVARIANT_Z * white / math.sqrt(size) + INVARIANT_RTOL)
 
 
 def _constant(values: np.ndarray) -> bool:

@@ -14,7 +14,7 @@ import sympy
 from discovery import discover, simulate
 from discovery.data import Trajectories, Trajectory
 from discovery.methods.base import Candidate
-from discovery.pipeline.diagnostics import data_warnings, fit_warnings
+from discovery.pipeline.diagnostics import data_warnings, fit_warnings, invariants
 
 
 def _with_column(data: Trajectories, name: str, values: list[float]) -> Trajectories:
@@ -43,6 +43,33 @@ def test_a_variable_constant_within_each_trajectory_is_a_parameter(lv: Trajector
 def test_varying_variables_get_no_warning(lv: Trajectories) -> None:
     assert data_warnings(lv) == []
     assert data_warnings(_with_column(lv, "z", [1e-300 * 0, 0.0])) != []  # an all-zero column is constant too
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.01, 0.05])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_conservation_law_is_found_within_the_noise(noise: float, seed: int) -> None:
+    """SIR without births: s + i + r keeps its initial total; at 5% noise each coefficient is within a few %."""
+    data = simulate("sir", noise=noise, seed=seed, x0=[[0.9, 0.1, 0.0]])
+    (law,) = invariants(data)
+    assert set(law.coefficients) == {"s", "i", "r"}
+    assert all(abs(c - 1.0) < 0.05 for c in law.coefficients.values()), law
+    assert abs(law.total - 1.0) < 0.05, law
+    (line,) = data_warnings(data)
+    assert "conservation law" in line and "1, s, i, r" in line and "another total" in line
+
+
+def test_no_conservation_law_where_the_totals_differ_or_none_holds(lv: Trajectories) -> None:
+    """Totals that differ between trajectories cannot be stood in for by a constant term; Lotka-Volterra and a
+    noisy transient that settles on a steady state (the toggle switch at 5%) conserve nothing affine."""
+    from discovery.bench.core import folder_cases
+
+    assert invariants(simulate("sir", noise=0.01, seed=0, x0=[[0.9, 0.1, 0.0], [0.5, 0.1, 0.1]])) == []
+    assert invariants(lv) == [] and invariants(simulate("lorenz", noise=0.05, seed=0)) == []
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "textbook"
+    for case in folder_cases(root, 0.05, 0):
+        if case.name in ("toggle_switch", "sis_standard", "competition", "goodwin"):
+            assert invariants(Trajectories(case.variables, [Trajectory(np.asarray(case.fit_t),
+                                                                       np.asarray(case.fit_x))])) == [], case.name
 
 
 def test_a_model_that_only_follows_short_windows_is_flagged() -> None:
