@@ -43,14 +43,17 @@ NEGATIVE_DIP = 0.05
 """A state whose smallest value is above ``-NEGATIVE_DIP`` times its largest counts as non-negative for odd Hill
 orders: a substrate that runs down to zero dips below it by the noise (1% noise on ``s/(0.5 + s)`` data did, and
 ``s/(k + s)`` was never tried)."""
+POWER_EXPONENTS = (0.2, 4.0)
+"""The span of the exponents ``p`` of ``s**p`` searched (linearly spaced, then refined)."""
 POLE_CLEARANCE = 3.0
 """For such a state, the inner constant of an odd-order term stays at least this many times the deepest dip, so
 the pole at ``s = -k`` (or ``s**n = -k**n``) is far from every sample."""
-KINDS = ("hill", "repress", "exp", "log")
-"""Term kinds: ``s**n/(K + s**n)``, ``1/(K + s**n)``, ``exp(-k*s)``, ``log(s)``. Repression is written with the
+KINDS = ("hill", "repress", "exp", "log", "power")
+"""Term kinds: ``s**n/(K + s**n)``, ``1/(K + s**n)``, ``exp(-k*s)``, ``log(s)``, ``s**p`` (a positive state to a
+fitted, non-integer power: Richards' theta-logistic ``r*N*(1 - (N/K)**nu)`` is ``r*N - c*N**(1 + nu)``). Repression is written with the
 constant beside the power, ``3/(1 + y**2)`` as ``c/(K + y**2)`` rather than ``c/(1 + b*y**2)``: the same law with
 two nodes fewer."""
-EXTRA_COST = {"hill": 0.0, "repress": 0.05, "exp": 0.25, "log": 0.25}
+EXTRA_COST = {"hill": 0.0, "repress": 0.05, "exp": 0.25, "log": 0.25, "power": 0.25}
 """What a term of each kind costs in model selection beyond the ``sindy`` method's ``other_cost``. Ties decide:
 ``y*x/(1 + x)`` and ``y/(1 + x)`` make equally sparse models of a Holling law (``0.5*x*y/(1 + x) - 0.2*y`` is
 ``0.3*y - 0.5*y/(1 + x)``), and the form that vanishes with its state is the one textbooks write; within the noise
@@ -140,7 +143,8 @@ class Family:
     """Terms ``factor * g(state; k)`` for one kind ``g`` (see :data:`KINDS`); ``factor`` is a state or ``None``.
 
     ``k`` is the inner constant as searched: the half-saturation level of ``hill`` and ``repress``
-    (``s**n/(k**n + s**n)``, ``1/(k**n + s**n)``), the rate of ``exp`` (``exp(-k*s)``); ``log`` has none.
+    (``s**n/(k**n + s**n)``, ``1/(k**n + s**n)``), the rate of ``exp`` (``exp(-k*s)``), the exponent of ``power``
+    (``s**k``); ``log`` has none.
     """
 
     kind: str
@@ -160,6 +164,8 @@ class Family:
                 col = 1.0 / (k**self.order + s**self.order)
             elif self.kind == "exp":
                 col = np.exp(-k * s)
+            elif self.kind == "power":
+                col = s**k
             else:
                 col = np.broadcast_to(np.log(s), (len(s), k.shape[1]))
         return col if self.factor is None else col * x[:, self.factor, None]
@@ -177,6 +183,8 @@ class Family:
             term = 1 / (num(k**n) + s**n)
         elif self.kind == "exp":
             term = sympy.exp(-num(k) * s)
+        elif self.kind == "power":
+            term = s ** num(k)
         else:
             term = sympy.log(s)
         return term if self.factor is None else syms[self.factor] * term
@@ -188,6 +196,8 @@ class Family:
         top = float(np.max(s))
         if self.kind == "log" or top <= 0:
             return np.zeros(1)
+        if self.kind == "power":
+            return np.linspace(*POWER_EXPONENTS, size)
         if self.kind == "exp":  # exp(-k*s) must bend over the data, else it is a linear term in disguise
             return np.geomspace(0.7, 12.0, size) / max(float(np.ptp(x[:, self.state])), 1e-12 * top)
         low = max(float(np.percentile(s, 5)), 1e-2 * top)
@@ -220,18 +230,28 @@ def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = Sat
                 factors: list[int | None] = [None] + [j for j in range(n_vars) if j != i]
             elif kind == "exp":
                 orders, factors = [1], [None] + [j for j in range(n_vars) if j != i]
+            elif kind == "power":  # own equation only (:func:`self_families`)
+                continue
             else:
                 orders, factors = ([1], [None, *range(n_vars)]) if positive else ([], [])
             out += [Family(kind, i, f, n) for n in orders for f in factors]
     return out
 
 
-def self_families(d: int, config: SaturatingConfig = SaturatingConfig()) -> list[Family]:
-    """Families for variable ``d``'s own equation only: ``x*exp(-k*x)``, Ricker's self-limited growth.
+def self_families(d: int, config: SaturatingConfig = SaturatingConfig(), x: np.ndarray | None = None
+                  ) -> list[Family]:
+    """Families for variable ``d``'s own equation only: ``x*exp(-k*x)``, Ricker's self-limited growth, and, where
+    the states ``x`` (N, D) show ``d`` positive, ``x**p``, Richards' theta-logistic growth.
 
-    Not offered to other equations (:func:`families`): there the bump imitated a Hill term of another variable.
+    Not offered to other equations (:func:`families`): there the bump imitated a Hill term of another variable, and
+    a power of another state is a smooth stand-in for nearly anything.
     """
-    return [Family("exp", d, d, 1)] if "exp" in config.kinds else []
+    out = [Family("exp", d, d, 1)] if "exp" in config.kinds else []
+    if "power" in config.kinds and x is not None:
+        lo, hi = float(np.min(x[:, d])), float(np.max(x[:, d]))
+        if lo > 1e-3 * hi > 0:
+            out.append(Family("power", d))
+    return out
 
 
 class _ForcedFits:
@@ -706,7 +726,7 @@ def saturating_libraries(
             continue
         if np.log(floor) + penalty * other_cost >= reference[d] - config.margin:
             continue  # a polynomial support fits to the floor already: no saturating term can do better
-        ranked = screen(x, dx[:, d], poly_theta, fams + self_families(d, config), config,
+        ranked = screen(x, dx[:, d], poly_theta, fams + self_families(d, config, x), config,
                         limit=reference[d] - config.margin, n_blocks=n_blocks, penalty=penalty, floor=floor,
                         other_cost=other_cost, rows=rows)
         ranked = [(f, k, score) for f, k, score in ranked if score < reference[d] - config.margin]

@@ -309,3 +309,44 @@ def test_ricker_self_limitation_is_searched_in_its_own_equation_only():
     assert self_families(0, SaturatingConfig(kinds=("hill",))) == []
     two = np.random.default_rng(0).uniform(0.1, 2.0, size=(50, 2))
     assert not any(f.kind == "exp" and f.factor == f.state for f in families(two, ["x", "y"]))
+
+
+def test_richards_power_law_is_searched_with_a_fitted_exponent():
+    """Richards' theta-logistic ``r*N*(1 - (N/K)**nu)`` is ``r*N - c*N**(1 + nu)``: ``N**p`` is a family of a
+    positive state's own equation, its exponent searched and refined (not only integers); a state that is not
+    positive gets none, and no other equation gets a power of ``N``."""
+    from discovery.methods.saturating import Family, families, self_families
+
+    n = np.linspace(0.3, 9.5, 400)[:, None]
+    dn = 0.8 * n[:, 0] * (1.0 - (n[:, 0] / 10.0) ** 0.5)
+    syms = [sympy.Symbol("N")]
+    feats = monomials(syms, 3)
+    theta = ExpressionColumns(feats, syms).transform(n)
+    libs = saturating_libraries(n, dn[:, None], ["N"], theta, feats)
+    powers = [f for lib, _, _ in libs for f in lib.features[len(feats):] if f.is_Pow and f.exp.is_Float]
+    assert any(abs(float(f.exp) - 1.5) < 0.05 for f in powers), powers  # the trajectories refine it
+    assert Family("power", 0) in self_families(0, x=n)
+    assert Family("power", 0) not in self_families(0, x=n - 1.0)  # crosses zero
+    assert self_families(0) == [Family("exp", 0, 0, 1)]  # no states, no power
+    two = np.random.default_rng(0).uniform(0.1, 2.0, size=(50, 2))
+    assert not any(f.kind == "power" for f in families(two, ["x", "y"]))
+
+
+def test_richards_growth_is_recovered_with_its_exponent():
+    """The whole ``sindy`` method on a noisy Richards trajectory with another shape exponent (0.3) than the
+    textbook benchmark's (0.5)."""
+    from scipy.integrate import solve_ivp
+
+    from discovery import discover
+    from discovery.data import Trajectories, Trajectory
+    from discovery.terms import same_terms
+
+    t = np.arange(0.0, 25.0, 0.05)
+    law = lambda _t, y: 1.2 * y * (1.0 - (y / 5.0) ** 0.3)  # noqa: E731
+    x = solve_ivp(law, (0.0, 25.0), [0.2], t_eval=t, rtol=1e-10, atol=1e-12).y.T
+    x = x + 0.01 * np.std(x) * np.random.default_rng(1).standard_normal(x.shape)
+    result = discover(Trajectories(["N"], [Trajectory(t, x)]), method="sindy", uncertainty=False)
+    N = sympy.Symbol("N")
+    assert same_terms(result.equations, {"N": 1.2 * N - 1.2 * 5.0**-0.3 * N**1.3}), result.equations
+    (power,) = [a for a in result.equations["N"].atoms(sympy.Pow) if a.exp.is_Float]
+    assert abs(float(power.exp) - 1.3) < 0.05

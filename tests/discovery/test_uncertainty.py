@@ -156,3 +156,36 @@ def test_bench_uncertainty_reports_each_run_in_order_with_workers(tmp_path, caps
     assert "coverage(95%)" in printed
     saved = json.loads(out.read_text())
     assert saved["method"] == "sindy" and len(saved["runs"]) == 2 and saved["summary"][0]["runs"] == 2
+
+
+def test_a_model_that_misses_part_of_the_law_has_its_inclusion_scaled_down(lv_noisy):
+    """A model whose window error is many times what the noise explains (here the law's terms with constants 7% off,
+    which no resample or drop-one variant mends): every term's inclusion is at most the model's fit support, and a
+    warning says the law has terms the model lacks."""
+    x, y = sympy.symbols("x y")
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline.settings import build_settings
+    from discovery.pipeline.stages import Progress, RunState, quantify, stabilize
+    from discovery.pipeline.uncertainty import fit_support
+    from discovery.pipeline.scoring import selection_error
+
+    settings = build_settings("sindy")
+    state = RunState(data=lv_noisy, settings=settings, progress=Progress(None), context=MethodContext())
+    off = Candidate("test", {"x": 1.0 * x - 0.1 * x * y, "y": -1.4 * y + 0.07 * x * y})
+    state.candidates = [state.score(off)]
+    state.best = off
+    stabilize(state)
+    quantify(state)
+    support = fit_support(selection_error(state.best), state.floor)
+    assert support < 0.5, (selection_error(state.best), state.floor)
+    rows = [r for rs in state.uncertainty["terms"].values() for r in rs if not r.get("inner")]
+    assert rows and all(r["inclusion"] <= support + 1e-12 for r in rows)
+    assert any("times the short-window error that the measurement noise explains" in w for w in state.warnings)
+
+
+def test_fit_support_is_one_within_the_noise_and_falls_with_the_excess():
+    from discovery.pipeline.uncertainty import MISFIT, MISFIT_ABS, fit_support
+
+    assert fit_support(1e-4, 1e-4) == 1.0 and fit_support(MISFIT * 1e-3 + MISFIT_ABS, 1e-3) == 1.0
+    assert fit_support(1e-2, 1e-3) == pytest.approx((MISFIT * 1e-3 + MISFIT_ABS) / 1e-2)
+    assert fit_support(1e-6, 0.0) == 1.0 and fit_support(float("inf"), 1e-3) == 0.0
