@@ -223,7 +223,7 @@ def families(x: np.ndarray, names: Sequence[str], config: SaturatingConfig = Sat
         s = x[:, i]
         lo, hi = float(np.min(s)), float(np.max(s))
         nonneg = lo >= -NEGATIVE_DIP * max(abs(hi), 1e-12)  # noise dips below zero near a state's floor
-        positive = lo > 1e-3 * hi > 0
+        positive = _positive(s)
         for kind in config.kinds:
             if kind in ("hill", "repress"):
                 orders = [n for n in config.hill_orders if nonneg or n % 2 == 0]
@@ -247,11 +247,15 @@ def self_families(d: int, config: SaturatingConfig = SaturatingConfig(), x: np.n
     a power of another state is a smooth stand-in for nearly anything.
     """
     out = [Family("exp", d, d, 1)] if "exp" in config.kinds else []
-    if "power" in config.kinds and x is not None:
-        lo, hi = float(np.min(x[:, d])), float(np.max(x[:, d]))
-        if lo > 1e-3 * hi > 0:
-            out.append(Family("power", d))
+    if "power" in config.kinds and x is not None and _positive(x[:, d]):
+        out.append(Family("power", d))
     return out
+
+
+def _positive(s: np.ndarray) -> bool:
+    """Whether a state stays clear of zero: its smallest value above a thousandth of its largest (``log(s)`` and
+    ``s**p`` are then defined and tame on every sample)."""
+    return float(np.min(s)) > 1e-3 * float(np.max(s)) > 0
 
 
 class _ForcedFits:

@@ -30,7 +30,7 @@ than this many standard errors of the white noise it carries (:func:`discovery.d
 is left of it is measurement noise, not dynamics (a short transient towards a steady state is not hidden by a long
 stay there)."""
 INVARIANT_RTOL = 1e-6
-"""... or when its spread is at most this share of the states' (standardized) spread: clean data, rounding."""
+"""... or by more than this (standardized units): clean data, whose white noise is rounding."""
 INVARIANT_DROP = 1e-3
 """Coefficients under this share of the largest are left out of the conservation law shown."""
 
@@ -41,18 +41,19 @@ class Invariant:
 
     coefficients: dict[str, float]
     total: float
-    spread: float
-    """Standard deviation of the combination over the samples, relative to the total's scale."""
 
-    def __str__(self) -> str:
+    @property
+    def combination(self) -> str:
+        """The conserved combination, ``"S + I + R"`` or ``"0.24*u + v"``."""
         parts = []
         for v, c in self.coefficients.items():
             size = f"{abs(c):.2g}*"
-            size = "" if size == "1*" else size
-            parts.append(("- " if c < 0 else "+ ") + size + v)
-        lhs = " ".join(parts)
-        lhs = lhs[2:] if lhs.startswith("+ ") else "-" + lhs[2:]
-        return f"{lhs} = {self.total:.3g}"
+            parts.append(("- " if c < 0 else "+ ") + ("" if size == "1*" else size) + v)
+        text = " ".join(parts)
+        return text[2:] if text.startswith("+ ") else "-" + text[2:]
+
+    def __str__(self) -> str:
+        return f"{self.combination} = {self.total:.3g}"
 
 
 def data_warnings(data: "Trajectories") -> list[str]:
@@ -77,12 +78,10 @@ def data_warnings(data: "Trajectories") -> list[str]:
             out.append(f"variable {v!r} is constant within each trajectory ({shown}): its equation is d{v}/dt = 0; "
                        f"if it is a per-trajectory constant, declare it with parameters=[{v!r}] (--parameters {v})")
     for law in invariants(data):
-        names = list(law.coefficients)
         out.append(f"the states obey {law} on every sample, within the noise (a conservation law): in any equation "
-                   f"the terms {', '.join(['1', *names])} can stand in for one another, so those terms and their "
-                   f"constants are not determined separately by these data; a trajectory whose "
-                   f"{' + '.join(names) if len(names) < 5 else 'combination'} starts at another total would tell "
-                   "them apart")
+                   f"the terms {', '.join(['1', *law.coefficients])} can stand in for one another, so those terms "
+                   f"and their constants are not determined separately by these data; a trajectory whose "
+                   f"{law.combination} starts at another total would tell them apart")
     return out
 
 
@@ -111,20 +110,18 @@ def invariants(data: "Trajectories") -> list[Invariant]:
     varying = np.flatnonzero(scale > CONSTANT_RTOL * np.max(np.abs(pooled), axis=0))
     if varying.size < 2:
         return []
-    z = (pooled[:, varying] - mean[varying]) / scale[varying]
-    _, sv, vt = np.linalg.svd(z / math.sqrt(len(z)), full_matrices=False)
+    per_trajectory = [(tr.t, (tr.x[:, varying] - mean[varying]) / scale[varying]) for tr in trajectories]
+    names = [data.variables[j] for j in varying]
+    _, _, vt = np.linalg.svd(np.concatenate([z for _, z in per_trajectory]), full_matrices=False)
     out = []
-    for spread, direction in zip(sv[::-1], vt[::-1]):
-        if not all(_conserved(tr.t, ((tr.x[:, varying] - mean[varying]) / scale[varying]) @ direction)
-                   for tr in trajectories):
+    for direction in vt[::-1]:  # least spread first
+        if not all(_conserved(t, z @ direction) for t, z in per_trajectory):
             break
         weights = direction / scale[varying]
-        top = float(np.max(np.abs(weights)))
-        weights = weights / (top if weights[np.argmax(np.abs(weights))] > 0 else -top)
+        weights = weights / weights[np.argmax(np.abs(weights))]  # the largest coefficient is +1
         keep = np.abs(weights) >= INVARIANT_DROP
-        names = [data.variables[j] for j in varying]
         out.append(Invariant({names[k]: float(weights[k]) for k in np.flatnonzero(keep)},
-                             float(np.dot(weights, mean[varying])), float(spread)))
+                             float(np.dot(weights, mean[varying]))))
     return out
 
 

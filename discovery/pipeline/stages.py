@@ -448,17 +448,15 @@ def quantify(state: RunState) -> None:
 
         bagged = bagged_inclusion(best, state.data, state.smoothed, rivals=unc.rivals(boot.pool, best, variables, POOR_FIT_R2),
                                   seed=state.settings.seed)
-        included = unc.inclusion(boot, variables, bagged)
-        support = unc.fit_support(selection_error(best), state.floor)
-        if support < 1.0:
-            included = {v: {t: p * support for t, p in terms.items()} for v, terms in included.items()}
-            if (best.metrics.get("r2_window") or -math.inf) >= POOR_FIT_R2:  # else :func:`warn` says it fits poorly
-                e = selection_error(best)
-                excess = (f"{e / state.floor:.3g} times the short-window error that the measurement noise explains"
-                          if state.floor > 0 else f"a short-window error of {e:.2g} on data without measurable noise")
-                state.warnings.append(f"the selected model leaves {excess}: the law has terms it lacks, so its terms' "
-                                      f"inclusion probabilities are scaled by {support:.2f} (try method='sr' for "
-                                      "free-form terms, or a partly known model with method='pinn')")
+        e = selection_error(best)
+        support = unc.fit_support(e, state.floor)
+        included = unc.inclusion(boot, variables, bagged, support)
+        if support < 1.0 and (best.metrics.get("r2_window") or -math.inf) >= POOR_FIT_R2:  # else :func:`warn` speaks
+            excess = (f"{e / state.floor:.3g} times the short-window error that the measurement noise explains"
+                      if state.floor > 0 else f"a short-window error of {e:.2g} on data without measurable noise")
+            state.warnings.append(f"the selected model leaves {excess}: the law has terms it lacks, so its terms' "
+                                  f"inclusion probabilities are scaled by {support:.2f} (try method='sr' for "
+                                  "free-form terms, or a partly known model with method='pinn')")
     table = unc.term_table(best, variables, fit, included)
     state.uncertainty = {"terms": table, "constants": None if fit is None else {
         "values": fit.values.tolist(), "covariance": fit.covariance.tolist(), "noise_std": fit.noise_std,

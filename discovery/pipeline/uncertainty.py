@@ -229,18 +229,19 @@ def most_stable(boot: Bootstrap, best: Candidate, variables: Sequence[str]) -> C
 
 
 def inclusion(boot: Bootstrap, variables: Sequence[str],
-              bagged: dict[str, dict[sympy.Expr, float]] | None = None) -> dict[str, dict[sympy.Expr, float]]:
+              bagged: dict[str, dict[sympy.Expr, float]] | None = None,
+              support: float = 1.0) -> dict[str, dict[sympy.Expr, float]]:
     """Per variable, each term skeleton's share of resamples whose selected model has it, times its share of the
     regression's bags (``bagged``, :func:`discovery.pipeline.bagging.bagged_inclusion`) where it has one: the two
     resamplings are independent, so the product is the probability that the term survives both the search and the
-    selection."""
+    selection. Times the model's ``support`` (:func:`fit_support`): no term is surer than the model."""
     counts: dict[str, dict[sympy.Expr, int]] = {v: {} for v in variables}
     for i in boot.picks:
         for v, terms in zip(variables, boot.structures[i]):
             for t, _ in terms:
                 counts[v][t] = counts[v].get(t, 0) + 1
     bagged = bagged or {}
-    return {v: {t: c / len(boot.picks) * bagged.get(v, {}).get(t, 1.0) for t, c in cv.items()}
+    return {v: {t: c / len(boot.picks) * bagged.get(v, {}).get(t, 1.0) * support for t, c in cv.items()}
             for v, cv in counts.items()}
 
 
