@@ -11,6 +11,8 @@ files go on as before.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import signal
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -33,8 +35,35 @@ def worker_died(name: str, times: int) -> str:
             "run it with fewer workers or on a machine with more memory")
 
 
+_IN_JOB = False
+"""In a worker process: whether it is running a job (set by :func:`_run_job`)."""
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """A worker's SIGINT (Ctrl-C reaches the whole process group): inside a job, ``KeyboardInterrupt`` as usual (the
+    job's own cleanup runs, the parent stops the batch); between jobs, while the pool waits for or unpickles the next
+    one, a quiet exit: there is nothing of ours to clean up, and the pool's machinery would print a traceback."""
+    if _IN_JOB:
+        raise KeyboardInterrupt
+    os._exit(130)
+
+
+def _init_worker() -> None:
+    if hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, _on_interrupt)
+
+
+def _run_job(fn: Callable[..., Any], *args: Any) -> Any:
+    global _IN_JOB
+    _IN_JOB = True
+    try:
+        return fn(*args)
+    finally:
+        _IN_JOB = False
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker)
 
 
 def run_in_pool(
@@ -79,12 +108,12 @@ def run_in_pool(
                 if suspects:  # after a death: the files that were in flight run one at a time
                     if not running:
                         i = suspects[0]
-                        running[pool.submit(fn, *jobs[i])] = i
+                        running[pool.submit(_run_job, fn, *jobs[i])] = i
                         suspects.popleft()
                 else:
                     while waiting and len(running) < workers:
                         i = waiting[0]
-                        running[pool.submit(fn, *jobs[i])] = i
+                        running[pool.submit(_run_job, fn, *jobs[i])] = i
                         waiting.popleft()
             except BrokenProcessPool:  # a worker died while idle: whatever was in flight fails with it
                 broken = True
