@@ -63,12 +63,17 @@ class Candidate:
         Method-specific details (backend, hyper-parameters, training loss, ...), JSON-serializable.
     metrics:
         Filled in by scoring (``r2``, ``complexity``, ``stable``, ...).
+    window_errors:
+        Filled in by scoring: each scoring window's share of the window error, ``(B,)`` (their mean is
+        ``1 - r2_window``), or ``None``; the selection rule compares candidates window by window. Not part of the
+        result's JSON.
     """
 
     method: str
     equations: dict[str, sympy.Expr]
     info: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    window_errors: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def variables(self) -> tuple[str, ...]:

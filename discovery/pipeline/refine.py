@@ -192,7 +192,7 @@ def _with_constants(
 ) -> Candidate:
     mapping = {s: _round(float(v), digits) for s, v in zip(params, values)}
     equations = {v: sympy.expand(e.xreplace(mapping)) for v, e in param_eqs.items()}
-    return replace(candidate, equations=equations, info={**candidate.info, **info}, metrics={})
+    return replace(candidate, equations=equations, info={**candidate.info, **info}, metrics={}, window_errors=None)
 
 
 @dataclass

@@ -30,10 +30,18 @@ estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_ca
   smallest ``e`` has ``E <= chaotic_error`` (judged by the locally most accurate candidates, so one candidate that
   tracks a chaotic trajectory by luck does not set the limit).
 
-The selected candidate is the *simplest* acceptable one, by node count with each elementary function counting
+The acceptable candidates are ranked simplest first, by node count with each elementary function counting
 :data:`~discovery.methods.base.FUNCTION_WEIGHT` (:func:`discovery.methods.base.selection_complexity`); ties go to
 fewer elementary functions (a rational term before an exponential of the same size:
-:attr:`~discovery.methods.base.Candidate.selection_cost`), then to fewer distinct constants, then to the lower ``e``. An extra term must buy a real improvement to be kept, and a term
+:attr:`~discovery.methods.base.Candidate.selection_cost`), then to fewer distinct constants, then to the lower ``e``.
+The simplest is selected unless a costlier acceptable one follows the windows *significantly* better: going up that
+ranking, a candidate replaces the current choice when its per-window errors beat the choice's by more than
+``better_t`` standard errors of their paired differences (:func:`significantly_better`; a difference under
+``exact_tol`` is none). The tolerance above is a share of the error; this test asks whether a difference is larger
+than chance, window by window: on noisy data a stand-in of fewer terms (``N*log(C)`` for ``2*C*N/(1 + C) - N``) can
+be within the tolerance and still be worse on nearly every window. ``better_t = 3`` because a term that only fits
+noise does not win that consistently, while a model with a term or two more than the law does reach 2-2.5 standard
+errors on the windows it was refined on. An extra term must buy a real improvement to be kept, and a term
 needed over the long run (a small damping) is not dropped for looking negligible on short windows.
 
 Stability (with ``uncertainty=True``, the default): the rule is then re-applied to bootstrap resamples of the
@@ -86,6 +94,7 @@ class ScoringConfig(Options):
     noise_aware: bool = True
     floor_cap: float = 0.9
     full_noise_factor: float = 10.0
+    better_t: float = 3.0
     rtol: float = 1e-6
     atol: float = 1e-8  # in units of each variable's largest magnitude in the data
 
@@ -181,6 +190,7 @@ def score_candidate(
 
     per_window = window_errors_of(candidate, data, smoothed, config)
     r2w = -math.inf if per_window is None else float(1.0 - per_window.mean())
+    candidate.window_errors = per_window
 
     candidate.metrics.update(
         {
@@ -262,12 +272,25 @@ def rule_limits(
     return pool, e_limit, (full_best * (1.0 + config.rel_tol) + full_tol if followed else None)
 
 
+def significantly_better(windows: np.ndarray, current: int, other: int, config: ScoringConfig = ScoringConfig()) -> bool:
+    """Whether candidate ``other`` follows the scoring windows better than ``current`` beyond chance: the paired
+    difference of their per-window errors (rows of ``windows``, ``(C, B)``) has a mean above ``config.exact_tol``
+    and more than ``config.better_t`` standard errors."""
+    d = windows[current] - windows[other]
+    m = float(d.mean())
+    if d.size < 3 or not math.isfinite(m) or m <= config.exact_tol:
+        return False
+    se = float(d.std(ddof=1)) / math.sqrt(d.size)
+    return m > config.better_t * se
+
+
 def rule_pick(
     e: np.ndarray, E: np.ndarray, stable: np.ndarray, cost: np.ndarray, n_const: np.ndarray,
-    config: ScoringConfig = ScoringConfig(), floor: float = 0.0,
+    config: ScoringConfig = ScoringConfig(), floor: float = 0.0, windows: np.ndarray | None = None,
 ) -> int:
     """Index of the candidate the selection rule picks, from arrays of window errors, trajectory errors, stability,
-    selection complexities and constant counts (what :func:`select_best` reads off the candidates)."""
+    selection complexities and constant counts (what :func:`select_best` reads off the candidates), and the
+    per-window errors ``(C, B)`` when every candidate has them on the same windows."""
     pool, e_limit, E_limit = rule_limits(e, E, stable, config, floor)
     if not math.isfinite(e_limit):
         return int(pool[np.argmin(np.asarray(cost)[pool])])
@@ -275,7 +298,13 @@ def rule_pick(
     if E_limit is not None:
         within = ok[np.asarray(E)[ok] <= E_limit]
         ok = within if within.size else ok
-    return int(min(ok, key=lambda i: (cost[i], n_const[i], e[i])))
+    order = sorted(ok, key=lambda i: (cost[i], n_const[i], e[i]))
+    pick = order[0]
+    if windows is not None:
+        for i in order[1:]:
+            if significantly_better(windows, pick, i, config):
+                pick = i
+    return int(pick)
 
 
 def _rule_arrays(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -283,6 +312,17 @@ def _rule_arrays(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarra
     E = np.array([trajectory_error(c) for c in candidates], dtype=float)
     stable = np.array([bool(c.metrics.get("stable")) for c in candidates])
     return e, E, stable
+
+
+def window_matrix(candidates: Sequence[Candidate]) -> np.ndarray | None:
+    """The candidates' per-window errors stacked ``(C, B)`` (a row of ``nan`` for a candidate that could not be
+    evaluated), or ``None`` unless those that have them share the same windows."""
+    rows = [c.window_errors for c in candidates]
+    sizes = {r.size for r in rows if r is not None}
+    if len(sizes) != 1:
+        return None
+    width = sizes.pop()
+    return np.stack([np.full(width, np.nan) if r is None else r for r in rows])
 
 
 def error_limits(
@@ -302,7 +342,7 @@ def select_best(
         raise ValueError("no candidates to select from")
     cost = np.array([c.selection_cost for c in candidates])
     n_const = np.array([n_constants(c) for c in candidates])
-    return candidates[rule_pick(*_rule_arrays(candidates), cost, n_const, config, floor)]
+    return candidates[rule_pick(*_rule_arrays(candidates), cost, n_const, config, floor, window_matrix(candidates))]
 
 
 def rank(candidates: Sequence[Candidate], best: Candidate) -> list[Candidate]:

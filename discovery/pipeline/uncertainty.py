@@ -191,7 +191,7 @@ def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothe
     """The selection rule re-applied to ``n`` bootstrap resamples of the scoring windows (see the module docstring)."""
     rows, kept = [], []
     for c in pool:
-        errors = window_errors_of(c, data, smoothed, scoring)
+        errors = c.window_errors if c.window_errors is not None else window_errors_of(c, data, smoothed, scoring)
         if errors is not None:
             rows.append(errors)
             kept.append(c)
@@ -206,8 +206,8 @@ def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothe
     B = W.shape[1]
     picks = np.empty(n, dtype=int)
     for b in range(n):
-        e = W[:, rng.integers(0, B, B)].mean(axis=1)
-        picks[b] = rule_pick(e, E, stable, cost, n_const, scoring, floor)
+        resampled = W[:, rng.integers(0, B, B)]
+        picks[b] = rule_pick(resampled.mean(axis=1), E, stable, cost, n_const, scoring, floor, resampled)
     return Bootstrap(kept, picks, [structure(c, data.variables) for c in kept])
 
 

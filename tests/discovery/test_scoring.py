@@ -169,3 +169,31 @@ def test_on_clean_data_a_model_a_million_times_less_accurate_is_not_a_tie():
     # on noisy data the slack is the absolute one, as before
     noisy_law, noisy_cubic = _with_window_error("law", 4, 2e-3), _with_window_error("cubic", 3, 2e-3 + 8e-6)
     assert select_best([noisy_law, noisy_cubic]) is noisy_cubic
+
+
+def _with_windows(name: str, complexity_terms: int, windows: np.ndarray) -> Candidate:
+    c = _with_window_error(name, complexity_terms, float(windows.mean()))
+    c.window_errors = windows
+    return c
+
+
+def test_a_simpler_model_worse_on_nearly_every_window_loses():
+    """Chemostat at 1% noise: ``N*log(C)`` stands in for ``2*C*N/(1 + C) - N`` within the tolerance (noise floor
+    9.3e-5, errors 1.02e-4 and 9.6e-5), but it is worse window by window, far beyond chance: the law is selected.
+    A costlier model whose advantage is within chance (a term fitting noise) is not."""
+    rng = np.random.default_rng(0)
+    noise = rng.normal(9.3e-5, 1.5e-5, 40)  # what the noise leaves on each window, shared by every model
+    law = _with_windows("law", 3, noise + 3e-6 + rng.normal(0, 1e-6, 40))
+    stand_in = _with_windows("stand-in", 2, noise + 9e-6 + rng.normal(0, 4e-6, 40))
+    floor = 9.3e-5
+    assert select_best([law, stand_in], floor=floor) is law
+    assert select_best([law, stand_in], ScoringConfig(better_t=100.0), floor=floor) is stand_in  # tolerance alone
+    overfit = _with_windows("overfit", 4, law.window_errors - 2e-7 + rng.normal(0, 2e-6, 40))
+    assert select_best([overfit, law, stand_in], floor=floor) is law
+
+
+def test_the_window_test_skips_candidates_without_window_errors():
+    rng = np.random.default_rng(1)
+    simple = _with_windows("simple", 2, 1e-3 + rng.normal(0, 1e-5, 30))
+    costly = _with_window_error("costly", 3, 0.98e-3)  # no per-window errors: compared by the tolerance only
+    assert select_best([costly, simple], floor=0.9e-3) is simple
