@@ -504,7 +504,7 @@ class _Search:
                 continue
             lib, theta = best[targets[0]].library, self.thetas[lib_name]
             inclusion = _bagged_inclusion(lib, theta, self.dx_all, targets, config, rng)  # (len(targets), P)
-            prob = ScaledProblem.build(theta, self.dx_all, config.n_blocks)
+            prob = ScaledProblem.build(theta, self.dx_all, config.n_blocks, factor=False)
             for k, d in enumerate(targets):
                 support = tuple(int(j) for j in np.flatnonzero(inclusion[k] >= config.inclusion))
                 support = support or best[d].point.support

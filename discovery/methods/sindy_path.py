@@ -47,27 +47,33 @@ class ScaledProblem:
 
     col_scale: np.ndarray  # (P,)
     y_scale: np.ndarray  # (D,)
-    r: np.ndarray  # (P, P): R of the QR decomposition of the scaled library
-    qty: np.ndarray  # (P, D): Q^T y, so that ||theta c - y|| = ||r c - qty|| + const
+    r: np.ndarray | None  # (P, P): R of the QR decomposition of the scaled library (None: not factored)
+    qty: np.ndarray | None  # (P, D): Q^T y, so that ||theta c - y|| = ||r c - qty|| + const
     gram_blocks: np.ndarray  # (K, P, P): theta_k^T theta_k for each time block k
     cross_blocks: np.ndarray  # (K, P, D): theta_k^T y_k
     yy_blocks: np.ndarray  # (K, D): y_k^T y_k
 
     @classmethod
-    def build(cls, theta: np.ndarray, y: np.ndarray, n_blocks: int) -> "ScaledProblem":
+    def build(cls, theta: np.ndarray, y: np.ndarray, n_blocks: int, factor: bool = True) -> "ScaledProblem":
+        """The problem of library ``theta`` ``(N, P)`` and targets ``y`` ``(N, D)``, with ``n_blocks`` contiguous
+        row blocks; ``factor=False`` skips the QR factor (``r``, ``qty``), which only thresholding needs: the
+        stepwise searches and the errors work on the Gram matrices."""
         col_scale = rms(theta)  # (P,): no overflow for states near 1e100
         col_scale = np.where(np.isfinite(col_scale) & (col_scale > 0), col_scale, 1.0)
         y_scale = rms(y)  # (D,)
         y_scale = np.where(y_scale > 0, y_scale, 1.0)
         theta_n = theta / col_scale  # (N, P)
         y_n = y / y_scale  # (N, D)
-        q, r = np.linalg.qr(theta_n)  # q (N, P), r (P, P)
+        r = qty = None
+        if factor:
+            q, r = np.linalg.qr(theta_n)  # q (N, P), r (P, P)
+            qty = q.T @ y_n
         edges = np.linspace(0, len(y), n_blocks + 1).astype(int)
         blocks = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
         gram = np.stack([theta_n[b].T @ theta_n[b] for b in blocks])
         cross = np.stack([theta_n[b].T @ y_n[b] for b in blocks])
         yy = np.stack([np.sum(y_n[b] ** 2, axis=0) for b in blocks])
-        return cls(col_scale, y_scale, r, q.T @ y_n, gram, cross, yy)
+        return cls(col_scale, y_scale, r, qty, gram, cross, yy)
 
     def backward_elimination(self, d: int) -> list[tuple[int, ...]]:
         """Supports of every size for target ``d``, from all columns down to one, each step dropping the column
@@ -229,7 +235,7 @@ def sparsity_path(
             f"SINDy needs more rows than library terms: {n_rows} rows for {n_feat} terms; "
             "use more points or a smaller library"
         )
-    prob = ScaledProblem.build(theta, y, n_blocks)
+    prob = ScaledProblem.build(theta, y, n_blocks, factor=bool(len(thresholds)))
     n_targets = y.shape[1]
     found: list[dict[tuple[int, ...], float]] = [{} for _ in range(n_targets)]
     active = [d for d in range(n_targets) if np.any(y[:, d] != 0)]  # a constant variable has nothing to fit
