@@ -215,6 +215,9 @@ def _run_one(case: Case, contender: str, seed: int) -> Outcome:
 
     import discovery.api  # noqa: F401
 
+    if contender in ("auto", "prose"):
+        import models.prose.inference  # noqa: F401 -- torch and transformers: about 3 s a process
+
     started = time.monotonic()
     equations: dict[str, Any] = {}
     error = None
