@@ -385,18 +385,26 @@ def polish_finalists(state: RunState) -> None:
         seen.add(key)
         if len(seen) > MAX_POLISHED:
             break
-        polished = polish_candidate(c, state.data, state.smoothed, POLISH)
-        if polished is c:
-            continue
-        state.score(polished)
-        _, e_own, E_own = error_limits([c], scoring, state.floor)  # the rule's limits with ``c`` as the best
-        ok = bool(polished.metrics.get("stable")) and selection_error(polished) <= e_own
-        if ok and E_own is not None:
-            ok = trajectory_error(polished) <= E_own
-        if ok:
+        polished = polished_version(state, c)
+        if polished is not None:
             candidates[candidates.index(c)] = polished
-        else:
-            c.info.setdefault("polished", False)
+
+
+def polished_version(state: RunState, c: Candidate) -> Candidate | None:
+    """``c`` polished (:func:`discovery.pipeline.refine.polish_candidate`) and scored, when the polished model stays
+    stable, its window error within the rule's tolerance of ``c``'s and (when the data can be followed over the whole
+    window) its trajectory error too; else ``None`` (and ``c.info["polished"] = False`` when it was tried)."""
+    polished = polish_candidate(c, state.data, state.smoothed, POLISH)
+    if polished is c:
+        return None
+    state.score(polished)
+    _, e_own, E_own = error_limits([c], state.settings.scoring, state.floor)  # the rule's limits, ``c`` the best
+    ok = bool(polished.metrics.get("stable")) and selection_error(polished) <= e_own
+    if ok and E_own is not None:
+        ok = trajectory_error(polished) <= E_own
+    if not ok:
+        c.info.setdefault("polished", False)
+    return polished if ok else None
 
 
 def stabilize(state: RunState) -> None:
@@ -421,13 +429,10 @@ def stabilize(state: RunState) -> None:
         return
     stable = unc.most_stable(state.bootstrap, state.best, state.data.variables)
     if stable is not state.best:
-        polished = polish_candidate(stable, state.data, state.smoothed, POLISH) if state.floor > MIN_POLISH_FLOOR \
-            else stable
-        if polished is not stable:
-            state.score(polished)
-            if polished.metrics.get("stable") and selection_error(polished) <= selection_error(stable):
-                state.candidates[state.candidates.index(stable)] = polished
-                stable = polished
+        polished = polished_version(state, stable) if state.floor > MIN_POLISH_FLOOR else None
+        if polished is not None:  # the same test as the finalists' polish (:func:`polish_finalists`)
+            state.candidates[state.candidates.index(stable)] = polished
+            stable = polished
         state.best = stable
 
 
