@@ -15,6 +15,7 @@ from discovery.pipeline.scoring import (
     pareto_front,
     score_candidate,
     select_best,
+    significantly_better,
     trajectory_r2,
 )
 
@@ -197,3 +198,21 @@ def test_the_window_test_skips_candidates_without_window_errors():
     simple = _with_windows("simple", 2, 1e-3 + rng.normal(0, 1e-5, 30))
     costly = _with_window_error("costly", 3, 0.98e-3)  # no per-window errors: compared by the tolerance only
     assert select_best([costly, simple], floor=0.9e-3) is simple
+
+
+def test_significantly_better_needs_a_difference_beyond_chance_and_beyond_numerical_error():
+    rng = np.random.default_rng(2)
+    base = 1e-3 + rng.normal(0, 1e-4, 50)
+    windows = np.stack([
+        base + 5e-6 + rng.normal(0, 1e-6, 50),  # 0: worse on every window
+        base,  # 1
+        base + rng.normal(0, 1e-5, 50),  # 2: as good, within chance
+        np.full(50, np.nan),  # 3: could not be evaluated
+        base + 5e-10,  # 4: worse by less than the re-simulation's own error
+    ])
+    assert significantly_better(windows, 0, 1)
+    assert not significantly_better(windows, 1, 0)
+    assert not significantly_better(windows, 2, 1) and not significantly_better(windows, 1, 2)
+    assert not significantly_better(windows, 1, 3) and not significantly_better(windows, 3, 1)
+    assert not significantly_better(windows, 4, 1)
+    assert significantly_better(windows[:, :2], 0, 1) is False  # two windows say nothing
