@@ -335,14 +335,18 @@ def error_limits(
 
 
 def select_best(
-    candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig(), floor: float = 0.0
+    candidates: Sequence[Candidate], config: ScoringConfig = ScoringConfig(), floor: float = 0.0,
+    paired: bool = True,
 ) -> Candidate:
-    """Apply the selection rule of this module's docstring; ``floor`` is :func:`noise_floor` of the data."""
+    """Apply the selection rule of this module's docstring; ``floor`` is :func:`noise_floor` of the data.
+    ``paired=False`` leaves out the window-by-window test: the simplest acceptable candidate (what the drive search
+    inspects, :func:`discovery.pipeline.stages.drive`)."""
     if not candidates:
         raise ValueError("no candidates to select from")
     cost = np.array([c.selection_cost for c in candidates])
     n_const = np.array([n_constants(c) for c in candidates])
-    return candidates[rule_pick(*_rule_arrays(candidates), cost, n_const, config, floor, window_matrix(candidates))]
+    windows = window_matrix(candidates) if paired else None
+    return candidates[rule_pick(*_rule_arrays(candidates), cost, n_const, config, floor, windows)]
 
 
 def rank(candidates: Sequence[Candidate], best: Candidate) -> list[Candidate]:

@@ -188,11 +188,12 @@ def test_a_periodic_drive_is_found_in_time() -> None:
     data = Trajectories(["x", "v"], [Trajectory(t, integrate(f, [0.5, 0.0], t))])
     from discovery.methods.base import MethodContext
     from discovery.pipeline import drive as drv
-    from discovery.pipeline.scoring import selection_error
+    from discovery.pipeline.scoring import select_best, selection_error
 
-    plain = discover(data, method="sindy", uncertainty=False)  # autonomous: what auto looks at
-    peak = drv.residual_peak(plain.best, data, MethodContext().derivatives(data))
-    assert peak.clear and drv.unexplained(selection_error(plain.best), 0.0)  # so auto tries the drive
+    plain = discover(data, method="sindy", uncertainty=False)  # autonomous
+    simplest = select_best(plain.candidates, paired=False)  # what auto looks at
+    peak = drv.residual_peak(simplest, data, MethodContext().derivatives(data))
+    assert peak.clear and drv.unexplained(selection_error(simplest), 0.0)  # so auto tries the drive
     result = discover(data, method="sindy", time_dependent=True, uncertainty=False)
     drive = [a for a in result.equations["v"].atoms(sympy.cos)]
     assert len(drive) == 1 and abs(float(drive[0].args[0].coeff(tt)) - 1.3) < 1e-3
