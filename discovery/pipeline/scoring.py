@@ -290,7 +290,8 @@ def rule_pick(
 ) -> int:
     """Index of the candidate the selection rule picks, from arrays of window errors, trajectory errors, stability,
     selection complexities and constant counts (what :func:`select_best` reads off the candidates), and the
-    per-window errors ``(C, B)`` when every candidate has them on the same windows."""
+    per-window errors ``(C, B)`` (:func:`window_matrix`: a row of ``nan`` never wins the window test), or ``None``
+    to rank by the tolerance alone."""
     pool, e_limit, E_limit = rule_limits(e, E, stable, config, floor)
     if not math.isfinite(e_limit):
         return int(pool[np.argmin(np.asarray(cost)[pool])])
