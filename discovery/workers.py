@@ -6,17 +6,24 @@ then fails every file in flight with ``BrokenProcessPool`` and refuses new ones.
 those files again one at a time (alone, so a file that kills its worker is known, and has the machine's memory to
 itself), and fails a file only when it has killed a worker ``retries + 1`` times, the last time alone. The other
 files go on as before.
+
+Ctrl-C reaches the whole process group. A worker turns it into ``KeyboardInterrupt`` only inside a job (the job's own
+clean-up runs, its result file is whole or absent); between jobs it lets it pass: a worker that exits there may hold
+the pool's queue lock (it waits for the next job holding it) and leave the other worker, and with it the pool's
+shut-down, waiting forever. The parent stops the pool itself: the jobs in flight get ``grace`` seconds to end, then
+their processes are ended, so the batch never waits on a job that does not answer.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import signal
+import time
 from collections import Counter, deque
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from discovery.errors import DiscoveryError, one_line
 
@@ -35,22 +42,42 @@ def worker_died(name: str, times: int) -> str:
             "run it with fewer workers or on a machine with more memory")
 
 
+STOP_GRACE = 10.0
+"""Seconds the jobs in flight get to end after Ctrl-C before their worker processes are ended."""
+
 _IN_JOB = False
 """In a worker process: whether it is running a job (set by :func:`_run_job`)."""
 
 
 def _on_interrupt(signum: int, frame: Any) -> None:
-    """A worker's SIGINT (Ctrl-C reaches the whole process group): inside a job, ``KeyboardInterrupt`` as usual (the
-    job's own cleanup runs, the parent stops the batch); between jobs, while the pool waits for or unpickles the next
-    one, a quiet exit: there is nothing of ours to clean up, and the pool's machinery would print a traceback."""
+    """A worker's SIGINT: inside a job, ``KeyboardInterrupt`` as usual (the job's own clean-up runs and the parent
+    stops the batch); between jobs, nothing: the parent is interrupted too and ends the pool, and a worker that left
+    here could leave the pool's queue lock held (see the module's docstring)."""
     if _IN_JOB:
         raise KeyboardInterrupt
-    os._exit(130)
 
 
 def _init_worker() -> None:
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, _on_interrupt)
+    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT held (see _sigint_held): what came meanwhile lands here
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold SIGINT in this thread while it may start a worker: a process inherits the starting thread's signal mask,
+    so a Ctrl-C while the worker still imports waits for :func:`_init_worker`'s handler instead of printing a
+    traceback from the worker. In this process a Ctrl-C meanwhile is only delayed (Python's handler runs in the main
+    thread when it is unblocked, or at once when another thread took the signal)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _run_job(fn: Callable[..., Any], *args: Any) -> Any:
@@ -60,6 +87,28 @@ def _run_job(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     finally:
         _IN_JOB = False
+
+
+def _submit(pool: ProcessPoolExecutor, fn: Callable[..., Any], job: Job) -> Future:
+    with _sigint_held():  # a spawned pool starts its workers as jobs come
+        return pool.submit(_run_job, fn, *job)
+
+
+def _stop(pool: ProcessPoolExecutor, grace: float) -> None:
+    """End ``pool`` after an interruption: no new job starts, the jobs in flight get ``grace`` seconds (they were
+    interrupted too when Ctrl-C reached the process group), then the workers still alive are ended."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor keeps them by pid
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join(5.0)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:  # with its workers gone it sees them dead and ends
+        manager.join(5.0)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -76,6 +125,7 @@ def run_in_pool(
     on_death: Callable[[Job, int], None],
     on_suspects: Callable[[list[Job]], None] | None = None,
     retries: int = 1,
+    grace: float = STOP_GRACE,
 ) -> None:
     """Run ``fn(*job)`` for every job on ``workers`` spawned processes, rebuilding the pool when a worker dies.
 
@@ -95,6 +145,8 @@ def run_in_pool(
         Called with the jobs that were running when a worker died, before they run again one at a time.
     retries:
         How many times a job that killed its worker is run again (alone) before it is given up on.
+    grace:
+        Seconds the jobs in flight get to end when this is interrupted, before their processes are ended.
     """
     waiting = deque(range(len(jobs)))
     suspects: deque[int] = deque()
@@ -108,12 +160,12 @@ def run_in_pool(
                 if suspects:  # after a death: the files that were in flight run one at a time
                     if not running:
                         i = suspects[0]
-                        running[pool.submit(_run_job, fn, *jobs[i])] = i
+                        running[_submit(pool, fn, jobs[i])] = i
                         suspects.popleft()
                 else:
                     while waiting and len(running) < workers:
                         i = waiting[0]
-                        running[pool.submit(_run_job, fn, *jobs[i])] = i
+                        running[_submit(pool, fn, jobs[i])] = i
                         waiting.popleft()
             except BrokenProcessPool:  # a worker died while idle: whatever was in flight fails with it
                 broken = True
@@ -150,8 +202,10 @@ def run_in_pool(
                 if again and on_suspects is not None:
                     on_suspects([jobs[i] for i in again])
                 suspects.extend(again)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:  # Ctrl-C (here, or a worker's): stop without waiting on a job that does not answer
+        _stop(pool, grace)
+        raise
+    pool.shutdown(wait=True)
 
 
 def connect_dask(address: str, timeout: float = DEFAULT_SCHEDULER_TIMEOUT) -> tuple[Executor, Callable[[], None]]:

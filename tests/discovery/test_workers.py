@@ -1,0 +1,129 @@
+"""The local worker pool under Ctrl-C: it stops promptly, leaves no process behind and prints no traceback, whether
+a worker is idle, busy, or running a job that does not answer the interruption."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+POSIX = pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT to them are POSIX")
+
+# The jobs, importable by the spawned workers (the script puts its folder on sys.path, which spawn passes on). Each
+# job writes its worker's pid to FOLDER/started-<i> when it begins.
+JOBS = '''
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def _started(folder, i):
+    (Path(folder) / f"started-{i}").write_text(str(os.getpid()))
+
+
+def quick(folder, i):
+    _started(folder, i)
+    return i
+
+
+def waits(folder, i):
+    """Sleeps until interrupted (KeyboardInterrupt ends it)."""
+    _started(folder, i)
+    time.sleep(600)
+
+
+def deaf(folder, i):
+    """Ignores Ctrl-C, as a long computation in compiled code does, and would run ten minutes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _started(folder, i)
+    time.sleep(600)
+
+
+def run(folder, i, kind):
+    return globals()[kind](folder, i)
+'''
+
+SCRIPT = '''
+import sys
+
+sys.path[:0] = [{folder!r}, {root!r}]
+
+import eqdisco_test_jobs as jobs
+from discovery.workers import run_in_pool
+
+if __name__ == "__main__":
+    kinds = {kinds!r}
+    try:
+        run_in_pool(jobs.run, [({folder!r}, i, kind) for i, kind in enumerate(kinds)], 2,
+                    on_result=lambda job, value: print("done", job[1], flush=True),
+                    on_error=lambda job, exc: print("error", job[1], exc, flush=True),
+                    on_death=lambda job, times: print("died", job[1], flush=True), grace=1.0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (ended, not yet reaped by its parent) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _run_and_interrupt(tmp_path: Path, kinds: list[str], wait_for: list[int]) -> tuple[int, str, float, list[int]]:
+    (tmp_path / "eqdisco_test_jobs.py").write_text(JOBS)
+    script = tmp_path / "batch.py"
+    script.write_text(textwrap.dedent(SCRIPT.format(folder=str(tmp_path), root=str(ROOT), kinds=kinds)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        marks = [tmp_path / f"started-{i}" for i in wait_for]
+        while not all(m.exists() and m.read_text() for m in marks) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(0.5)  # the quick jobs' workers are back waiting for work
+        pids = [int(m.read_text()) for m in marks]
+        started = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
+        _, err = proc.communicate(timeout=90)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, err, took, pids
+
+
+@POSIX
+def test_ctrl_c_with_one_worker_idle_and_one_busy_stops_cleanly(tmp_path):
+    # job 0 ends at once and its worker waits for the next job holding the pool's queue lock; job 1 runs
+    code, err, took, pids = _run_and_interrupt(tmp_path, ["quick", "waits"], wait_for=[0, 1])
+    assert code == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert took < 60, f"the batch took {took:.0f} s to stop"
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "a worker process outlived its batch"
+
+
+@POSIX
+def test_a_job_that_ignores_ctrl_c_is_ended_after_the_grace(tmp_path):
+    code, err, took, pids = _run_and_interrupt(tmp_path, ["deaf", "deaf"], wait_for=[0, 1])
+    assert code == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert took < 60, f"the batch took {took:.0f} s to stop (its jobs would run ten minutes)"
+    assert not any(_alive(p) for p in pids), "a worker process outlived its batch"
