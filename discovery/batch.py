@@ -310,6 +310,8 @@ def run_batch(
         record({"source": Path(f).name, "output": o, "status": "error", "error": error})
 
     def rerun(jobs: list[tuple[Any, ...]]) -> None:
+        for job in jobs:
+            _remove_temporaries(job[1])
         names = ", ".join(Path(job[0]).name for job in jobs)
         say(f"warning: a worker process died (killed by the system, possibly out of memory) while {names} ran; "
             f"running {'it' if len(jobs) == 1 else 'them'} again, one at a time")
@@ -331,8 +333,10 @@ def run_batch(
                 discover_file, [(f, o, settings, plot) for f, o in todo], workers,
                 on_result=lambda job, done: record(done),
                 on_error=lambda job, exc: fail(job, f"worker failed: {one_line(exc)}"),
-                on_death=lambda job, times: fail(job, worker_died(Path(job[0]).name, times)),
+                on_death=lambda job, times: (_remove_temporaries(job[1]),
+                                             fail(job, worker_died(Path(job[0]).name, times))),
                 on_suspects=rerun,
+                on_abandoned=lambda jobs: [_remove_temporaries(job[1]) for job in jobs],
             )
         else:
             for f, o in todo:
@@ -344,6 +348,14 @@ def run_batch(
         bar.close()
         close()
     return report
+
+
+def _remove_temporaries(output: str) -> None:
+    """What a killed worker may have left half-written beside a result: its JSON's and its figure's temporaries."""
+    from discovery.io import remove_temporaries
+
+    remove_temporaries(output)
+    remove_temporaries(plot_path(output))
 
 
 def _cluster_failure(exc: Exception, name: str) -> str:

@@ -9,6 +9,7 @@ writing fails, the temporary file is removed and an existing destination is left
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 from pathlib import Path
@@ -16,7 +17,14 @@ from typing import Iterator, Union
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "remove_temporaries"]
+
+
+def _temporary_parts(path: Path) -> tuple[str, str]:
+    """The stem (its first 64 bytes at most) and extension (when short) that ``path``'s temporary files carry."""
+    raw = os.fsencode(path.stem)
+    stem = raw[:64].decode("utf-8", "ignore") if len(raw) > 64 else path.stem
+    return stem, path.suffix if len(os.fsencode(path.suffix)) <= 32 else ""
 
 
 def _new_temporary(path: Path) -> Path:
@@ -28,9 +36,7 @@ def _new_temporary(path: Path) -> Path:
     The file is created with mode ``0o666`` filtered by the process umask, like a file opened with
     ``open(path, "w")``.
     """
-    raw = os.fsencode(path.stem)
-    stem = raw[:64].decode("utf-8", "ignore") if len(raw) > 64 else path.stem
-    suffix = path.suffix if len(os.fsencode(path.suffix)) <= 32 else ""
+    stem, suffix = _temporary_parts(path)
     for _ in range(100):
         candidate = path.with_name(f".{stem}.{secrets.token_hex(4)}.tmp{suffix}")
         try:
@@ -95,6 +101,19 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_temporaries(path: PathLike) -> int:
+    """Remove the temporary files that :func:`atomic_path` left beside ``path`` when its writer was killed (a worker
+    ended by the system, or after Ctrl-C); returns how many were removed. Only that writer's names are touched."""
+    target = Path(path)
+    stem, suffix = _temporary_parts(target)
+    removed = 0
+    for tmp in target.parent.glob(f".{glob.escape(stem)}.{'[0-9a-f]' * 8}.tmp{glob.escape(suffix)}"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:

@@ -94,21 +94,25 @@ def _submit(pool: ProcessPoolExecutor, fn: Callable[..., Any], job: Job) -> Futu
         return pool.submit(_run_job, fn, *job)
 
 
-def _stop(pool: ProcessPoolExecutor, grace: float) -> None:
+def _stop(pool: ProcessPoolExecutor, grace: float) -> bool:
     """End ``pool`` after an interruption: no new job starts, the jobs in flight get ``grace`` seconds (they were
-    interrupted too when Ctrl-C reached the process group), then the workers still alive are ended."""
+    interrupted too when Ctrl-C reached the process group), then the workers still alive are ended. Returns whether
+    any was."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor keeps them by pid
     pool.shutdown(wait=False, cancel_futures=True)
     deadline = time.monotonic() + grace
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
+    ended = False
     for process in processes:
         if process.is_alive():
             process.kill()
             process.join(5.0)
+            ended = True
     manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:  # with its workers gone it sees them dead and ends
         manager.join(5.0)
+    return ended
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -124,6 +128,7 @@ def run_in_pool(
     on_error: Callable[[Job, Exception], None],
     on_death: Callable[[Job, int], None],
     on_suspects: Callable[[list[Job]], None] | None = None,
+    on_abandoned: Callable[[list[Job]], None] | None = None,
     retries: int = 1,
     grace: float = STOP_GRACE,
 ) -> None:
@@ -143,6 +148,9 @@ def run_in_pool(
         Called with a job and the number of times it killed its worker, when it is given up on.
     on_suspects:
         Called with the jobs that were running when a worker died, before they run again one at a time.
+    on_abandoned:
+        Called with the jobs that were running when this was interrupted, when their workers had to be ended (they
+        did not end within ``grace``): what they were writing may be left half-way.
     retries:
         How many times a job that killed its worker is run again (alone) before it is given up on.
     grace:
@@ -203,7 +211,8 @@ def run_in_pool(
                     on_suspects([jobs[i] for i in again])
                 suspects.extend(again)
     except BaseException:  # Ctrl-C (here, or a worker's): stop without waiting on a job that does not answer
-        _stop(pool, grace)
+        if _stop(pool, grace) and on_abandoned is not None and running:
+            on_abandoned([jobs[i] for i in running.values()])
         raise
     pool.shutdown(wait=True)
 

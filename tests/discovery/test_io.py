@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery.io import atomic_path, atomic_write_bytes, atomic_write_text
+from discovery.io import atomic_path, atomic_write_bytes, atomic_write_text, remove_temporaries
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -105,3 +105,18 @@ def test_a_name_at_the_file_system_limit_is_written(tmp_path: Path) -> None:
     name = "é" * 125 + ".json"  # 255 bytes: the longest name most file systems allow
     assert atomic_write_text(tmp_path / name, "{}\n").read_text() == "{}\n"
     assert _leftovers(tmp_path) == []
+
+
+def test_a_killed_writers_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    targets = [tmp_path / "a[1].json", tmp_path / ("r" * 200 + ".json")]
+    strays = []
+    for target in targets:
+        with atomic_path(target) as tmp:  # the name a writer killed inside this block would leave
+            strays.append(tmp)
+        tmp.write_text("half")
+    others = [tmp_path / ".a[1].json.bak", tmp_path / ".b.0000abcd.tmp.json", tmp_path / ".a[1].0000abcd.tmp.png"]
+    for other in others:
+        other.write_text("mine")
+    assert [remove_temporaries(t) for t in targets] == [1, 1]
+    assert not any(s.exists() for s in strays)
+    assert all(p.exists() for p in others + targets)

@@ -41,10 +41,13 @@ def waits(folder, i):
 
 
 def deaf(folder, i):
-    """Ignores Ctrl-C, as a long computation in compiled code does, and would run ten minutes."""
+    """Ignores Ctrl-C, as a long computation in compiled code does, and would run ten minutes writing its result."""
+    from discovery.io import atomic_path
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _started(folder, i)
-    time.sleep(600)
+    with atomic_path(Path(folder) / f"result-{i}.json"):
+        _started(folder, i)
+        time.sleep(600)
 
 
 def run(folder, i, kind):
@@ -57,7 +60,14 @@ import sys
 sys.path[:0] = [{folder!r}, {root!r}]
 
 import eqdisco_test_jobs as jobs
+from discovery.io import remove_temporaries
 from discovery.workers import run_in_pool
+
+def abandoned(jobs):
+    for folder, i, kind in jobs:
+        remove_temporaries(f"{{folder}}/result-{{i}}.json")
+    print("abandoned", sorted(job[1] for job in jobs), file=sys.stderr)
+
 
 if __name__ == "__main__":
     kinds = {kinds!r}
@@ -65,7 +75,8 @@ if __name__ == "__main__":
         run_in_pool(jobs.run, [({folder!r}, i, kind) for i, kind in enumerate(kinds)], 2,
                     on_result=lambda job, value: print("done", job[1], flush=True),
                     on_error=lambda job, exc: print("error", job[1], exc, flush=True),
-                    on_death=lambda job, times: print("died", job[1], flush=True), grace=1.0)
+                    on_death=lambda job, times: print("died", job[1], flush=True), grace=1.0,
+                    on_abandoned=abandoned)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
@@ -115,6 +126,7 @@ def test_ctrl_c_with_one_worker_idle_and_one_busy_stops_cleanly(tmp_path):
     code, err, took, pids = _run_and_interrupt(tmp_path, ["quick", "waits"], wait_for=[0, 1])
     assert code == 130 and "interrupted" in err and "Traceback" not in err, err
     assert took < 60, f"the batch took {took:.0f} s to stop"
+    assert "abandoned" not in err, "a job that answers Ctrl-C is not ended by force"
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -127,3 +139,5 @@ def test_a_job_that_ignores_ctrl_c_is_ended_after_the_grace(tmp_path):
     assert code == 130 and "interrupted" in err and "Traceback" not in err, err
     assert took < 60, f"the batch took {took:.0f} s to stop (its jobs would run ten minutes)"
     assert not any(_alive(p) for p in pids), "a worker process outlived its batch"
+    assert "abandoned [0, 1]" in err, err
+    assert not list(tmp_path.glob(".result-*")), "the ended jobs' temporary files are removed"
