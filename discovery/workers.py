@@ -17,6 +17,7 @@ their processes are ended, so the batch never waits on a job that does not answe
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.connection
 import signal
 import time
 from collections import Counter, deque
@@ -100,19 +101,20 @@ def _stop(pool: ProcessPoolExecutor, grace: float) -> bool:
     any was."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor keeps them by pid
     pool.shutdown(wait=False, cancel_futures=True)
+    # a process has ended when its sentinel is ready; not is_alive(): the pool's own thread reaps its workers too,
+    # and a process reaped there can still read as alive here for a moment
+    left = {process.sentinel: process for process in processes}
     deadline = time.monotonic() + grace
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-    ended = False
-    for process in processes:
-        if process.is_alive():
-            process.kill()
-            process.join(5.0)
-            ended = True
+    while left and time.monotonic() < deadline:
+        for ready in mp.connection.wait(list(left), max(0.0, deadline - time.monotonic())):
+            left.pop(ready)
+    for process in left.values():
+        process.kill()
+        process.join(5.0)
     manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:  # with its workers gone it sees them dead and ends
         manager.join(5.0)
-    return ended
+    return bool(left)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
