@@ -26,6 +26,16 @@ least 10% of the whole spread, on both trajectories); for ``cycle`` systems the 
 state; the truth parsing to the same expression both ways; no law the same as a zoo or unseen system's (exact-term
 comparison, for every ordering of the variables). A failed check stops the script with a one-line reason.
 
+``--vary SEED`` writes another set of the same laws, as a hidden test set would be: each parameter scaled by a
+factor drawn log-uniformly in [0.8, 1.25] (three significant digits; exponents such as a Hill coefficient ``n`` are
+kept, since another exponent is another law), each initial state by one in [0.85, 1.15]; a draw that fails the
+checks is drawn again (up to 20 times), and a system none of whose draws passes is left out with a line.
+Benchmark such a set with another noise seed (``--seed``), so that neither the numbers nor the noise are the
+ones the defaults were tuned on::
+
+    python benchmarks/textbook.py --vary 1 --out-dir /tmp/textbook_vary1
+    eqdisco bench --no-zoo --data-dir /tmp/textbook_vary1 --seed 1 --out benchmarks/results/textbook_varied.json
+
 ``eqdisco bench`` has no option to pick files from a folder: to try a few systems, copy their two files into a
 folder of their own; ``--resume`` keeps the runs an interrupted benchmark already wrote.
 """
@@ -33,8 +43,10 @@ folder of their own; ``--resume`` keeps the runs an interrupted benchmark alread
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -150,6 +162,56 @@ def duplicate_of(system: Textbook, laws: dict[str, dict[str, sympy.Expr]]) -> st
     return None
 
 
+VARY_PARAMETERS = (0.8, 1.25)
+VARY_STATES = (0.85, 1.15)
+VARY_TRIES = 20
+
+
+def exponents(system: Textbook) -> set[str]:
+    """The parameters that appear as exponents in the law (``y**n``): varying them would change the law's form."""
+    return {name for name in system.params
+            if any(re.search(r"\*\*\s*\(?\s*" + re.escape(name) + r"\b", e) for e in system.template)}
+
+
+def _three_digits(value: float) -> float:
+    return float(f"{value:.3g}")
+
+
+def varied(system: Textbook, rng: np.random.Generator) -> Textbook:
+    """``system`` with its parameters and initial states scaled by random factors (see the module docstring)."""
+    fixed = exponents(system)
+    lo, hi = np.log(VARY_PARAMETERS)
+    params = {k: v if k in fixed or v == 0 else _three_digits(v * np.exp(rng.uniform(lo, hi)))
+              for k, v in system.params.items()}
+    a, b = VARY_STATES
+    x0 = tuple(_three_digits(v * rng.uniform(a, b)) for v in system.x0)
+    held = tuple(_three_digits(v * rng.uniform(a, b)) for v in system.held_x0)
+    return dataclasses.replace(system, params=params, x0=x0, held_x0=held)
+
+
+def vary_all(systems: list[Textbook], seed: int) -> tuple[list[tuple[Textbook, np.ndarray, np.ndarray, np.ndarray]],
+                                                           list[str]]:
+    """A passing variant of each system (see :func:`varied`), and a line for each system left out."""
+    rng = np.random.default_rng(seed)
+    out, left = [], []
+    for system in systems:
+        for _ in range(VARY_TRIES):
+            candidate = varied(system, rng)
+            t = time_grid(candidate)
+            try:
+                fit, held = simulate_system(candidate, candidate.x0, t), simulate_system(candidate, candidate.held_x0, t)
+            except Exception as exc:  # noqa: BLE001 -- a draw that cannot be integrated is drawn again
+                problems = [f"cannot integrate: {exc}"]
+            else:
+                problems = check(candidate, t, fit, held)
+            if not problems:
+                out.append((candidate, t, fit, held))
+                break
+        else:
+            left.append(f"{system.name}: no passing variant in {VARY_TRIES} draws (last: {problems[0]})")
+    return out, left
+
+
 def write(system: Textbook, t: np.ndarray, fit: np.ndarray, held: np.ndarray, out_dir: Path) -> None:
     frames = [pd.DataFrame({"trajectory": k, "t": t, **{v: x[:, j] for j, v in enumerate(system.variables)}})
               for k, x in enumerate((fit, held))]
@@ -168,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=HERE / "textbook")
     parser.add_argument("--check", action="store_true", help="simulate and check only; write nothing")
     parser.add_argument("--systems", help="comma-separated names (default: all)")
+    parser.add_argument("--vary", type=int, metavar="SEED",
+                        help="write a variant set: other parameters and initial states, drawn with this seed")
     args = parser.parse_args(argv)
     chosen = TEXTBOOK
     if args.systems:
@@ -177,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"textbook.py: error: unknown system(s) {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
         chosen = [s for s in TEXTBOOK if s.name in wanted]
+    if args.vary is not None:
+        return write_variants(chosen, args.vary, args.out_dir, args.check)
     laws = known_laws()
     results, failures = [], []
     print(f"{'system':22} {'variables':16} {'kind':13} {'dynamics':9} {'N':>5} {'after10%':>8} {'late/early':>10} "
@@ -205,6 +271,21 @@ def main(argv: list[str] | None = None) -> int:
         for system, t, fit, held in results:
             write(system, t, fit, held, args.out_dir)
         print(f"wrote {len(results)} systems to {args.out_dir}")
+    return 0
+
+
+def write_variants(systems: list[Textbook], seed: int, out_dir: Path, dry: bool) -> int:
+    results, left = vary_all(systems, seed)
+    for system, t, fit, held in results:
+        print(f"{system.name:22} {t.size:5d}  " + ", ".join(f"{k}={v:g}" for k, v in system.params.items()))
+    for line in left:
+        print(f"left out: {line}")
+    print(f"{len(results)} of {len(systems)} systems varied with seed {seed}")
+    if not dry:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for system, t, fit, held in results:
+            write(system, t, fit, held, out_dir)
+        print(f"wrote {len(results)} systems to {out_dir}")
     return 0
 
 
