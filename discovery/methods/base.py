@@ -178,6 +178,10 @@ class Method(ABC):
     """What to install when a requirement is missing, e.g. ``pip install 'eqdisco[pysr]'``."""
     in_auto: ClassVar[bool] = True
     """Whether ``method="auto"`` runs it when it suits the data."""
+    auto_when_unexplained: ClassVar[bool] = False
+    """Whether ``auto`` runs it only where the other methods leave something unexplained: after their candidates
+    are scored and refined, and only when the best of them leaves more window error than the noise explains
+    (:func:`discovery.pipeline.stages.propose_unexplained`)."""
     handles_inputs: ClassVar[bool] = False
     """Whether it can use the data's inputs, parameters and time (:mod:`discovery.inputs`); ``auto`` leaves a method
     that cannot out on data with inputs or parameters, and asking for it there is an error."""

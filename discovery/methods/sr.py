@@ -295,6 +295,7 @@ class SRMethod(Method):
     requires = ("pyoperon",)
     install_hint = "pip install pyoperon"
     handles_inputs = True
+    auto_when_unexplained = True  # the slowest method; where a sparse model fits within the noise it rarely wins
     Options = SROptions
     main_options = ("backend", "max_complexity", "time_budget_s", "max_candidates")
     """The options the app's set-up form shows."""

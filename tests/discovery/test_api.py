@@ -10,6 +10,9 @@ import sympy
 
 from discovery import DiscoveryError, discover
 from discovery.data import Trajectories, Trajectory
+from discovery.methods.base import Candidate, Method, MethodContext
+from discovery.pipeline.scoring import selection_error
+from discovery.simulation import simulate
 from discovery.terms import same_terms
 from discovery.result import DiscoveryResult
 
@@ -121,3 +124,45 @@ def test_a_poor_fit_is_flagged(lotka_volterra, lv_result):
     assert any(w.startswith("the selected model fits the data poorly") and "method='sr'" in w
                for w in result.warnings), result.warnings
     assert not any("poorly" in w for w in lv_result.warnings)
+
+
+class _Waits(Method):
+    """A test method that ``auto`` runs only where the others leave something unexplained; it records its calls."""
+
+    name = "waits_test_method"
+    description = "test-only: proposes x' = y' = 0"
+    auto_when_unexplained = True
+    calls: list[str] = []
+
+    def propose(self, data, context):
+        _Waits.calls.append(data.source or "")
+        return [Candidate(self.name, {v: sympy.Integer(0) for v in data.variables})]
+
+
+@pytest.mark.parametrize("case", ["explained", "unexplained"])
+def test_auto_runs_a_waiting_method_only_where_the_others_leave_something_unexplained(case, lotka_volterra,
+                                                                                     monkeypatch):
+    from discovery.methods import get_method
+    from discovery.pipeline import stages
+    from discovery.pipeline.settings import DiscoverySettings
+
+    data = simulate("lotka_volterra", noise=0.01, seed=0)
+    # the law refined leaves 1.17 times this noise floor (the floor is an estimate); twice is explained by any rule
+    monkeypatch.setattr(stages, "UNEXPLAINED", 2.0)
+    if case == "unexplained":  # the predator column zeroed: no sparse model reproduces the prey
+        tr = lotka_volterra[0]
+        data = Trajectories(lotka_volterra.variables, [Trajectory(tr.t, np.c_[tr.x[:, 0], np.zeros(len(tr.t))])])
+    _Waits.calls.clear()
+    state = stages.RunState(data=data, settings=DiscoverySettings(), progress=stages.Progress(None),
+                            context=MethodContext(), is_auto=True, methods=[get_method("sindy"), _Waits()])
+    stages.propose(state)
+    assert not _Waits.calls and [m.name for m in state.deferred] == [_Waits.name]
+    stages.score(state)
+    stages.refine(state)
+    best = min(selection_error(c) for c in state.candidates if c.metrics.get("stable"))
+    stages.propose_unexplained(state)
+    ran = case == "unexplained"
+    assert (best > stages.UNEXPLAINED * state.floor) == ran, (best, state.floor)
+    assert len(_Waits.calls) == ran and (_Waits.name in state.method_names) == ran
+    assert any(c.method == _Waits.name for c in state.candidates) == ran
+    assert all(c.metrics for c in state.candidates), "what joins the pool is scored"
