@@ -285,7 +285,7 @@ def refine(state: RunState) -> None:
         return
     chosen = state.most_promising(opts.max_candidates)
     for j, c in enumerate(chosen):
-        state.progress(f"refining constants {j + 1}/{len(chosen)}", 0.7 + 0.2 * j / max(len(chosen), 1))
+        state.progress(f"refining constants {j + 1}/{len(chosen)}", 0.7 + 0.1 * j / max(len(chosen), 1))
         refined = state.refine(c)
         if refined is c:
             continue
@@ -310,7 +310,7 @@ def propose_unexplained(state: RunState) -> None:
         state.methods = [m for m in state.methods if m not in later]
         return
     before = len(state.candidates)
-    _propose_with(state, later, 0.62, 0.68)
+    _propose_with(state, later, 0.8, 0.84)
     seen = {state.key(c) for c in state.candidates[:before]}
     new = []
     for c in state.candidates[before:]:
@@ -320,7 +320,7 @@ def propose_unexplained(state: RunState) -> None:
             new.append(c)
     state.candidates[before:] = new
     for j, c in enumerate(new):
-        state.progress(f"scoring candidate {before + j + 1}/{before + len(new)}", 0.68)
+        state.progress(f"scoring candidate {before + j + 1}/{before + len(new)}", 0.84)
         state.score(c)
     opts = state.settings.refinement
     if not opts.enabled or opts.max_candidates <= 0:
@@ -328,7 +328,7 @@ def propose_unexplained(state: RunState) -> None:
     order = sorted(new, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
     chosen = [c for c in order if math.isfinite(selection_error(c))][: opts.max_candidates]
     for j, c in enumerate(chosen):
-        state.progress(f"refining constants {j + 1}/{len(chosen)}", 0.9)
+        state.progress(f"refining constants {j + 1}/{len(chosen)}", 0.85 + 0.02 * j / len(chosen))
         refined = state.refine(c)
         if refined is not c:
             state.score(refined)

@@ -71,6 +71,7 @@ def test_auto_runs_and_ranks(lotka_volterra, lotka_volterra_truth):
     assert "sindy" in methods
     fractions = [f for _, f in messages]
     assert fractions[-1] == 1.0 and all(0 <= f <= 1 for f in fractions)
+    assert fractions == sorted(fractions), messages  # a progress bar never goes back
 
 
 def test_unknown_method_lists_valid_ones(lotka_volterra):
