@@ -30,6 +30,8 @@ comparison, for every ordering of the variables). A failed check stops the scrip
 factor drawn log-uniformly in [0.8, 1.25] (three significant digits; exponents such as a Hill coefficient ``n`` are
 kept, since another exponent is another law), each initial state by one in [0.85, 1.15]; a draw that fails the
 checks is drawn again (up to 20 times), and a system none of whose draws passes is left out with a line.
+The draws follow the catalogue's order from one generator, so ``--systems`` gives other draws than the whole
+set does; ``--out-dir`` is required (a variant set never replaces ``benchmarks/textbook``).
 Benchmark such a set with another noise seed (``--seed``), so that neither the numbers nor the noise are the
 ones the defaults were tuned on::
 
@@ -227,7 +229,8 @@ def write(system: Textbook, t: np.ndarray, fit: np.ndarray, held: np.ndarray, ou
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out-dir", type=Path, default=HERE / "textbook")
+    parser.add_argument("--out-dir", type=Path, help="where to write (default: benchmarks/textbook; with --vary, "
+                        "required: a variant set must not replace the benchmark's own)")
     parser.add_argument("--check", action="store_true", help="simulate and check only; write nothing")
     parser.add_argument("--systems", help="comma-separated names (default: all)")
     parser.add_argument("--vary", type=int, metavar="SEED",
@@ -242,7 +245,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         chosen = [s for s in TEXTBOOK if s.name in wanted]
     if args.vary is not None:
+        if args.out_dir is None and not args.check:
+            print("textbook.py: error: --vary needs --out-dir (a folder of its own, not benchmarks/textbook)",
+                  file=sys.stderr)
+            return 2
         return write_variants(chosen, args.vary, args.out_dir, args.check)
+    args.out_dir = args.out_dir or HERE / "textbook"
     laws = known_laws()
     results, failures = [], []
     print(f"{'system':22} {'variables':16} {'kind':13} {'dynamics':9} {'N':>5} {'after10%':>8} {'late/early':>10} "

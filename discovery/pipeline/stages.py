@@ -171,9 +171,10 @@ class RunState:
             seen.setdefault(self.key(c), c)
         self.candidates = list(seen.values())
 
-    def most_promising(self, n: int) -> list[Candidate]:
-        """The ``n`` candidates to spend refinement on: stable first, then by selection error and size."""
-        order = sorted(self.candidates,
+    def most_promising(self, n: int, among: Sequence[Candidate] | None = None) -> list[Candidate]:
+        """The ``n`` candidates (of ``among``, default all) to spend refinement on: stable first, then by selection
+        error and size."""
+        order = sorted(self.candidates if among is None else among,
                        key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
         return [c for c in order if math.isfinite(selection_error(c))][:n]
 
@@ -227,9 +228,10 @@ def propose(state: RunState) -> None:
     others proposed nothing."""
     later = [m for m in state.methods if state.is_auto and m.auto_when_unexplained]
     now = [m for m in state.methods if m not in later]
-    _propose_with(state, now, 0.0, PROPOSE_SHARE * len(now) / len(state.methods))
+    share = PROPOSE_SHARE * len(now) / max(len(state.methods), 1)
+    _propose_with(state, now, 0.0, share)
     if later and not state.candidates:
-        _propose_with(state, later, PROPOSE_SHARE * len(now) / len(state.methods), PROPOSE_SHARE)
+        _propose_with(state, later, share, PROPOSE_SHARE)
         later = []
     state.deferred = later
     if not state.candidates:
@@ -283,9 +285,14 @@ def refine(state: RunState) -> None:
     opts = state.settings.refinement
     if not opts.enabled or opts.max_candidates <= 0:
         return
-    chosen = state.most_promising(opts.max_candidates)
+    _refine_into(state, state.most_promising(opts.max_candidates), 0.7, 0.8)
+
+
+def _refine_into(state: RunState, chosen: Sequence[Candidate], start: float, stop: float) -> None:
+    """Refine each of ``chosen``, keeping a fit that lowers the window error in its place; progress in
+    ``[start, stop)``."""
     for j, c in enumerate(chosen):
-        state.progress(f"refining constants {j + 1}/{len(chosen)}", 0.7 + 0.1 * j / max(len(chosen), 1))
+        state.progress(f"refining constants {j + 1}/{len(chosen)}", start + (stop - start) * j / len(chosen))
         refined = state.refine(c)
         if refined is c:
             continue
@@ -312,28 +319,18 @@ def propose_unexplained(state: RunState) -> None:
     before = len(state.candidates)
     _propose_with(state, later, 0.8, 0.84)
     seen = {state.key(c) for c in state.candidates[:before]}
-    new = []
+    new = []  # the proposals the pool has not got yet (the pool itself is deduplicated after pruning)
     for c in state.candidates[before:]:
-        key = state.key(c)
-        if key not in seen:
-            seen.add(key)
+        if state.key(c) not in seen:
+            seen.add(state.key(c))
             new.append(c)
     state.candidates[before:] = new
     for j, c in enumerate(new):
         state.progress(f"scoring candidate {before + j + 1}/{before + len(new)}", 0.84)
         state.score(c)
     opts = state.settings.refinement
-    if not opts.enabled or opts.max_candidates <= 0:
-        return
-    order = sorted(new, key=lambda c: (not c.metrics.get("stable"), selection_error(c), c.complexity))
-    chosen = [c for c in order if math.isfinite(selection_error(c))][: opts.max_candidates]
-    for j, c in enumerate(chosen):
-        state.progress(f"refining constants {j + 1}/{len(chosen)}", 0.85 + 0.02 * j / len(chosen))
-        refined = state.refine(c)
-        if refined is not c:
-            state.score(refined)
-            if selection_error(refined) <= selection_error(c):
-                state.candidates[state.candidates.index(c)] = refined
+    if opts.enabled and opts.max_candidates > 0:
+        _refine_into(state, state.most_promising(opts.max_candidates, among=new), 0.85, 0.87)
 
 
 def prune(state: RunState) -> None:
@@ -592,7 +589,8 @@ def warn(state: RunState) -> None:
 
 
 STAGES: tuple[Callable[[RunState], None], ...] = (
-    resolve_methods, propose, score, refine, propose_unexplained, prune, drive, select, stabilize, quantify, predict_operators, warn,
+    resolve_methods, propose, score, refine, propose_unexplained, prune, drive, select, stabilize, quantify,
+    predict_operators, warn,
 )
 """The pipeline, in order."""
 
