@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +28,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     ]
     print(f"eqdisco app on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     if os.name == "posix":  # the server takes this process's place: SIGTERM and SIGINT reach it, nothing orphaned
+        # Streamlit takes SIGINT once its server listens, even where it was ignored (a shell's `eqdisco app &`);
+        # take it from the start, or a SIGINT between the port opening and Streamlit's handler is lost
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         sys.stdout.flush()
         os.execv(sys.executable, cmd)
     try:  # elsewhere Ctrl-C reaches the console's whole process group, the server included

@@ -138,12 +138,15 @@ def _accepts(port: int) -> bool:
 def test_the_app_stops_its_server_when_signalled(sig):
     pytest.importorskip("streamlit")
     port = _free_port()
+    # started as a shell's `eqdisco app &` starts it, with SIGINT ignored, and signalled as soon as the port
+    # listens: Streamlit takes SIGINT only some time after that, so the app must take it from the start
     proc = subprocess.Popen([sys.executable, "-m", "discovery", "app", "--headless", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         deadline = time.monotonic() + 120
         while not _accepts(port) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.01)
         assert _accepts(port), "the app's server did not start"
         os.kill(proc.pid, sig)  # as a process manager does: to the process it started, not to its group
         proc.wait(timeout=30)
