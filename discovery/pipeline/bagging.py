@@ -110,6 +110,19 @@ def bagged_inclusion(best: Candidate, data: "Trajectories", smoothed: Sequence[n
     """Per variable, each skeleton of the selected model's terms -> its share of bags (see the module docstring);
     ``None`` when the weak system cannot be built (trajectories too short). A variable whose terms cannot be
     evaluated on the samples is left out. ``rivals``: other candidates, best first, whose terms join the library."""
+    shares = bagged_shares(best, data, smoothed, rivals=rivals, n_bags=n_bags, seed=seed)
+    if shares is None:
+        return None
+    own = {v: set().union(*(skeletons(t.as_coeff_Mul()[1]) for t in sympy.Add.make_args(sympy.expand(best.equations[v]))
+                            if t != 0)) for v in shares}
+    return {v: {k: c for k, c in shares[v].items() if k in own[v]} for v in shares}
+
+
+def bagged_shares(best: Candidate, data: "Trajectories", smoothed: Sequence[np.ndarray], *,
+                  rivals: Sequence[Candidate] = (), n_bags: int = N_BAGS,
+                  seed: int = 0) -> dict[str, dict[sympy.Expr, float]] | None:
+    """As :func:`bagged_inclusion`, for every term of each variable's library (the model's terms, the rivals' and
+    the monomials): its skeleton -> its share of bags."""
     from discovery.errors import DiscoveryError
     from discovery.methods.sindy_path import sparsity_path, support_score
     from discovery.methods.weak_form import weak_system
@@ -127,18 +140,18 @@ def bagged_inclusion(best: Candidate, data: "Trajectories", smoothed: Sequence[n
     out: dict[str, dict[sympy.Expr, float]] = {}
     for d, v in enumerate(data.variables):
         terms = [t.as_coeff_Mul()[1] for t in sympy.Add.make_args(sympy.expand(best.equations[v])) if t != 0]
-        own = [skeletons(t) for t in terms]
         columns = [_column(t, values, n) for t in terms]
         if not terms or any(c is None for c in columns):
             continue
-        taken = set().union(*own)
+        taken = set().union(*(skeletons(t) for t in terms))
         extra = _rival_terms(rivals, v, taken) + [m for m in basis if not skeletons(m) & taken]
         pairs = [(m, np.ones(n) if m == 1 else _column(m, values, n)) for m in extra]
         pairs = [(m, c) for m, c in pairs if c is not None]
+        library = terms + [m for m, _ in pairs]
         theta = system.rows(np.column_stack(columns + [c for _, c in pairs]))  # (K, P): model terms first
-        costs = np.array([1.0 if t.is_polynomial(*states) else OTHER_COST for t in terms + [m for m, _ in pairs]])
+        costs = np.array([1.0 if t.is_polynomial(*states) else OTHER_COST for t in library])
         y = system.b[:, [d]]
-        counts = np.zeros(len(terms))
+        counts = np.zeros(len(library))
         for _ in range(n_bags):
             rows = np.concatenate([chunks[i] for i in rng.integers(0, len(chunks), len(chunks))])
             try:
@@ -148,12 +161,10 @@ def bagged_inclusion(best: Candidate, data: "Trajectories", smoothed: Sequence[n
             if not points:
                 continue
             pick = min(points, key=lambda p: support_score(p, PENALTY, cost=float(costs[list(p.support)].sum())))
-            for j in pick.support:
-                if j < len(terms):
-                    counts[j] += 1
+            counts[list(pick.support)] += 1
         shares: dict[sympy.Expr, float] = {}
-        for keys, c in zip(own, counts / n_bags):
-            for k in keys:
+        for term, c in zip(library, counts / n_bags):
+            for k in skeletons(term):
                 shares[k] = max(shares.get(k, 0.0), float(c))
         out[v] = shares
     return out

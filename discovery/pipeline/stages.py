@@ -37,6 +37,7 @@ from discovery.methods.base import REGISTRY, Candidate, Method, MethodContext, P
 from discovery.pipeline import diagnostics
 from discovery.pipeline.refine import POLISH, polish_candidate, refine_candidate
 from discovery.pipeline.scoring import (
+    corroborate,
     error_limits,
     noise_floor,
     pareto_front,
@@ -123,6 +124,7 @@ class RunState:
     predictions: list["OperatorPrediction"] = field(default_factory=list)
     uncertainty: dict[str, Any] | None = None
     bootstrap: Any = None
+    bag_shares: dict[str, dict[sympy.Expr, float]] | None = None
     deferred: list[Method] = field(default_factory=list)
     _smoothed: list[np.ndarray] | None = None
     _floor: float | None = None
@@ -477,32 +479,47 @@ def polished_version(state: RunState, c: Candidate) -> Candidate | None:
 
 
 def stabilize(state: RunState) -> None:
-    """Keep only terms that survive resampling: re-apply the selection rule to bootstrap resamples of the scoring
-    windows, over every candidate and each drop-one variant of the selected model; when another structure is picked
-    more often than the selected one, the most accurate candidate of that structure becomes the selection
-    (:mod:`discovery.pipeline.uncertainty`). Part of ``uncertainty=True``."""
+    """Keep only terms that the data support when resampled. The sparse regression is bagged over the selected
+    model's terms and its rivals' (:func:`discovery.pipeline.bagging.bagged_shares`), and the selection rule's last
+    step (:func:`discovery.pipeline.scoring.corroborated`) may replace a model with a term the bags rarely choose.
+    Then the rule is re-applied to bootstrap resamples of the scoring windows, over every candidate and each
+    drop-one variant of the selected model; when another structure is picked more often than the selected one, the
+    most accurate candidate of that structure becomes the selection (:mod:`discovery.pipeline.uncertainty`). Part of
+    ``uncertainty=True``."""
     from discovery.pipeline import uncertainty as unc
+    from discovery.pipeline.bagging import bagged_shares
 
     if not state.settings.uncertainty or state.best is None:
         return
     state.progress("resampling the selection", 0.9)
-    scoring = state.settings.scoring
+    scoring, variables = state.settings.scoring, state.data.variables
     variants = [v for v in unc.drop_one_variants(state.best, state.data, state.smoothed, scoring)
                 if v.metrics.get("r2_window") is not None]
     seen = {state.key(c) for c in state.candidates}
     state.candidates += [v for v in variants if state.key(v) not in seen]
     pool = [c for c in state.candidates if c.metrics.get("r2_window") is not None]
+    state.bag_shares = bagged_shares(state.best, state.data, state.smoothed, seed=state.settings.seed,
+                                     rivals=unc.rivals(pool, state.best, variables, POOR_FIT_R2))
+    support = None if state.bag_shares is None else unc.support_of(pool, state.bag_shares, variables)
+    if support is not None and any(c is state.best for c in pool):
+        _take(state, corroborate(pool, state.best, support, scoring, state.floor))
     state.bootstrap = unc.bootstrap_selection(pool, state.data, state.smoothed, scoring, state.floor,
-                                              seed=state.settings.seed)
+                                              seed=state.settings.seed, support=support)
     if state.bootstrap is None:
         return
-    stable = unc.most_stable(state.bootstrap, state.best, state.data.variables)
-    if stable is not state.best:
-        polished = polished_version(state, stable) if state.floor > MIN_POLISH_FLOOR else None
-        if polished is not None:  # the same test as the finalists' polish (:func:`polish_finalists`)
-            state.candidates[state.candidates.index(stable)] = polished
-            stable = polished
-        state.best = stable
+    _take(state, unc.most_stable(state.bootstrap, state.best, variables))
+
+
+def _take(state: RunState, chosen: Candidate) -> None:
+    """Make ``chosen`` the selection, polished where the noise calls for it and the polished model passes the test
+    of :func:`polish_finalists`."""
+    if chosen is state.best:
+        return
+    polished = polished_version(state, chosen) if state.floor > MIN_POLISH_FLOOR else None
+    if polished is not None:
+        state.candidates[state.candidates.index(chosen)] = polished
+        chosen = polished
+    state.best = chosen
 
 
 def quantify(state: RunState) -> None:
@@ -518,10 +535,12 @@ def quantify(state: RunState) -> None:
     fit = unc.constants_fit(best, state.data, state.smoothed)
     included = None
     if boot is not None:
-        from discovery.pipeline.bagging import bagged_inclusion
+        bagged = unc.own_shares(best, state.bag_shares, variables) if state.bag_shares is not None else None
+        if bagged is None:  # the selection changed to a model with terms the bags did not see
+            from discovery.pipeline.bagging import bagged_inclusion
 
-        bagged = bagged_inclusion(best, state.data, state.smoothed, rivals=unc.rivals(boot.pool, best, variables, POOR_FIT_R2),
-                                  seed=state.settings.seed)
+            bagged = bagged_inclusion(best, state.data, state.smoothed, seed=state.settings.seed,
+                                      rivals=unc.rivals(boot.pool, best, variables, POOR_FIT_R2))
         e = selection_error(best)
         support = unc.fit_support(e, state.floor)
         included = unc.inclusion(boot, variables, bagged, support)

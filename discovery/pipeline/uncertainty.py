@@ -52,6 +52,7 @@ from discovery.pipeline.refine import (
 )
 from discovery.pipeline.scoring import (
     ScoringConfig,
+    Support,
     n_constants,
     rule_pick,
     score_candidate,
@@ -186,15 +187,52 @@ class Bootstrap:
         self._ids = [ids.setdefault(s, len(ids)) for s in self.structures]
 
 
+def support_of(candidates: Sequence[Candidate], shares: dict[str, dict[sympy.Expr, float]],
+               variables: Sequence[str]) -> Support:
+    """The candidates' bagged support (:class:`~discovery.pipeline.scoring.Support`) from the bag shares of
+    :func:`discovery.pipeline.bagging.bagged_shares`."""
+    share = np.full((len(candidates), len(variables)), np.nan)
+    form = np.zeros((len(candidates), len(variables)), dtype=int)
+    ids: dict[Any, int] = {}
+    for i, c in enumerate(candidates):
+        for j, v in enumerate(variables):
+            keys = [skeletons(t.as_coeff_Mul()[1]) for t in sympy.Add.make_args(sympy.expand(c.equations[v])) if t != 0]
+            form[i, j] = ids.setdefault(frozenset(term_skeletons(c.equations[v], zero_tol=0.0).items()), len(ids))
+            found = [shares.get(v, {}).get(k) for ks in keys for k in ks]
+            if v in shares and all(f is not None for f in found):
+                share[i, j] = min(found, default=1.0)
+    return Support(share, form)
+
+
+def own_shares(best: Candidate, shares: dict[str, dict[sympy.Expr, float]],
+               variables: Sequence[str]) -> dict[str, dict[sympy.Expr, float]] | None:
+    """``best``'s terms' bag shares (what :func:`discovery.pipeline.bagging.bagged_inclusion` returns) read off
+    ``shares``; ``None`` when one of its terms is not there."""
+    out = {}
+    for v in variables:
+        if v not in shares:
+            continue
+        keys = set().union(*(skeletons(t.as_coeff_Mul()[1]) for t in sympy.Add.make_args(sympy.expand(best.equations[v]))
+                             if t != 0))
+        if not keys <= shares[v].keys():
+            return None
+        out[v] = {k: shares[v][k] for k in keys}
+    return out
+
+
 def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothed: Sequence[np.ndarray],
-                        scoring: ScoringConfig, floor: float, n: int = N_BOOTSTRAP, seed: int = 0) -> Bootstrap | None:
-    """The selection rule re-applied to ``n`` bootstrap resamples of the scoring windows (see the module docstring)."""
-    rows, kept = [], []
-    for c in pool:
+                        scoring: ScoringConfig, floor: float, n: int = N_BOOTSTRAP, seed: int = 0,
+                        support: Support | None = None) -> Bootstrap | None:
+    """The selection rule re-applied to ``n`` bootstrap resamples of the scoring windows (see the module docstring);
+    ``support``: the pool's bagged support, for the rule's last step."""
+    rows, kept, index = [], [], []
+    for i, c in enumerate(pool):
         errors = c.window_errors if c.window_errors is not None else window_errors_of(c, data, smoothed, scoring)
         if errors is not None:
             rows.append(errors)
             kept.append(c)
+            index.append(i)
+    support = None if support is None else support.take(index)
     if not kept or len({r.size for r in rows}) != 1:
         return None
     W = np.stack(rows)  # (C, B)
@@ -207,7 +245,7 @@ def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothe
     picks = np.empty(n, dtype=int)
     for b in range(n):
         resampled = W[:, rng.integers(0, B, B)]
-        picks[b] = rule_pick(resampled.mean(axis=1), E, stable, cost, n_const, scoring, floor, resampled)
+        picks[b] = rule_pick(resampled.mean(axis=1), E, stable, cost, n_const, scoring, floor, resampled, support)
     return Bootstrap(kept, picks, [structure(c, data.variables) for c in kept])
 
 

@@ -12,6 +12,7 @@ from discovery.data import Trajectories, Trajectory
 from discovery.methods.base import Candidate
 from discovery.pipeline.scoring import (
     ScoringConfig,
+    Support,
     pareto_front,
     score_candidate,
     select_best,
@@ -191,6 +192,31 @@ def test_a_simpler_model_worse_on_nearly_every_window_loses():
     assert select_best([law, stand_in], ScoringConfig(better_t=100.0), floor=floor) is stand_in  # tolerance alone
     overfit = _with_windows("overfit", 4, law.window_errors - 2e-7 + rng.normal(0, 2e-6, 40))
     assert select_best([overfit, law, stand_in], floor=floor) is law
+
+
+def test_a_term_the_bags_rarely_choose_gives_way_to_a_model_they_corroborate():
+    """Within the noise the window test cannot tell a stand-in from the law (the chemostat's ``N*log(C)`` at 1%:
+    3% of the bags chose it, 88% the law's terms); the simplest acceptable model whose changed equations the bags
+    trust is selected, and an equation the bags are unsure of (``dC/dt``, 30%) may stay only unchanged."""
+    rng = np.random.default_rng(3)
+    noise = rng.normal(1e-4, 1e-5, 40)
+    stand_in = _with_windows("stand-in", 2, noise + rng.normal(0, 1e-6, 40))
+    other_c = _with_windows("other dC/dt", 3, noise + rng.normal(0, 1e-6, 40))
+    law = _with_windows("law", 4, noise + rng.normal(0, 1e-6, 40))
+    pool = [stand_in, other_c, law]
+    #                  dN/dt  dC/dt: the smallest bag share of the equation's terms, and its form's id
+    share = np.array([[0.03, 0.3], [0.9, 0.3], [0.88, 0.3]])
+    form = np.array([[0, 0], [1, 1], [1, 0]])
+    floor = 1e-4
+    assert select_best(pool, floor=floor) is stand_in  # the window test alone
+    assert select_best(pool, floor=floor, support=Support(share, form)) is law
+    trusted = np.array([[0.03, 0.3], [0.9, 0.6], [0.88, 0.3]])  # a changed dC/dt the bags trust may come along
+    assert select_best(pool, floor=floor, support=Support(trusted, form)) is other_c
+    sure = np.array([[0.5, 0.3], [0.9, 0.3], [0.88, 0.3]])  # nothing doubted: nothing changes
+    assert select_best(pool, floor=floor, support=Support(sure, form)) is stand_in
+    unseen = np.array([[0.03, 0.3], [np.nan, 0.3], [np.nan, 0.3]])  # terms the bags never saw corroborate nothing
+    assert select_best(pool, floor=floor, support=Support(unseen, form)) is stand_in
+    assert select_best(pool, ScoringConfig(doubt_share=0.01), floor=floor, support=Support(share, form)) is stand_in
 
 
 def test_the_window_test_skips_candidates_without_window_errors():

@@ -11,7 +11,15 @@ import sympy
 
 from discovery import DiscoveryResult, discover, simulate
 from discovery.methods.base import Candidate
-from discovery.pipeline.uncertainty import inclusion, skeletons, structure, undetermined, unsure_terms
+from discovery.pipeline.uncertainty import (
+    inclusion,
+    own_shares,
+    skeletons,
+    structure,
+    support_of,
+    undetermined,
+    unsure_terms,
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +130,27 @@ def test_inclusion_multiplies_the_window_and_the_bagged_shares():
     shares = inclusion(boot, ["x"], {"x": {next(iter(skeletons(x**2))): 0.5}})
     assert shares["x"][next(iter(skeletons(-x)))] == 1.0  # no bagged share: the window share alone
     assert shares["x"][next(iter(skeletons(x**2)))] == 0.75 * 0.5
+
+
+def test_support_reads_each_equation_off_the_bag_shares():
+    """An equation's support is the smallest bag share of its terms (``nan`` when the bags never saw one), its form
+    the same id wherever the terms are the same up to constants."""
+    C, N = sympy.symbols("C N")
+
+    def key(term):
+        return next(iter(skeletons(term)))
+
+    shares = {"N": {key(N * sympy.log(C)): 0.03, key(N): 0.88, key(C * N / (C + 1)): 0.9},
+              "C": {key(sympy.Integer(1)): 0.3, key(C): 0.2}}
+    stand_in = Candidate("sindy", {"N": 0.49 * N * sympy.log(C), "C": 3.0 - 1.0 * C})
+    law = Candidate("sindy", {"N": 2.0 * C * N / (C + 0.99) - 1.01 * N, "C": 3.01 - 0.99 * C})
+    unseen = Candidate("sindy", {"N": 0.1 * N**2, "C": 3.0 - 1.0 * C})
+    support = support_of([stand_in, law, unseen], shares, ["N", "C"])
+    assert support.share[:2].tolist() == [[0.03, 0.2], [0.88, 0.2]]
+    assert np.isnan(support.share[2, 0]) and support.share[2, 1] == 0.2
+    assert support.form[0, 1] == support.form[1, 1] == support.form[2, 1] and support.form[0, 0] != support.form[1, 0]
+    assert own_shares(law, shares, ["N", "C"])["N"] == {key(N): 0.88, key(C * N / (C + 1)): 0.9}
+    assert own_shares(unseen, shares, ["N", "C"]) is None
 
 
 def test_equation_text_shows_intervals_beside_a_fixed_coefficient() -> None:
