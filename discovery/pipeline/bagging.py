@@ -31,7 +31,7 @@ import numpy as np
 import sympy
 
 from discovery.methods.base import Candidate
-from discovery.pipeline.uncertainty import skeletons
+from discovery.pipeline.uncertainty import own_shares, skeletons, terms_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.data import Trajectories
@@ -111,11 +111,7 @@ def bagged_inclusion(best: Candidate, data: "Trajectories", smoothed: Sequence[n
     ``None`` when the weak system cannot be built (trajectories too short). A variable whose terms cannot be
     evaluated on the samples is left out. ``rivals``: other candidates, best first, whose terms join the library."""
     shares = bagged_shares(best, data, smoothed, rivals=rivals, n_bags=n_bags, seed=seed)
-    if shares is None:
-        return None
-    own = {v: set().union(*(skeletons(t.as_coeff_Mul()[1]) for t in sympy.Add.make_args(sympy.expand(best.equations[v]))
-                            if t != 0)) for v in shares}
-    return {v: {k: c for k, c in shares[v].items() if k in own[v]} for v in shares}
+    return None if shares is None else own_shares(best, shares, data.variables)
 
 
 def bagged_shares(best: Candidate, data: "Trajectories", smoothed: Sequence[np.ndarray], *,
@@ -139,7 +135,7 @@ def bagged_shares(best: Candidate, data: "Trajectories", smoothed: Sequence[np.n
     chunks = np.array_split(np.arange(system.n_rows), min(N_CHUNKS, system.n_rows))
     out: dict[str, dict[sympy.Expr, float]] = {}
     for d, v in enumerate(data.variables):
-        terms = [t.as_coeff_Mul()[1] for t in sympy.Add.make_args(sympy.expand(best.equations[v])) if t != 0]
+        terms = terms_of(best.equations[v])
         columns = [_column(t, values, n) for t in terms]
         if not terms or any(c is None for c in columns):
             continue

@@ -336,9 +336,7 @@ def corroborate(candidates: Sequence[Candidate], chosen: Candidate, support: Sup
                 config: ScoringConfig = ScoringConfig(), floor: float = 0.0) -> Candidate:
     """The rule's last step (:func:`corroborated`) applied to ``chosen``, one of ``candidates`` (``support`` has a
     row per candidate)."""
-    cost = np.array([c.selection_cost for c in candidates])
-    n_const = np.array([n_constants(c) for c in candidates])
-    order = acceptable(*_rule_arrays(candidates), cost, n_const, config, floor)
+    order = acceptable(*_rule_arrays(candidates), *_ranking_arrays(candidates), config, floor)
     index = next(i for i, c in enumerate(candidates) if c is chosen)
     return candidates[corroborated(index, order, support, config)]
 
@@ -380,6 +378,11 @@ def _rule_arrays(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarra
     return e, E, stable
 
 
+def _ranking_arrays(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+    """What the rule ranks acceptable candidates by: selection complexity and number of constants."""
+    return np.array([c.selection_cost for c in candidates]), np.array([n_constants(c) for c in candidates])
+
+
 def window_matrix(candidates: Sequence[Candidate]) -> np.ndarray | None:
     """The candidates' per-window errors stacked ``(C, B)`` (a row of ``nan`` for a candidate that could not be
     evaluated), or ``None`` unless those that have them share the same windows."""
@@ -410,10 +413,9 @@ def select_best(
     last step (:func:`corroborated`); without it the step is left out."""
     if not candidates:
         raise ValueError("no candidates to select from")
-    cost = np.array([c.selection_cost for c in candidates])
-    n_const = np.array([n_constants(c) for c in candidates])
     windows = window_matrix(candidates) if paired else None
-    return candidates[rule_pick(*_rule_arrays(candidates), cost, n_const, config, floor, windows, support)]
+    return candidates[rule_pick(*_rule_arrays(candidates), *_ranking_arrays(candidates), config, floor, windows,
+                                support)]
 
 
 def rank(candidates: Sequence[Candidate], best: Candidate) -> list[Candidate]:

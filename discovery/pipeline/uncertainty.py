@@ -143,6 +143,12 @@ def skeletons(term: sympy.Expr) -> frozenset[sympy.Expr]:
     return frozenset(term_skeletons(term, zero_tol=0.0))
 
 
+def terms_of(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The additive terms of ``expr`` (expanded) without their numeric coefficients: ``2*x - 0.5*x*y`` ->
+    ``[x, x*y]``."""
+    return [t.as_coeff_Mul()[1] for t in sympy.Add.make_args(sympy.expand(expr)) if t != 0]
+
+
 def structure(candidate: Candidate, variables: Sequence[str]) -> tuple[frozenset[Any], ...]:
     """A candidate's term skeletons per variable (with their counts): equal structures differ only in constants."""
     return tuple(frozenset(term_skeletons(candidate.equations[v], zero_tol=0.0).items()) for v in variables)
@@ -195,10 +201,9 @@ def support_of(candidates: Sequence[Candidate], shares: dict[str, dict[sympy.Exp
     form = np.zeros((len(candidates), len(variables)), dtype=int)
     ids: dict[Any, int] = {}
     for i, c in enumerate(candidates):
-        for j, v in enumerate(variables):
-            keys = [skeletons(t.as_coeff_Mul()[1]) for t in sympy.Add.make_args(sympy.expand(c.equations[v])) if t != 0]
-            form[i, j] = ids.setdefault(frozenset(term_skeletons(c.equations[v], zero_tol=0.0).items()), len(ids))
-            found = [shares.get(v, {}).get(k) for ks in keys for k in ks]
+        for j, (v, equation) in enumerate(zip(variables, structure(c, variables))):
+            form[i, j] = ids.setdefault(equation, len(ids))
+            found = [shares.get(v, {}).get(k) for t in terms_of(c.equations[v]) for k in skeletons(t)]
             if v in shares and all(f is not None for f in found):
                 share[i, j] = min(found, default=1.0)
     return Support(share, form)
@@ -212,8 +217,7 @@ def own_shares(best: Candidate, shares: dict[str, dict[sympy.Expr, float]],
     for v in variables:
         if v not in shares:
             continue
-        keys = set().union(*(skeletons(t.as_coeff_Mul()[1]) for t in sympy.Add.make_args(sympy.expand(best.equations[v]))
-                             if t != 0))
+        keys = set().union(*(skeletons(t) for t in terms_of(best.equations[v])))
         if not keys <= shares[v].keys():
             return None
         out[v] = {k: shares[v][k] for k in keys}
