@@ -37,6 +37,7 @@ from discovery.methods.base import REGISTRY, Candidate, Method, MethodContext, P
 from discovery.pipeline import diagnostics
 from discovery.pipeline.refine import POLISH, polish_candidate, refine_candidate
 from discovery.pipeline.scoring import (
+    Support,
     corroborate,
     error_limits,
     noise_floor,
@@ -68,6 +69,9 @@ rest fit within the limit): at 1.05 symbolic regression is left out of a third o
 selected (the Allee effect and Goodwin's oscillator at 5%) and none lost; at 1.1 the competitive Lotka-Volterra at
 1% is lost (its best sparse model leaves 1.063 times the floor, and only ``sr`` has its law); at 1.2 two zoo laws
 at 5% (Brusselator, Rossler). See ``benchmarks/NOTES.md``."""
+STABILIZE_ROUNDS = 2
+"""How many times :func:`stabilize` resamples the selection: a second time only when the first one changed it (then
+with the new selection's drop-one variants in the pool, so that a term the new selection does not need can go too)."""
 PROPOSE_SHARE = 0.6
 """Share of the progress bar that proposing takes (the methods' own progress is mapped into it)."""
 
@@ -493,21 +497,53 @@ def stabilize(state: RunState) -> None:
         return
     state.progress("resampling the selection", 0.9)
     scoring, variables = state.settings.scoring, state.data.variables
-    variants = [v for v in unc.drop_one_variants(state.best, state.data, state.smoothed, scoring)
-                if v.metrics.get("r2_window") is not None]
-    seen = {state.key(c) for c in state.candidates}
-    state.candidates += [v for v in variants if state.key(v) not in seen]
-    pool = [c for c in state.candidates if c.metrics.get("r2_window") is not None]
+    _add_drop_one_variants(state)
+    pool = _scored(state)
     state.bag_shares = bagged_shares(state.best, state.data, state.smoothed, seed=state.settings.seed,
                                      rivals=unc.rivals(pool, state.best, variables, POOR_FIT_R2))
-    support = None if state.bag_shares is None else unc.support_of(pool, state.bag_shares, variables)
-    if support is not None and any(c is state.best for c in pool):
-        _take(state, corroborate(pool, state.best, support, scoring, state.floor))
-    state.bootstrap = unc.bootstrap_selection(pool, state.data, state.smoothed, scoring, state.floor,
-                                              seed=state.settings.seed, support=support)
-    if state.bootstrap is None:
-        return
-    _take(state, unc.most_stable(state.bootstrap, state.best, variables))
+
+    def support_of(pool: list[Candidate]) -> Support | None:
+        return None if state.bag_shares is None else unc.support_of(pool, state.bag_shares, variables)
+
+    for round_ in range(STABILIZE_ROUNDS):
+        if round_:  # the selection changed: its own drop-one variants join the pool
+            _add_drop_one_variants(state)
+            pool = _scored(state)
+        support = support_of(pool)
+        if support is not None and any(c is state.best for c in pool):
+            before = state.best
+            _take(state, corroborate(pool, state.best, support, scoring, state.floor))
+            if state.best is not before:
+                _add_drop_one_variants(state)
+                pool = _scored(state)
+                support = support_of(pool)
+        state.bootstrap = unc.bootstrap_selection(pool, state.data, state.smoothed, scoring, state.floor,
+                                                  seed=state.settings.seed, support=support)
+        if state.bootstrap is None:
+            return
+        chosen = unc.most_stable(state.bootstrap, state.best, variables)
+        if chosen is state.best:
+            return
+        _take(state, chosen)
+
+
+def _scored(state: RunState) -> list[Candidate]:
+    """The candidates with a window score (those the selection rule can take)."""
+    return [c for c in state.candidates if c.metrics.get("r2_window") is not None]
+
+
+def _add_drop_one_variants(state: RunState) -> None:
+    """Add to the pool each variant of the selected model without one of its terms (briefly refined and scored), so
+    that the resampled selection can drop a term that the data do not need."""
+    from discovery.pipeline import uncertainty as unc
+
+    variants = [v for v in unc.drop_one_variants(state.best, state.data, state.smoothed, state.settings.scoring)
+                if v.metrics.get("r2_window") is not None]
+    seen = {state.key(c) for c in state.candidates}
+    for v in variants:
+        if state.key(v) not in seen:
+            seen.add(state.key(v))
+            state.candidates.append(v)
 
 
 def _take(state: RunState, chosen: Candidate) -> None:

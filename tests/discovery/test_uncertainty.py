@@ -97,6 +97,28 @@ def test_a_spurious_term_gets_low_inclusion_and_does_not_survive(lv_noisy):
     assert set(rows) == {"x", "x*y"} and min(r["inclusion"] for r in rows.values()) >= 0.9
 
 
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_a_second_resampling_drops_the_term_the_first_one_left(lv_noisy, rounds, monkeypatch):
+    """Two terms the data do not need: the first resampled selection drops one of them (its pool has the drop-one
+    variants of the model it started from); with a second round, over the new selection's own drop-one variants,
+    the other goes too."""
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline import stages
+    from discovery.pipeline.settings import build_settings
+
+    monkeypatch.setattr(stages, "STABILIZE_ROUNDS", rounds)
+    x, y = sympy.symbols("x y")
+    state = stages.RunState(data=lv_noisy, settings=build_settings("sindy"), progress=stages.Progress(None),
+                            context=MethodContext())
+    spurious = Candidate("test", {"x": 1.0 * x - 0.1 * x * y + 0.001 + 0.0005 * y,
+                                  "y": -1.5 * y + 0.075 * x * y})
+    state.candidates = [state.score(spurious)]
+    state.best = spurious
+    stages.stabilize(state)
+    kept = len(sympy.Add.make_args(state.best.equations["x"]))
+    assert kept == (3 if rounds == 1 else 2)
+
+
 def test_skeletons_ignore_constants():
     x, y = sympy.symbols("x y")
     assert skeletons(0.5 * x * y / (1 + 0.2 * x)) == skeletons(3.0 * x * y / (1 + 0.7 * x))
