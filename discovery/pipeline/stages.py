@@ -488,7 +488,8 @@ def stabilize(state: RunState) -> None:
     step (:func:`discovery.pipeline.scoring.corroborated`) may replace a model with a term the bags rarely choose.
     Then the rule is re-applied to bootstrap resamples of the scoring windows, over every candidate and each
     drop-one variant of the selected model; when another structure is picked more often than the selected one, the
-    most accurate candidate of that structure becomes the selection (:mod:`discovery.pipeline.uncertainty`). Part of
+    most accurate candidate of that structure becomes the selection (:mod:`discovery.pipeline.uncertainty`), and the
+    whole is repeated once (:data:`STABILIZE_ROUNDS`) with that selection's own drop-one variants. Part of
     ``uncertainty=True``."""
     from discovery.pipeline import uncertainty as unc
     from discovery.pipeline.bagging import bagged_shares

@@ -15,7 +15,9 @@ Terms
     errors are computed once, so a resample costs no integration): the share of resamples whose selected model has
     a term (its skeleton, :func:`discovery.terms.term_skeletons`: constants replaced by placeholders, so the same
     law with other constants is the same term). The pool holds every scored candidate and, for each term of the
-    selected model, the model without it (refined and scored), so every term is put to the test. That resampling
+    selected model, the model without it (refined and scored), so every term is put to the test; when the resampled
+    selection replaces the model, it is resampled once more with the new model's drop-one variants
+    (:func:`discovery.pipeline.stages.stabilize`). That resampling
     only chooses among the candidates found; whether the search would propose the term again from other data is
     measured by bagging the sparse regression (E-SINDy, :mod:`discovery.pipeline.bagging`, the model's terms
     competing with the other candidates' terms and the monomials). A term's *inclusion probability* is the product
