@@ -183,6 +183,42 @@ def test_run_results_and_downloads(app_entry: str, lv_csv_bytes: bytes) -> None:
     assert again is not result and again.to_dict()["equations"] == result.to_dict()["equations"]
 
 
+@pytest.mark.parametrize("auto", [False, True], ids=["defaults", "auto"])
+def test_a_saturating_predator_prey_file_comes_back_in_holling_form(app_entry: str, auto: bool) -> None:
+    """A new user's file of a Rosenzweig-MacArthur predator-prey (Holling II predation, 1% noise), run with the
+    page's defaults and with ``auto``: the law's rational terms, no trigonometric stand-in, and the table of its
+    constants."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+    import sympy
+
+    from discovery.simulation import integrate, lambdify_system
+
+    x, y = sympy.symbols("x y")
+    law = [x * (1 - x / 3) - x * y / (1 + x), sympy.Rational(1, 2) * x * y / (1 + x) - sympy.Rational(1, 5) * y]
+    t = np.arange(0.0, 60.05, 0.1)
+    states = integrate(lambdify_system(law, ["x", "y"]), np.array([1.0, 0.5]), t)
+    states = states + 0.01 * states.std(axis=0) * np.random.default_rng(1).standard_normal(states.shape)
+    buffer = io.StringIO()
+    pd.DataFrame({"t": t, "x": states[:, 0], "y": states[:, 1]}).to_csv(buffer, index=False)
+
+    at = _uploaded(app_entry, buffer.getvalue().encode(), "predator_prey.csv")
+    if auto:
+        at.toggle(key="auto_methods").set_value(True).run()
+    at.button(key="run").click().run()
+    _wait_for_run(at)
+    assert not at.exception and not _errors(at)
+    result = at.session_state[state.RESULT]
+    for v, equation in result.equations.items():
+        assert not equation.has(sympy.sin, sympy.cos), (v, equation)
+        holling = [term for term in sympy.Add.make_args(sympy.expand(equation))
+                   if term.has(x) and term.has(y) and sympy.denom(term).has(x)]
+        assert len(holling) == 1, (v, equation)  # x*y/(x + K): the saturating predation, in both equations
+    assert _coefficient_tables(at)
+
+
 def test_stop_a_run(app_entry: str, lv_csv_bytes: bytes) -> None:
     at = _uploaded(app_entry, lv_csv_bytes)
     if "node" not in _method_names(at):
