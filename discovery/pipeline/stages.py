@@ -47,6 +47,7 @@ from discovery.pipeline.scoring import (
     select_best,
     selection_error,
     trajectory_error,
+    trajectory_error_spread,
 )
 from discovery.pipeline.settings import DiscoverySettings
 
@@ -426,13 +427,32 @@ def drive(state: RunState) -> None:
 
 
 def select(state: RunState) -> None:
-    """Apply the selection rule (:func:`discovery.pipeline.scoring.select_best`); on noisy data polish the
-    finalists first (:func:`polish_finalists`)."""
+    """Apply the selection rule (:func:`discovery.pipeline.scoring.select_best`); on noisy data measure the trajectory
+    error's resolution first (:func:`resolve_trajectory_error`) and polish the finalists (:func:`polish_finalists`)."""
+    resolve_trajectory_error(state)
     opts, scoring = state.settings.refinement, state.settings.scoring
     if opts.polish and opts.enabled and state.floor > MIN_POLISH_FLOOR:
         state.progress("polishing the finalists", 0.9)
         polish_finalists(state)
     state.best = select_best(state.candidates, scoring, state.floor)
+
+
+def resolve_trajectory_error(state: RunState) -> None:
+    """On noisy data, widen the run's ``full_abs_tol`` by the trajectory error's resolution
+    (:func:`discovery.pipeline.scoring.trajectory_error_spread` of the stable candidate with the smallest window
+    error), so that the selection rule does not tell models apart by differences of ``E`` that the start's noise
+    alone makes. The widened value holds for the rest of the run (selection, polish, resampling). Not on driven data
+    (inputs or parameters), where it has not been measured."""
+    from dataclasses import replace
+
+    pool = [c for c in state.candidates if c.metrics.get("stable") and math.isfinite(selection_error(c))]
+    if not pool or state.floor <= MIN_POLISH_FLOOR or state.data.external:
+        return
+    best = min(pool, key=selection_error)
+    spread = trajectory_error_spread(best, state.data, state.smoothed, state.settings.scoring, seed=state.settings.seed)
+    if spread > 0:
+        scoring = state.settings.scoring
+        state.settings = replace(state.settings, scoring=replace(scoring, full_abs_tol=scoring.full_abs_tol + spread))
 
 
 def polish_finalists(state: RunState) -> None:

@@ -242,3 +242,26 @@ def test_significantly_better_needs_a_difference_beyond_chance_and_beyond_numeri
     assert not significantly_better(windows, 1, 3) and not significantly_better(windows, 3, 1)
     assert not significantly_better(windows, 4, 1)
     assert significantly_better(windows[:, :2], 0, 1) is False  # two windows say nothing
+
+
+@pytest.mark.parametrize("system, chaotic", [("rossler", True), ("lotka_volterra", False)])
+def test_the_trajectory_errors_resolution_is_coarse_on_chaotic_data_only(system, chaotic):
+    """The true law re-simulated from starts within the smoothed start's uncertainty: on a chaotic trajectory ``E``
+    moves by more than the rule's ``full_abs_tol`` (so that tolerance alone would let luck decide: 0.21 on Rossler),
+    on a cycle by a small share of it (9e-4 on Lotka-Volterra)."""
+    from discovery import simulate
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline.settings import build_settings
+    from discovery.pipeline.stages import Progress, RunState, resolve_trajectory_error
+    from discovery.pipeline.scoring import trajectory_error_spread
+    from grammar.zoo import get_system
+
+    data = simulate(system, noise=0.01, seed=0)
+    state = RunState(data=data, settings=build_settings("sindy"), progress=Progress(None), context=MethodContext())
+    law = state.score(Candidate("truth", dict(get_system(system).rhs())))
+    spread = trajectory_error_spread(law, data, state.smoothed)
+    default = ScoringConfig().full_abs_tol
+    assert (spread > 5 * default) if chaotic else (spread < 0.25 * default), spread
+    state.candidates = [law]
+    resolve_trajectory_error(state)
+    assert state.settings.scoring.full_abs_tol == pytest.approx(default + spread)
