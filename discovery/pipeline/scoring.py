@@ -240,19 +240,23 @@ def trajectory_error_spread(
     :data:`SPREAD_STARTS` starts drawn around each trajectory's smoothed start, within its uncertainty (the residual
     noise, ``x - smoothed``, per variable, over ``sqrt(START_AVERAGING)``); the interdecile range of the ``E`` values,
     the largest over trajectories (0 when fewer than three simulations finish). Two models whose ``E`` differ by
-    less cannot be told apart by ``E``. For data without inputs.
+    less cannot be told apart by ``E``. The simulations use ``config``'s integrator settings, as ``E`` itself does
+    (:func:`score_candidate`). For data without inputs.
     """
     variables = list(data.variables)
     rng = np.random.default_rng(seed)
+    _, bound = data_scale([tr.x for tr in data], config.blowup_factor)
+    sizes = state_scale([tr.x for tr in data])
     spreads = []
     for k, tr in enumerate(data):
         start_sd = (tr.x - smoothed[k]).std(axis=0) / math.sqrt(START_AVERAGING)  # (D,)
-        sizes = state_scale([tr.x])
         errors = []
         for _ in range(SPREAD_STARTS):
             x0 = smoothed[k][0] + start_sd * rng.standard_normal(start_sd.shape)
             try:
-                pred = simulate_candidate(candidate.equations, variables, x0, tr.t, scale=sizes)
+                pred = simulate_candidate(candidate.equations, variables, x0, tr.t, max_abs=bound,
+                                          time_limit=config.time_limit_s, rtol=config.rtol, atol=config.atol,
+                                          scale=sizes)
             except Exception:  # a start the model cannot be simulated from says nothing of the resolution
                 continue
             errors.append(min(1.0 - trajectory_r2(pred, tr.x), 2.0))
