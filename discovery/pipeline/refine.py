@@ -41,6 +41,8 @@ class RefineConfig(Options):
 
 POLISH = RefineConfig(window_length=40, max_windows=96, max_window_span=8.0, max_nfev=40, time_budget_s=6.0)
 """Settings of :func:`polish_candidate`: longer windows (their starts are fitted too) and a larger budget."""
+RECORD = RefineConfig(window_length=1_000_000, max_windows=16, max_window_span=1e9, max_nfev=60, time_budget_s=4.0)
+"""Settings of :func:`fit_record`: one window per trajectory, as long as the shortest trajectory."""
 
 
 class _OutOfTime(Exception):
@@ -282,6 +284,26 @@ def polish_candidate(
     depends on the constants and its own start only), and its finite differences come from one batched
     integration. Returns ``candidate`` itself when nothing improved.
     """
+    return _free_start_fit(candidate, data, smoothed, config, ("polished", "polish"))
+
+
+def fit_record(candidate: Candidate, data: Trajectories, smoothed: Sequence[np.ndarray] | None = None,
+               config: RefineConfig = RECORD) -> Candidate:
+    """The constants fitted to whole trajectories: :func:`polish_candidate` with one window per trajectory (its start
+    state fitted too), the least-squares fit of a deterministic model to the whole record.
+
+    Windows of a few time scales use only what the flow does locally; over a whole record a small error in a rate
+    adds up (a cycle's period drifts by a phase per cycle), so the whole record pins the constants down much more
+    tightly. Only worth it where the record can be followed at all (not on chaotic data, where any model drifts off
+    and this cost is rough with local minima): :func:`discovery.pipeline.stages.fit_whole_record` decides. Returns
+    ``candidate`` itself when nothing improved.
+    """
+    return _free_start_fit(candidate, data, smoothed, config, ("record_fit", "record"))
+
+
+def _free_start_fit(candidate: Candidate, data: Trajectories, smoothed: Sequence[np.ndarray] | None,
+                    config: RefineConfig, labels: tuple[str, str]) -> Candidate:
+    """The fit of :func:`polish_candidate` under ``config``; ``labels``: the flag and the prefix of its ``info``."""
     setup = shooting_fit(candidate, data, smoothed, config, free_starts=True)
     fitted = None if setup is None else _fit(setup.problem, setup.z0, config)
     if fitted is None:
@@ -289,7 +311,8 @@ def polish_candidate(
     z_best, cost0, cost, seconds = fitted
     if cost >= cost0 * (1.0 - 1e-9):
         return candidate
-    info = {"polished": True, "polish_cost_before": cost0, "polish_cost_after": cost,
-            "polish_seconds": round(seconds, 3)}
+    flag, prefix = labels
+    info = {flag: True, f"{prefix}_cost_before": cost0, f"{prefix}_cost_after": cost,
+            f"{prefix}_seconds": round(seconds, 3)}
     return _with_constants(candidate, setup.param_eqs, setup.params, z_best[: setup.n_params],
                            config.significant_digits, info)
