@@ -62,10 +62,9 @@ POOR_FIT_R2 = 0.9
 """Below this short-window R^2 the selected model gets a warning: it does not reproduce the local flow."""
 MIN_POLISH_FLOOR = 1e-6
 """Noise floors below this (noise under about 0.1% of the spread) leave nothing for polishing to remove."""
-RECORD_MAX_E = 0.5
-""":func:`fit_whole_record` fits the constants to the whole record when the selected model's trajectory error is at
-most this (it explains at least half the record's variance): its simulation then stays near the record, the
-least-squares problem starts in the right valley."""
+RECORD_WARNING = "the selected model, re-simulated from the data's start, leaves the record"
+"""How :func:`quantify`'s warning on a model the record contradicts begins (it then replaces the fit warning of
+:func:`discovery.pipeline.diagnostics.fit_warnings`, which allows for chaos)."""
 MAX_POLISHED = 4
 """Most candidates polished per run: the selected one and the simplest rivals within the window-error limit."""
 UNEXPLAINED = 1.05
@@ -561,11 +560,13 @@ def fit_whole_record(state: RunState) -> None:
     use what the flow does over a few time scales; a rate off by a little shifts a cycle's phase a little more every
     period, which only the whole record shows (Ivlev's predator-prey at 5% noise: the window-polished
     ``exp(-1.59*x)`` becomes ``exp(-1.53*x)``, truth 1.5, and the held-out R^2 goes from 0.89 to 0.9998). Only when
-    the model follows the record (trajectory error at most :data:`RECORD_MAX_E`): on chaotic data it drifts off, and
-    the whole-record cost is rough with local minima. Runs with the polishing (``refinement.polish``)."""
+    the model follows the record (trajectory error at most the scoring's ``chaotic_error``, 0.5: the simulation stays
+    near the record, so the fit starts in the right valley): on chaotic data it drifts off, and the whole-record cost
+    is rough with local minima. Runs with the polishing (``refinement.polish``)."""
     best, opts = state.best, state.settings.refinement
     if (best is None or state.floor <= MIN_POLISH_FLOOR or not (opts.polish and opts.enabled)
-            or not best.metrics.get("stable") or not trajectory_error(best) <= RECORD_MAX_E):
+            or not best.metrics.get("stable")
+            or not trajectory_error(best) <= state.settings.scoring.chaotic_error):
         return
     state.progress("fitting the constants to the whole record", 0.905)
     fitted = fit_record(best, state.data, state.smoothed, RECORD)
@@ -635,13 +636,21 @@ def quantify(state: RunState) -> None:
                                       rivals=unc.rivals(boot.pool, best, variables, POOR_FIT_R2))
         e = selection_error(best)
         support = unc.fit_support(e, state.floor)
-        included = unc.inclusion(boot, variables, bagged, support)
+        record = unc.record_support(best, state.data, state.smoothed, state.settings.scoring, state.settings.seed)
+        included = unc.inclusion(boot, variables, bagged, support * record)
         if support < 1.0 and (best.metrics.get("r2_window") or -math.inf) >= POOR_FIT_R2:  # else :func:`warn` speaks
             excess = (f"{e / state.floor:.3g} times the short-window error that the measurement noise explains"
                       if state.floor > 0 else f"a short-window error of {e:.2g} on data without measurable noise")
             state.warnings.append(f"the selected model leaves {excess}: the law has terms it lacks, so its terms' "
                                   f"inclusion probabilities are scaled by {support:.2f} (try method='sr' for "
                                   "free-form terms, or a partly known model with method='pinn')")
+        if record < 1.0:
+            state.warnings.append(f"{RECORD_WARNING} (R^2 "
+                                  f"{best.metrics.get('r2', float('nan')):.3g}) while its own simulations from nearby "
+                                  "starts stay together, so it is not chaos that carries it off: the record contradicts "
+                                  f"it, and its terms' inclusion probabilities are scaled by {record:.2f} (a constant "
+                                  "may be off or a slow term missing; compare the re-simulated trajectories with "
+                                  "--plots)")
     table = unc.term_table(best, variables, fit, included)
     state.uncertainty = {"terms": table, "constants": None if fit is None else {
         "values": fit.values.tolist(), "covariance": fit.covariance.tolist(), "noise_std": fit.noise_std,
@@ -696,7 +705,8 @@ def warn(state: RunState) -> None:
         reason = best.metrics.get("failure") or "its simulation did not finish"
         state.warnings.append(f"the selected model cannot be simulated over the whole observed window ({reason}); "
                               "no stable candidate was found")
-    state.warnings.extend(diagnostics.data_warnings(state.data) + diagnostics.fit_warnings(best))
+    drift = [] if any(w.startswith(RECORD_WARNING) for w in state.warnings) else diagnostics.fit_warnings(best)
+    state.warnings.extend(diagnostics.data_warnings(state.data) + drift)
 
 
 STAGES: tuple[Callable[[RunState], None], ...] = (

@@ -72,3 +72,54 @@ def test_polish_keeps_a_candidate_it_cannot_improve(lotka_volterra):
 
     c = Candidate("test", {"x": x - x * y, "y": x * y - y})  # no constants
     assert polish_candidate(c, lotka_volterra) is c
+
+
+def _damped_oscillator(noise: float, seed: int):
+    """``x' = y, y' = -2 x - 0.05 y`` over about 13 periods, with Gaussian noise of ``noise`` times each state's
+    spread."""
+    from scipy.integrate import solve_ivp
+
+    from discovery.data import Trajectories, Trajectory
+
+    t = np.linspace(0.0, 60.0, 601)
+    clean = solve_ivp(lambda _, s: [s[1], -2.0 * s[0] - 0.05 * s[1]], (0.0, 60.0), [1.0, 0.0], t_eval=t,
+                      rtol=1e-10, atol=1e-12).y.T
+    rng = np.random.default_rng(seed)
+    return Trajectories(["x", "y"], [Trajectory(t, clean + noise * clean.std(axis=0) * rng.standard_normal(clean.shape))])
+
+
+def test_the_whole_record_pins_down_a_cycles_rate():
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline.refine import fit_record
+
+    data = _damped_oscillator(0.05, seed=0)
+    smoothed = [s for s, _ in MethodContext().derivatives(data)]
+    start = Candidate("test", {"x": 1.0 * y, "y": -2.1 * x - 0.05 * y})  # the rate 5% off, the phase drifts
+    fitted = fit_record(start, data, smoothed)
+    assert fitted.info["record_fit"] is True
+    assert fitted.info["record_cost_after"] < 0.1 * fitted.info["record_cost_before"]
+    rate = float(-fitted.equations["y"].coeff(x)) / float(fitted.equations["x"].coeff(y))  # omega^2
+    assert abs(rate / 2.0 - 1.0) < 0.005
+
+
+def test_the_whole_record_fit_leaves_a_model_that_drifts_off_the_record():
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline.settings import build_settings
+    from discovery.pipeline.scoring import ScoringConfig
+    from discovery.pipeline.stages import Progress, RunState, fit_whole_record
+
+    follows = ScoringConfig().chaotic_error
+    data = _damped_oscillator(0.05, seed=1)
+    state = RunState(data=data, settings=build_settings("sindy"), progress=Progress(None), context=MethodContext())
+    off = state.score(Candidate("test", {"x": 1.0 * y, "y": -2.3 * x - 0.05 * y}))  # out of phase within 5 periods
+    assert off.metrics["stable"] and 1.0 - off.metrics["r2"] > follows
+    state.candidates, state.best = [off], off
+    fit_whole_record(state)
+    assert state.best is off and "record_fit" not in off.info
+    close = state.score(Candidate("test", {"x": 1.0 * y, "y": -2.01 * x - 0.05 * y}))
+    assert 1.0 - close.metrics["r2"] <= follows
+    state.candidates, state.best = [close], close
+    fit_whole_record(state)
+    assert state.best is not close and state.best.info["record_fit"] is True
+    assert state.best in state.candidates and close not in state.candidates
+    assert abs(float(-state.best.equations["y"].coeff(x)) / 2.0 - 1.0) < 0.005

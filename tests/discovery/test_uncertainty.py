@@ -240,3 +240,29 @@ def test_fit_support_is_one_within_the_noise_and_falls_with_the_excess():
     assert fit_support(1e-4, 1e-4) == 1.0 and fit_support(MISFIT * 1e-3 + MISFIT_ABS, 1e-3) == 1.0
     assert fit_support(1e-2, 1e-3) == pytest.approx((MISFIT * 1e-3 + MISFIT_ABS) / 1e-2)
     assert fit_support(1e-6, 0.0) == 1.0 and fit_support(float("inf"), 1e-3) == 0.0
+
+
+@pytest.mark.parametrize("system, rates, contradicted", [
+    ("lotka_volterra", {"x": 1.0, "y": 1.0}, False),  # follows the record: support 1
+    ("lotka_volterra", {"x": 1.25, "y": 1.0}, True),  # a cycle out of phase, and the same from nearby starts
+    ("lorenz", {"x": 1.0, "y": 1.0}, False),  # drifts off the record as it drifts off itself: chaos
+])
+def test_the_record_contradicts_a_model_that_leaves_it_only_where_the_model_is_not_chaotic(system, rates,
+                                                                                            contradicted):
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline.scoring import ScoringConfig, score_candidate, trajectory_error
+    from discovery.pipeline.uncertainty import record_support
+    from grammar.zoo import get_system
+
+    data = simulate(system, noise=0.01, seed=1)
+    smoothed = [s for s, _ in MethodContext().derivatives(data)]
+    law = get_system(system).rhs()
+    model = score_candidate(Candidate("test", {v: e * rates.get(v, 1.0) for v, e in law.items()}), data, smoothed)
+    support = record_support(model, data, smoothed, seed=0)
+    E, follows = trajectory_error(model), ScoringConfig().chaotic_error
+    if contradicted:
+        assert E > 2 * follows and support < 0.6, (E, support)
+    else:
+        assert support == 1.0, (E, support)
+    if system == "lorenz":
+        assert E > follows  # the law itself leaves the chaotic record, and that is no evidence against it
