@@ -237,32 +237,41 @@ def trajectory_error_spread(
     seed: int = 0,
 ) -> float:
     """How finely the trajectory error ``E`` resolves models on ``data``: ``candidate`` re-simulated from
-    :data:`SPREAD_STARTS` starts drawn around each trajectory's smoothed start, within its uncertainty (the residual
-    noise, ``x - smoothed``, per variable, over ``sqrt(START_AVERAGING)``); the interdecile range of the ``E`` values,
-    the largest over trajectories (0 when fewer than three simulations finish). Two models whose ``E`` differ by
-    less cannot be told apart by ``E``. The simulations use ``config``'s integrator settings, as ``E`` itself does
-    (:func:`score_candidate`). For data without inputs.
+    :data:`SPREAD_STARTS` starts drawn around each trajectory's smoothed start (:func:`perturbed_runs`); the
+    interdecile range of the ``E`` values, the largest over trajectories (0 when fewer than three simulations
+    finish). Two models whose ``E`` differ by less cannot be told apart by ``E``. For data without inputs.
     """
+    spreads = []
+    for tr, runs in perturbed_runs(candidate, data, smoothed, config, seed):
+        errors = [min(1.0 - trajectory_r2(pred, tr.x), 2.0) for pred in runs]
+        if len(errors) >= 3:
+            spreads.append(float(np.quantile(errors, 0.9) - np.quantile(errors, 0.1)))
+    return max(spreads, default=0.0)
+
+
+def perturbed_runs(candidate: Candidate, data: Trajectories, smoothed: Sequence[np.ndarray],
+                   config: ScoringConfig = ScoringConfig(), seed: int = 0):
+    """Per trajectory, ``(trajectory, simulations)``: ``candidate`` simulated from :data:`SPREAD_STARTS` starts drawn
+    around the trajectory's smoothed start, within its uncertainty (the residual noise, ``x - smoothed``, per
+    variable, over ``sqrt(START_AVERAGING)``), with ``config``'s integrator settings and blow-up bound, as ``E``
+    itself is (:func:`score_candidate`); a start the model cannot be simulated from is left out. For data without
+    inputs."""
     variables = list(data.variables)
     rng = np.random.default_rng(seed)
     _, bound = data_scale([tr.x for tr in data], config.blowup_factor)
     sizes = state_scale([tr.x for tr in data])
-    spreads = []
     for k, tr in enumerate(data):
         start_sd = (tr.x - smoothed[k]).std(axis=0) / math.sqrt(START_AVERAGING)  # (D,)
-        errors = []
+        runs = []
         for _ in range(SPREAD_STARTS):
             x0 = smoothed[k][0] + start_sd * rng.standard_normal(start_sd.shape)
             try:
-                pred = simulate_candidate(candidate.equations, variables, x0, tr.t, max_abs=bound,
-                                          time_limit=config.time_limit_s, rtol=config.rtol, atol=config.atol,
-                                          scale=sizes)
+                runs.append(simulate_candidate(candidate.equations, variables, x0, tr.t, max_abs=bound,
+                                               time_limit=config.time_limit_s, rtol=config.rtol, atol=config.atol,
+                                               scale=sizes))
             except Exception:  # a start the model cannot be simulated from says nothing of the resolution
                 continue
-            errors.append(min(1.0 - trajectory_r2(pred, tr.x), 2.0))
-        if len(errors) >= 3:
-            spreads.append(float(np.quantile(errors, 0.9) - np.quantile(errors, 0.1)))
-    return max(spreads, default=0.0)
+        yield tr, runs
 
 
 def selection_error(candidate: Candidate) -> float:

@@ -309,42 +309,24 @@ def record_support(candidate: Candidate, data: "Trajectories", smoothed: Sequenc
                    config: ScoringConfig = ScoringConfig(), seed: int = 0) -> float:
     """How far the whole record supports a model that, re-simulated from the data's start, does not follow it.
 
-    1 when its trajectory error ``E`` is at most ``config.chaotic_error`` (0.5: half the record's variance explained,
-    the scoring's test of a model that follows the record). Else it depends on why it drifts off. The model is simulated from
-    :data:`~discovery.pipeline.scoring.SPREAD_STARTS` starts within the start's uncertainty (as
-    :func:`~discovery.pipeline.scoring.trajectory_error_spread` does) and each simulation is compared with the
-    first: their median ``1 - R^2``, ``E_self``, is the error the model's own sensitivity to its start makes. A chaotic
-    model parts from itself as fast as from the data (``E_self`` near ``E``: support 1, the drift says nothing); a
-    model that stays together from nearby starts but not with the record is contradicted by it, and no term of it is
+    1 when its trajectory error ``E`` is at most ``config.chaotic_error`` (0.5: half the record's variance
+    explained, the scoring's test of a model that follows the record). Else it depends on why it drifts off. The
+    model is simulated from :data:`~discovery.pipeline.scoring.SPREAD_STARTS` starts within the start's uncertainty
+    (:func:`~discovery.pipeline.scoring.perturbed_runs`) and each simulation is compared with the first: their
+    median ``1 - R^2``, ``E_self``, is the error the model's own sensitivity to its start makes. A chaotic model
+    parts from itself as fast as from the data (``E_self`` near ``E``: support 1, the drift says nothing); a model
+    that stays together from nearby starts but not with the record is contradicted by it, and no term of it is
     better supported than ``(chaotic_error + E_self) / E`` (the mitotic oscillator at 1% noise: a model with
     ``X*log(M)`` that follows the windows, R^2 0.999, and leaves the record, R^2 -18). 1 on data with inputs, whose
     simulation this does not take.
     """
-    from discovery.pipeline.scoring import SPREAD_STARTS, START_AVERAGING, simulate_candidate, trajectory_r2
-    from discovery.pipeline.shooting import data_scale
-    from discovery.simulation import state_scale
+    from discovery.pipeline.scoring import perturbed_runs, trajectory_r2
 
     E, follows = trajectory_error(candidate), config.chaotic_error
     if E <= follows or data.external or not math.isfinite(E):
         return 1.0
-    variables = list(data.variables)
-    rng = np.random.default_rng(seed)
-    _, bound = data_scale([tr.x for tr in data], config.blowup_factor)
-    sizes = state_scale([tr.x for tr in data])
-    selves = []
-    for k, tr in enumerate(data):
-        start_sd = (tr.x - smoothed[k]).std(axis=0) / math.sqrt(START_AVERAGING)
-        runs = []
-        for _ in range(SPREAD_STARTS):
-            x0 = smoothed[k][0] + start_sd * rng.standard_normal(start_sd.shape)
-            try:
-                runs.append(simulate_candidate(candidate.equations, variables, x0, tr.t, max_abs=bound,
-                                               time_limit=config.time_limit_s, rtol=config.rtol, atol=config.atol,
-                                               scale=sizes))
-            except Exception:  # a start the model cannot be simulated from: no evidence either way
-                continue
-        if len(runs) >= 3:
-            selves.append(float(np.median([min(1.0 - trajectory_r2(r, runs[0]), 2.0) for r in runs[1:]])))
+    selves = [float(np.median([min(1.0 - trajectory_r2(r, runs[0]), 2.0) for r in runs[1:]]))
+              for _, runs in perturbed_runs(candidate, data, smoothed, config, seed) if len(runs) >= 3]
     if not selves:
         return 1.0
     return min(1.0, (follows + max(selves)) / E)
