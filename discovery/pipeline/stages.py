@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import sympy
 
+from discovery.data.trajectories import gap_steps
 from discovery.errors import DiscoveryError, one_line
 from discovery.methods.base import REGISTRY, Candidate, Method, MethodContext, ProgressFn
 from discovery.pipeline import diagnostics
@@ -562,11 +563,13 @@ def fit_whole_record(state: RunState) -> None:
     ``exp(-1.59*x)`` becomes ``exp(-1.53*x)``, truth 1.5, and the held-out R^2 goes from 0.89 to 0.9998). Only when
     the model follows the record (trajectory error at most the scoring's ``chaotic_error``, 0.5: the simulation stays
     near the record, so the fit starts in the right valley): on chaotic data it drifts off, and the whole-record cost
-    is rough with local minima. Runs with the polishing (``refinement.polish``)."""
+    is rough with local minima. Not across a gap in the sampling (:func:`discovery.data.trajectories.gap_steps`),
+    which one RK4 step cannot integrate. Runs with the polishing (``refinement.polish``)."""
     best, opts = state.best, state.settings.refinement
     if (best is None or state.floor <= MIN_POLISH_FLOOR or not (opts.polish and opts.enabled)
             or not best.metrics.get("stable")
-            or not trajectory_error(best) <= state.settings.scoring.chaotic_error):
+            or not trajectory_error(best) <= state.settings.scoring.chaotic_error
+            or any(gap_steps(tr.t).any() for tr in state.data)):
         return
     state.progress("fitting the constants to the whole record", 0.905)
     fitted = fit_record(best, state.data, state.smoothed, RECORD)

@@ -123,3 +123,19 @@ def test_the_whole_record_fit_leaves_a_model_that_drifts_off_the_record():
     assert state.best is not close and state.best.info["record_fit"] is True
     assert state.best in state.candidates and close not in state.candidates
     assert abs(float(-state.best.equations["y"].coeff(x)) / 2.0 - 1.0) < 0.005
+
+
+def test_the_whole_record_fit_does_not_integrate_across_a_gap():
+    from discovery.data import Trajectories, Trajectory
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline.settings import build_settings
+    from discovery.pipeline.stages import Progress, RunState, fit_whole_record
+
+    full = _damped_oscillator(0.05, seed=1)[0]
+    keep = (full.t < 20.0) | (full.t > 30.0)  # ten seconds missing
+    data = Trajectories(["x", "y"], [Trajectory(full.t[keep], full.x[keep])])
+    state = RunState(data=data, settings=build_settings("sindy"), progress=Progress(None), context=MethodContext())
+    close = state.score(Candidate("test", {"x": 1.0 * y, "y": -2.01 * x - 0.05 * y}))
+    state.candidates, state.best = [close], close
+    fit_whole_record(state)
+    assert state.best is close and "record_fit" not in close.info
