@@ -25,7 +25,9 @@ Terms
     model without it, but the bags drop it for another stand-in. Both resamplings choose among the terms a search
     could name; when even the selected model leaves much more of the window error than the noise explains
     (:func:`fit_support`), the law has terms none of them has, and no term of the model is better supported than the
-    model as a whole: the inclusion probabilities are then scaled by its :func:`fit_support`.
+    model as a whole: the inclusion probabilities are then scaled by its :func:`fit_support`. Likewise when the model,
+    re-simulated from the data's start, leaves the record while its simulations from nearby starts stay together
+    (not chaos: the record contradicts it), by its :func:`record_support`.
 
 Identifiability
     Structures other than the selected one that the resamples pick at least :data:`ALTERNATIVE_SHARE` of the time
