@@ -19,7 +19,7 @@ import sympy
 
 from discovery.data import Trajectories
 from discovery.methods.base import Candidate
-from discovery.options import Options, option
+from discovery.options import Options
 from discovery.pipeline.shooting import Windows, batch_rhs, data_scale, plan_windows, rk4_windows
 
 
@@ -37,16 +37,12 @@ class RefineConfig(Options):
     time_budget_s: float = 8.0
     max_params: int = 40
     significant_digits: int = 6
-    ftol: float = option(1e-8, low=0.0, high=1.0, high_open=True)
-    """The fit stops when a step lowers the cost by less than this share of it (``scipy.optimize.least_squares``)."""
 
 
 POLISH = RefineConfig(window_length=40, max_windows=96, max_window_span=8.0, max_nfev=40, time_budget_s=6.0)
 """Settings of :func:`polish_candidate`: longer windows (their starts are fitted too) and a larger budget."""
-RECORD = RefineConfig(window_length=1_000_000, max_windows=16, max_window_span=1e9, max_nfev=60, time_budget_s=4.0,
-                      ftol=1e-4)
-"""Settings of :func:`fit_record`: one window per trajectory, as long as the shortest trajectory; stops when a step
-gains less than 0.01% (Ivlev at 5%: 6 evaluations, the same constants to 1e-3 and held-out R^2 to 1e-4 as 60)."""
+RECORD = RefineConfig(window_length=1_000_000, max_windows=16, max_window_span=1e9, max_nfev=60, time_budget_s=4.0)
+"""Settings of :func:`fit_record`: one window per trajectory, as long as the shortest trajectory."""
 
 
 class _OutOfTime(Exception):
@@ -186,7 +182,7 @@ def _fit(problem: _Shooting, z0: np.ndarray, config: RefineConfig) -> tuple[np.n
     started = time.monotonic()
     try:
         least_squares(tracked, z0, jac=timed(problem.jacobian), method="trf", x_scale="jac",
-                      max_nfev=config.max_nfev, ftol=config.ftol)
+                      max_nfev=config.max_nfev)
     except (_OutOfTime, ValueError, FloatingPointError, np.linalg.LinAlgError):
         pass
     return best["z"], cost0, best["cost"], time.monotonic() - started
