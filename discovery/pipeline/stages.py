@@ -647,7 +647,7 @@ def quantify(state: RunState) -> None:
             state.warnings.append(f"the selected model leaves {excess}: the law has terms it lacks, so its terms' "
                                   f"inclusion probabilities are scaled by {support:.2f} (try method='sr' for "
                                   "free-form terms, or a partly known model with method='pinn')")
-        if record < 1.0:
+        if record < 1.0 and (best.metrics.get("r2_window") or -math.inf) >= POOR_FIT_R2:  # else :func:`warn` speaks
             state.warnings.append(f"{RECORD_WARNING} (R^2 "
                                   f"{best.metrics.get('r2', float('nan')):.3g}) while its own simulations from nearby "
                                   "starts stay together, so it is not chaos that carries it off: the record contradicts "
