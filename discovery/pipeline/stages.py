@@ -499,13 +499,19 @@ def polished_version(state: RunState, c: Candidate) -> Candidate | None:
     if polished is c:
         return None
     state.score(polished)
-    _, e_own, E_own = error_limits([c], state.settings.scoring, state.floor)  # the rule's limits, ``c`` the best
-    ok = bool(polished.metrics.get("stable")) and selection_error(polished) <= e_own
-    if ok and E_own is not None:
-        ok = trajectory_error(polished) <= E_own
+    ok = _refit_holds(state, c, polished)
     if not ok:
         c.info.setdefault("polished", False)
     return polished if ok else None
+
+
+def _refit_holds(state: RunState, original: Candidate, refit: Candidate) -> bool:
+    """Whether ``refit`` (``original`` with constants fitted again, scored) may replace it: stable, its window error
+    within the rule's tolerance of ``original``'s and (when the data can be followed over the whole window) its
+    trajectory error too, the rule's limits taken with ``original`` as the best."""
+    _, e_own, E_own = error_limits([original], state.settings.scoring, state.floor)
+    ok = bool(refit.metrics.get("stable")) and selection_error(refit) <= e_own
+    return ok and (E_own is None or trajectory_error(refit) <= E_own)
 
 
 def stabilize(state: RunState) -> None:
@@ -576,11 +582,7 @@ def fit_whole_record(state: RunState) -> None:
     if fitted is best:
         return
     state.score(fitted)
-    _, e_own, E_own = error_limits([best], state.settings.scoring, state.floor)
-    ok = bool(fitted.metrics.get("stable")) and selection_error(fitted) <= e_own
-    if ok and E_own is not None:
-        ok = trajectory_error(fitted) <= E_own
-    if ok:
+    if _refit_holds(state, best, fitted):
         state.candidates[state.candidates.index(best)] = fitted
         state.best = fitted
     else:
