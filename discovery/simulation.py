@@ -28,7 +28,7 @@ import sympy
 
 from discovery.errors import DataError, SimulationError
 from grammar.errors import GrammarError
-from grammar.operators import numpy_namespace
+from grammar.operators import numpy_function
 from grammar.zoo import ODESystem, get_system
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,7 +113,7 @@ def lambdify_system(
         if unknown:
             known = f"state variables {names}" + (f", inputs {inputs}" if inputs else "") + " or time t"
             raise GrammarError(f"right-hand side of d{name}/dt uses {unknown}, which are not {known}")
-    fn = sympy.lambdify(symbols + extra, exprs, modules=[numpy_namespace(), "numpy"], cse=True, dummify=True)
+    fn = numpy_function(symbols + extra, exprs, cse=True)
     dim = len(names)
     signal = u or no_inputs
 

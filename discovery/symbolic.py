@@ -125,11 +125,11 @@ def _term_magnitudes(
     """Size of each term of a sum: its RMS over ``data`` when given, else the size of its numeric factor."""
     used = sorted({s for t in terms for s in t.free_symbols}, key=str)  # symbols, never names to re-read
     if data is not None and all(s.name in data for s in used):
-        from grammar.operators import numpy_namespace
+        from grammar.operators import numpy_function
 
         shape = np.shape(next(iter(data.values())))
         with np.errstate(all="ignore"):  # one lambdify for all terms: it is the slow part
-            values = sympy.lambdify(used, list(terms), modules=[numpy_namespace(), "numpy"], dummify=True)(
+            values = numpy_function(used, terms)(
                 *(data[s.name] for s in used)
             )
         mags = []

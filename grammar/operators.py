@@ -11,6 +11,7 @@ Torch is never imported here at module level: :attr:`Operator.torch` is the *nam
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -196,6 +197,35 @@ def numpy_namespace() -> dict[str, Any]:
         namespace[head.__name__] = op.numpy
     namespace.update({"e": np.e, "E": np.e, "pi": np.pi})
     return namespace
+
+
+LAMBDIFY_CACHE_SIZE = 2048
+"""Compiled functions :func:`numpy_function` keeps (the pipeline compiles the same candidate for scoring,
+simulation, refinement and resampling; each compile costs milliseconds of sympy printing)."""
+
+
+def numpy_function(args: Iterable[sympy.Symbol], exprs: sympy.Expr | Iterable[sympy.Expr], *,
+                   cse: bool = False) -> Callable[..., Any]:
+    """``sympy.lambdify(args, exprs, modules=[numpy_namespace(), "numpy"], dummify=True)``, compiled once per
+    distinct ``(args, exprs, cse)`` and then reused (least recently used first out, :data:`LAMBDIFY_CACHE_SIZE`).
+    A sequence of expressions gives a function returning a list, one expression a function returning a value.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x")
+    >>> f = numpy_function([x], [sympy.sqrt(x), 2 * x])
+    >>> [float(v) for v in f(4.0)], numpy_function([x], [sympy.sqrt(x), 2 * x]) is f
+    ([2.0, 8.0], True)
+    """
+    many = not isinstance(exprs, sympy.Basic)
+    key = tuple(exprs) if many else exprs
+    return _compiled(tuple(args), key, many, cse)
+
+
+@functools.lru_cache(maxsize=LAMBDIFY_CACHE_SIZE)
+def _compiled(args: tuple, exprs: Any, many: bool, cse: bool) -> Callable[..., Any]:
+    return sympy.lambdify(list(args), list(exprs) if many else exprs, modules=[numpy_namespace(), "numpy"],
+                          cse=cse, dummify=True)
 
 
 def torch_function(name: str) -> Callable[..., Any]:

@@ -12,9 +12,7 @@ Every support is refitted by plain least squares, so coefficients are unbiased b
 
 Examples
 --------
->>> from typing import Sequence
-
-import numpy as np
+>>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> theta = rng.standard_normal((200, 6))
 >>> b = 2 * theta[:, 1] - 0.5 * theta[:, 4]
@@ -25,6 +23,7 @@ import numpy as np
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 

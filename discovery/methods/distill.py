@@ -102,7 +102,7 @@ def prune_terms(expr: sympy.Expr, X: np.ndarray, y: np.ndarray, names: Sequence[
     >>> prune_terms(2.01 * a * b - 0.03 + 1e-3 * a**3, X, 2 * X[:, 0] * X[:, 1], ["a", "b"], limit=1e-6)
     2.0*a*b
     """
-    from grammar.operators import numpy_namespace
+    from grammar.operators import numpy_function
 
     terms = sympy.Add.make_args(sympy.expand(expr))
     if len(terms) < 2:
@@ -110,7 +110,7 @@ def prune_terms(expr: sympy.Expr, X: np.ndarray, y: np.ndarray, names: Sequence[
     symbols = [sympy.Symbol(n) for n in names]
     basis = [t.as_coeff_Mul()[1] for t in terms]
     with np.errstate(all="ignore"):
-        fns = [sympy.lambdify(symbols, b, modules=[numpy_namespace(), "numpy"], dummify=True) for b in basis]
+        fns = [numpy_function(symbols, b) for b in basis]
         cols = [np.broadcast_to(np.asarray(fn(*X.T), dtype=float), y.shape) for fn in fns]
     A = np.stack(cols, axis=1)  # (N, T)
     if not np.all(np.isfinite(A)):

@@ -45,10 +45,9 @@ class ExpressionColumns:
     symbols: list[sympy.Symbol]
 
     def __post_init__(self) -> None:
-        from grammar.operators import numpy_namespace
+        from grammar.operators import numpy_function
 
-        self._f = sympy.lambdify(self.symbols, self.features, modules=[numpy_namespace(), "numpy"],
-                                  dummify=True)
+        self._f = numpy_function(self.symbols, self.features)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Library matrix ``(N, P)`` of states ``x`` ``(N, D)``; non-finite where a term is undefined."""

@@ -44,11 +44,11 @@ class SymbolicFit:
 
 def _evaluate(expr: sympy.Expr, X: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """``expr`` on the rows of ``X`` (N, k), shape ``(N,)``; non-finite where it is undefined."""
-    from grammar.operators import numpy_namespace
+    from grammar.operators import numpy_function
 
     symbols = [sympy.Symbol(n) for n in names]
     with np.errstate(all="ignore"):
-        value = sympy.lambdify(symbols, expr, modules=[numpy_namespace(), "numpy"], dummify=True)(*X.T)
+        value = numpy_function(symbols, expr)(*X.T)
     return np.broadcast_to(np.asarray(value, dtype=float), (X.shape[0],))
 
 

@@ -268,15 +268,18 @@ def batch_rhs(
     """Lambdify a system for batches: returns ``f(x (B, D), u (B, M + 1), *param_values) -> (B, D)``, where ``u``
     holds the values of ``inputs`` (the data's inputs and parameters), then the time."""
     from discovery.inputs import symbols_of
-    from grammar.operators import numpy_namespace
+    from grammar.operators import numpy_function
 
     syms = [sympy.Symbol(v) for v in variables]
-    fn = sympy.lambdify([*syms, *symbols_of(inputs), *params], list(exprs), modules=[numpy_namespace(), "numpy"],
-                         dummify=True)
+    fn = numpy_function([*syms, *symbols_of(inputs), *params], exprs)
 
     def f(x: np.ndarray, u: np.ndarray, *p: float) -> np.ndarray:
-        cols = fn(*x.T, *u.T, *p)
-        return np.stack([np.broadcast_to(np.asarray(c, dtype=float), x.shape[:1]) for c in cols], axis=1)
+        # Filled column by column: a constant right-hand side broadcasts, and this runs millions of times in a
+        # refinement (np.stack of broadcast views costs ten times as much on the small batches of a record fit).
+        out = np.empty((x.shape[0], len(exprs)))
+        for i, c in enumerate(fn(*x.T, *u.T, *p)):
+            out[:, i] = c
+        return out
 
     return f
 

@@ -18,6 +18,7 @@ from grammar.operators import (
     UNARY_OPERATORS,
     function_names,
     function_operator,
+    numpy_function,
     numpy_namespace,
     pysr_operators,
     torch_function,
@@ -80,6 +81,18 @@ def test_torch_namespace_lambdify(name):
 def test_numpy_namespace_handles_constants():
     f = sympy.lambdify([X], sympy.E * X + sympy.pi, modules=numpy_namespace())
     assert f(1.0) == pytest.approx(np.e + np.pi)
+
+
+def test_numpy_function_compiles_each_system_once_and_tells_systems_apart():
+    exprs = [X * Y, sympy.sqrt(X) - 2]
+    f = numpy_function([X, Y], exprs)
+    assert numpy_function([X, Y], list(exprs)) is f  # the same system: compiled once
+    np.testing.assert_allclose(f(XS, YS), [XS * YS, np.sqrt(XS) - 2])
+    # another constant, another argument order, one expression instead of a list: each its own function
+    assert numpy_function([X, Y], [X * Y, sympy.sqrt(X) - 3])(XS, YS)[1] == pytest.approx(np.sqrt(XS) - 3)
+    assert numpy_function([Y, X], exprs)(YS, XS)[0] == pytest.approx(XS * YS)
+    assert numpy_function([X], sympy.sqrt(X))(XS) == pytest.approx(np.sqrt(XS))
+    assert numpy_function([X, Y], exprs, cse=True) is not f
 
 
 def test_torch_function_accepts_torch_names_and_rejects_unknown():
