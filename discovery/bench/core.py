@@ -410,7 +410,11 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(args.out, json.dumps(json_safe(payload), indent=2) + "\n")
         return rows
 
-    with ctx.Pool(processes=max(1, args.workers), maxtasksperchild=1) as pool:
+    from discovery.workers import one_thread_each
+
+    several = args.workers > 1  # like a batch's workers: one thread each, or they wait on each other's BLAS threads
+    with ctx.Pool(processes=max(1, args.workers), maxtasksperchild=1,
+                  initializer=one_thread_each if several else None) as pool:
         pending = [pool.apply_async(_run_one, (c, k, args.seed)) for c, k in jobs]
         for res in tqdm(pending, desc="bench", unit="run"):
             outcomes.append(res.get())

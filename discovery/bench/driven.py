@@ -291,7 +291,10 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    with mp.get_context("spawn").Pool(processes=max(1, args.workers), maxtasksperchild=1) as pool:
+    from discovery.workers import one_thread_each
+
+    with mp.get_context("spawn").Pool(processes=max(1, args.workers), maxtasksperchild=1,
+                                      initializer=one_thread_each if args.workers > 1 else None) as pool:
         pending = [pool.apply_async(_run_one, (c, k, args.seed)) for c, k in jobs]
         for res in tqdm(pending, desc="bench driven", unit="run"):
             outcomes.append(res.get())

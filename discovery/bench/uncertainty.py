@@ -166,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
 
     rows: list[dict[str, Any]] = []
     if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:  # results in order, each reported as it is reached
+        from discovery.workers import one_thread_each
+
+        with ProcessPoolExecutor(args.workers, initializer=one_thread_each) as pool:  # results in order, as reached
             for i, row in enumerate(pool.map(run_case, [c for c, _ in cases], [args.method] * len(cases),
                                              [s for _, s in cases], [args.overhead] * len(cases))):
                 rows.append(row)
