@@ -141,3 +141,37 @@ def test_a_job_that_ignores_ctrl_c_is_ended_after_the_grace(tmp_path):
     assert not any(_alive(p) for p in pids), "a worker process outlived its batch"
     assert "abandoned [0, 1]" in err, err
     assert not list(tmp_path.glob(".result-*")), "the ended jobs' temporary files are removed"
+
+
+def test_workers_of_a_pool_of_several_run_one_thread_each_and_a_lone_worker_keeps_its_threads(monkeypatch):
+    from discovery.workers import run_in_pool
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the spawned workers inherit this environment
+
+    def seen(workers: int) -> list:
+        got, errors = [], []
+        run_in_pool(os.getenv, [("OMP_NUM_THREADS",)] * workers, workers, on_result=lambda job, r: got.append(r),
+                    on_error=lambda job, exc: errors.append(exc), on_death=lambda job, n: errors.append(n))
+        assert not errors, errors
+        return got
+
+    assert seen(2) == ["1", "1"]  # torch reads it when it loads
+    assert seen(1) == [None]
+
+
+def test_one_thread_each_limits_blas_loaded_before_and_after_it():
+    # in a fresh interpreter: numpy's BLAS loaded before the call is limited by threadpoolctl, one loaded after it by
+    # the environment
+    for before in ("import numpy", "pass"):
+        script = textwrap.dedent(f"""
+            {before}
+            from discovery.workers import one_thread_each
+            one_thread_each()
+            import numpy, threadpoolctl
+            print(max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"))
+        """)
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "1", (before, out.stdout)
