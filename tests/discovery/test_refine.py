@@ -139,3 +139,28 @@ def test_the_whole_record_fit_does_not_integrate_across_a_gap():
     state.candidates, state.best = [close], close
     fit_whole_record(state)
     assert state.best is close and "record_fit" not in close.info
+
+
+def test_a_fit_says_why_it_ended_and_the_record_fit_ends_on_evaluations_not_the_clock():
+    import time
+    from dataclasses import replace
+
+    from discovery.methods.base import MethodContext
+    from discovery.pipeline.refine import RECORD, _fit, fit_record, shooting_fit
+
+    data = _damped_oscillator(0.05, seed=1)
+    smoothed = [s for s, _ in MethodContext().derivatives(data)]
+    start = Candidate("test", {"x": 1.0 * y, "y": -2.01 * x - 0.05 * y})
+    fitted = fit_record(start, data, smoothed)
+    assert fitted.info["record_ended"] in ("converged", "evaluations")  # where it stops does not depend on speed
+    # A slow problem under a short guard ends on the clock, with the best point so far.
+    setup = shooting_fit(start, data, smoothed, RECORD, free_starts=True)
+    fast = setup.problem.residuals
+
+    def slow(z):
+        time.sleep(0.02)
+        return fast(z)
+
+    setup.problem.residuals = slow
+    out = _fit(setup.problem, setup.z0, replace(RECORD, time_budget_s=0.05))
+    assert out.ended == "time" and out.cost <= out.cost_start
