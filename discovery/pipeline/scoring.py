@@ -28,7 +28,11 @@ estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_ca
 - unless the data cannot be followed over its whole window, ``E <= E* (1 + rel_tol) + full_abs_tol +
   full_noise_factor * f``. The data counts as followable when one of the ``follow_check`` candidates with the
   smallest ``e`` has ``E <= chaotic_error`` (judged by the locally most accurate candidates, so one candidate that
-  tracks a chaotic trajectory by luck does not set the limit). On noisy data ``full_abs_tol`` is widened, for the
+  tracks a chaotic trajectory by luck does not set the limit); where it cannot, ``E <= drift_error`` (4: a
+  simulation with the data's own mean and variance has ``E <= 4``, 4 when it is anti-correlated with the data, 2
+  when unrelated, so beyond 4 the model has left the data's range: a cycle of another amplitude, a slow blow-up.
+  Schnakenberg's cycle at 5% noise, another noise draw: the law drifts in phase, ``E`` = 2.9, and its look-alike
+  without the `0.1` inflow runs a far larger cycle, ``E`` = 61, but was one node cheaper). On noisy data ``full_abs_tol`` is widened, for the
   run, by ``E``'s own resolution (:func:`trajectory_error_spread`: how far ``E`` of the most accurate model moves
   when its start moves within the smoothed start's uncertainty): on a chaotic trajectory followable over its window
   the start's noise alone moves ``E`` from 0.01 to 0.21 (Rossler at 1%), so a model with a tiny extra term that
@@ -106,6 +110,7 @@ class ScoringConfig(Options):
     full_abs_tol: float = 0.02
     chaotic_error: float = 0.5
     follow_check: int = 3
+    drift_error: float = 4.0
     noise_aware: bool = True
     floor_cap: float = 0.9
     full_noise_factor: float = 10.0
@@ -280,10 +285,11 @@ def selection_error(candidate: Candidate) -> float:
     return math.inf if r2w is None else 1.0 - r2w
 
 
-def trajectory_error(candidate: Candidate) -> float:
-    """``1 - r2`` over whole trajectories, capped at 2 (``inf`` when the simulation failed)."""
+def trajectory_error(candidate: Candidate, cap: float = 2.0) -> float:
+    """``1 - r2`` over whole trajectories, capped at ``cap`` (``inf`` when the simulation failed). The selection rule
+    takes it uncapped (``cap=inf``), for its ``drift_error`` bound."""
     r2 = candidate.metrics.get("r2")
-    return math.inf if r2 is None else min(1.0 - r2, 2.0)
+    return math.inf if r2 is None else min(1.0 - r2, cap)
 
 
 def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -321,8 +327,9 @@ def rule_limits(
     """The selection rule on arrays (one entry per candidate): the pool's indices (stable candidates, or all if none
     is) and the rule's limits on the window error ``e`` and the trajectory error ``E``.
 
-    The ``E`` limit is ``None`` when the data cannot be followed over its whole window (chaotic data): none of the
-    ``config.follow_check`` candidates with the smallest window error has ``E <= config.chaotic_error``.
+    The ``E`` limit is ``config.drift_error`` when the data cannot be followed over its whole window (chaotic data,
+    or a cycle whose phase drifts): none of the ``config.follow_check`` candidates with the smallest window error
+    has ``E <= config.chaotic_error``.
     """
     e, E = np.asarray(e, dtype=float), np.asarray(E, dtype=float)
     pool = np.flatnonzero(stable)
@@ -338,7 +345,7 @@ def rule_limits(
     full_tol = config.full_abs_tol + config.full_noise_factor * f
     most_accurate = pool[np.argsort(e[pool], kind="stable")[: max(config.follow_check, 1)]]
     followed = float(np.min(E[most_accurate])) <= config.chaotic_error
-    return pool, e_limit, (full_best * (1.0 + config.rel_tol) + full_tol if followed else None)
+    return pool, e_limit, (full_best * (1.0 + config.rel_tol) + full_tol if followed else config.drift_error)
 
 
 def significantly_better(windows: np.ndarray, current: int, other: int, config: ScoringConfig = ScoringConfig()) -> bool:
@@ -430,7 +437,7 @@ def corroborated(pick: int, order: Sequence[int], support: Support, config: Scor
 
 def _rule_arrays(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     e = np.array([selection_error(c) for c in candidates], dtype=float)
-    E = np.array([trajectory_error(c) for c in candidates], dtype=float)
+    E = np.array([trajectory_error(c, cap=math.inf) for c in candidates], dtype=float)
     stable = np.array([bool(c.metrics.get("stable")) for c in candidates])
     return e, E, stable
 

@@ -244,7 +244,7 @@ def bootstrap_selection(pool: Sequence[Candidate], data: "Trajectories", smoothe
     if not kept or len({r.size for r in rows}) != 1:
         return None
     W = np.stack(rows)  # (C, B)
-    E = np.array([trajectory_error(c) for c in kept], dtype=float)
+    E = np.array([trajectory_error(c, cap=math.inf) for c in kept], dtype=float)  # as the rule takes it
     stable = np.array([bool(c.metrics.get("stable")) for c in kept])
     cost = np.array([c.selection_cost for c in kept])
     n_const = np.array([n_constants(c) for c in kept])

@@ -138,12 +138,29 @@ def test_a_lucky_trajectory_on_chaotic_data_does_not_set_the_trajectory_limit():
     for c, E in zip([*accurate, simple, lucky], [0.90, 1.26, 1.41, 1.45, 0.45]):
         c.metrics["r2"] = 1.0 - E
     candidates = [*accurate, simple, lucky]
-    assert error_limits(candidates, floor=0.0025)[2] is None
+    assert error_limits(candidates, floor=0.0025)[2] == ScoringConfig().drift_error  # only the drift bound
     assert select_best(candidates, floor=0.0025) is simple
     # where one of the locally most accurate models does follow the data, the E test applies
     accurate[1].metrics["r2"] = 1.0 - 0.40
     assert error_limits(candidates, floor=0.0025)[2] is not None
     assert select_best(candidates, floor=0.0025) is accurate[1]
+
+
+def test_where_no_model_follows_the_record_one_that_leaves_the_datas_range_is_not_accepted():
+    # Schnakenberg's cycle at 5% noise (another noise draw): the law drifts in phase over the record (E = 2.9); its
+    # look-alike without the inflow constant is one node cheaper, within the window tolerance, and runs a far larger
+    # cycle (E = 61). No model follows the record, so only the drift bound applies, and it keeps the law.
+    from discovery.pipeline.scoring import error_limits
+
+    law = _with_window_error("law", 3, 0.00614)
+    large = _with_window_error("large cycle", 2, 0.0063)
+    for c, E in ((law, 2.94), (large, 60.7)):
+        c.metrics["r2"] = 1.0 - E
+    assert error_limits([law, large], floor=0.006)[2] == ScoringConfig().drift_error
+    assert select_best([law, large], floor=0.006) is law
+    # within the bound (a drift, not another amplitude), the cheaper model stays the pick
+    large.metrics["r2"] = 1.0 - 3.5
+    assert select_best([law, large], floor=0.006) is large
 
 
 def test_a_rational_term_wins_a_tie_with_an_exponential():
