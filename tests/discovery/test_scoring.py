@@ -142,7 +142,7 @@ def test_a_lucky_trajectory_on_chaotic_data_does_not_set_the_trajectory_limit():
     assert select_best(candidates, floor=0.0025) is simple
     # where one of the locally most accurate models does follow the data, the E test applies
     accurate[1].metrics["r2"] = 1.0 - 0.40
-    assert error_limits(candidates, floor=0.0025)[2] is not None
+    assert error_limits(candidates, floor=0.0025)[2] < 1.0  # the followed limit, 1.5 E* + ..., not the drift bound
     assert select_best(candidates, floor=0.0025) is accurate[1]
 
 
