@@ -32,10 +32,10 @@ estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_ca
   simulation with the data's own mean and variance has ``E <= 4``, 4 when it is anti-correlated with the data, 2
   when unrelated, so beyond 4 the model has left the data's range: a cycle of another amplitude, a slow blow-up.
   Schnakenberg's cycle at 5% noise, another noise draw: the law drifts in phase, ``E`` = 2.9, and its look-alike
-  without the `0.1` inflow runs a far larger cycle, ``E`` = 61, but was one node cheaper). On noisy data ``full_abs_tol`` is widened, for the
-  run, by ``E``'s own resolution (:func:`trajectory_error_spread`: how far ``E`` of the most accurate model moves
-  when its start moves within the smoothed start's uncertainty): on a chaotic trajectory followable over its window
-  the start's noise alone moves ``E`` from 0.01 to 0.21 (Rossler at 1%), so a model with a tiny extra term that
+  without the `0.1` inflow runs a far larger cycle, ``E`` = 61, but was one node cheaper). On noisy data
+  ``full_abs_tol`` is widened, for the run, by ``E``'s own resolution (:func:`trajectory_error_spread`: how far
+  ``E`` of the most accurate model moves when its start moves within the smoothed start's uncertainty): on a
+  chaotic trajectory followable over its window the start's noise alone moves ``E`` from 0.01 to 0.21 (Rossler at 1%), so a model with a tiny extra term that
   happens to track the data (``E`` = 0.04) set ``E*`` and the law, at 0.21, failed; on transients and cycles the
   resolution is ``E``'s noise, a few 1e-4 or less, and nothing changes.
 

@@ -507,8 +507,8 @@ def polished_version(state: RunState, c: Candidate) -> Candidate | None:
 
 def _refit_holds(state: RunState, original: Candidate, refit: Candidate) -> bool:
     """Whether ``refit`` (``original`` with constants fitted again, scored) may replace it: stable, its window error
-    within the rule's tolerance of ``original``'s and (when the data can be followed over the whole window) its
-    trajectory error too, the rule's limits taken with ``original`` as the best."""
+    and its trajectory error within the rule's limits taken with ``original`` as the best (where the data cannot be
+    followed over the whole window, the ``E`` limit is the rule's ``drift_error``)."""
     _, e_own, E_own = error_limits([original], state.settings.scoring, state.floor)
     ok = bool(refit.metrics.get("stable")) and selection_error(refit) <= e_own
     return ok and (E_own is None or trajectory_error(refit) <= E_own)
