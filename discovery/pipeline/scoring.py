@@ -35,9 +35,9 @@ estimated measurement noise makes up (:func:`noise_floor`), capped at ``floor_ca
   without the `0.1` inflow runs a far larger cycle, ``E`` = 61, but was one node cheaper). On noisy data
   ``full_abs_tol`` is widened, for the run, by ``E``'s own resolution (:func:`trajectory_error_spread`: how far
   ``E`` of the most accurate model moves when its start moves within the smoothed start's uncertainty): on a
-  chaotic trajectory followable over its window the start's noise alone moves ``E`` from 0.01 to 0.21 (Rossler at 1%), so a model with a tiny extra term that
-  happens to track the data (``E`` = 0.04) set ``E*`` and the law, at 0.21, failed; on transients and cycles the
-  resolution is ``E``'s noise, a few 1e-4 or less, and nothing changes.
+  chaotic trajectory followable over its window the start's noise alone moves ``E`` from 0.01 to 0.21 (Rossler at
+  1%), so a model with a tiny extra term that happens to track the data (``E`` = 0.04) set ``E*`` and the law, at
+  0.21, failed; on transients and cycles the resolution is ``E``'s noise, a few 1e-4 or less, and nothing changes.
 
 The acceptable candidates are ranked simplest first, by node count with each elementary function counting
 :data:`~discovery.methods.base.FUNCTION_WEIGHT` (:func:`discovery.methods.base.selection_complexity`); ties go to
