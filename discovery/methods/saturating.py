@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import sympy
@@ -486,6 +487,10 @@ def _fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, basis_idx: np.ndarray,
     return float(np.exp(res.x)) if res.success and np.isfinite(res.fun) else None
 
 
+FIT_FLOOR = 1e-9
+"""The error floor of the search for an inner constant (:func:`_cv_fit_k`): errors are compared down to it."""
+
+
 def _cv_fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: float, support: np.ndarray,
               n_blocks: int, penalty: float, floor: float, cost: float, bounds: tuple[float, float]
               ) -> tuple[float, float]:
@@ -496,16 +501,18 @@ def _cv_fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: fl
     """
     from scipy.optimize import minimize_scalar
 
-    def objective(logk: float, eliminate: bool = False) -> float:
+    def objective(logk: float, eliminate: bool = False, cap: float = floor) -> float:
         col = fits.columns(fam, x, np.exp(logk))
-        return _cv_score(col, fits, [support], n_blocks, penalty, floor, cost, eliminate=eliminate)[0]
+        return _cv_score(col, fits, [support], n_blocks, penalty, cap, cost, eliminate=eliminate)[0]
 
     lo, hi = sorted((np.log(bounds[0]), np.log(bounds[1])))
-    res = minimize_scalar(objective, bounds=(min(lo, np.log(k)), max(hi, np.log(k))), method="bounded",
-                          options={"xatol": 5e-3, "maxiter": 15})
+    # searched on the error without its floor: under the floor every k scores alike, and clean data (the error at the
+    # law's k 1e-4, a few percent off it 5e-3) would leave k wherever the search started
+    res = minimize_scalar(lambda logk: objective(logk, cap=FIT_FLOOR), bounds=(min(lo, np.log(k)), max(hi, np.log(k))),
+                          method="bounded", options={"xatol": 5e-3, "maxiter": 15})
     if res.success and np.isfinite(res.fun):  # the support was held fixed while k moved: its neighbours now
-        found = min(float(res.fun), objective(float(res.x), eliminate=True))
-        if found < score:
+        found = min(objective(float(res.x)), objective(float(res.x), eliminate=True))
+        if found <= score:
             return float(np.exp(res.x)), found
     return k, score
 
@@ -548,6 +555,17 @@ def _unit(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(usable, cols / np.where(usable, scale, 1.0), 0.0), usable
 
 
+class Screened(NamedTuple):
+    """A family as :func:`screen` leaves it: its inner constant, its score, and whether its fit's block-CV error is
+    under the score's floor (``under_floor``: on clean data, where the floor makes the law and a longer polynomial
+    score alike)."""
+
+    family: Family
+    k: float
+    score: float
+    under_floor: bool
+
+
 def screen(
     x: np.ndarray,
     y: np.ndarray,
@@ -561,7 +579,7 @@ def screen(
     floor: float = 3e-3,
     other_cost: float = 1.5,
     rows: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> list[tuple[Family, float, float]]:
+) -> list[Screened]:
     """Best inner constant and score of each family for one target ``y`` (N,), best first.
 
     Parameters
@@ -589,10 +607,10 @@ def screen(
 
     Returns
     -------
-    list of (Family, k, score)
+    list of Screened
         Each family with its best inner constant and the score of its best sparse fit, best first (lower is better;
         :func:`~discovery.methods.sindy_path.support_score` on the block-CV error where ``limit`` can be beaten, on
-        the relative residual elsewhere).
+        the relative residual elsewhere), and whether that fit's block-CV error is under ``floor``.
     """
 
     if not fams or not np.any(y != 0):
@@ -645,7 +663,7 @@ def screen(
         k, support = float(grid[j]), supports[at]
         # A term costs at least its own cost: where even a perfect fit could not beat ``limit``, refining is waste.
         hopeful = np.log(floor) + penalty * costs[at] < limit
-        met = [(k, support)]
+        met, under = [(k, support)], False
         step = config.refine_steps  # the refinement's bounds: this many grid values each side
         bounds = (grid[max(j - step, 0)], grid[min(j + step, len(grid) - 1)])
         if fam.kind != "log" and rank < config.max_refined and hopeful:
@@ -654,13 +672,16 @@ def screen(
             by_k: dict[float, list[np.ndarray]] = {}
             for k_met, s_met in met:
                 by_k.setdefault(k_met, []).append(s_met)
-            scored = [(*_cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, floor, costs[at]), k_met)
+            scored = [(*_cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, floor, costs[at]), k_met,
+                       _cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, FIT_FLOOR, costs[at])[0])
                       for k_met, sups in by_k.items()]
-            score, chosen, k = min(scored, key=lambda item: item[0])
+            score, chosen, k, _ = min(scored, key=lambda item: (item[0], item[3]))  # under the floor, the closer fit
             if fam.kind != "log" and rank < config.max_refined:  # last, k that minimizes the CV score itself
                 k, score = _cv_fit_k(fam, x, fits, k, score, chosen, n_blocks, penalty, floor, costs[at], bounds)
-        out.append((fam, k, score))
-    out.sort(key=lambda item: item[2])
+            col = fits.columns(fam, x, k)
+            under = _cv_score(col, fits, [chosen], n_blocks, penalty, FIT_FLOOR, costs[at])[0] < score
+        out.append(Screened(fam, k, score, under))
+    out.sort(key=lambda item: item.score)
     return out
 
 
@@ -735,9 +756,11 @@ def saturating_libraries(
         ranked = screen(x, dx[:, d], poly_theta, fams + self_families(d, config, x), config,
                         limit=reference[d] - config.margin, n_blocks=n_blocks, penalty=penalty, floor=floor,
                         other_cost=other_cost, rows=rows)
-        ranked = [(f, k, score) for f, k, score in ranked if score < reference[d] - config.margin]
+        # A family must beat the best polynomial support by the margin; one that fits under the floor (clean data)
+        # need only be cheaper, as the law is where both fit to the floor
+        ranked = [r for r in ranked if r.score < reference[d] - (0.0 if r.under_floor else config.margin)]
         firsts: dict[tuple[str, int, int | None], int] = {}
-        for i, (f, _, _) in enumerate(ranked):
+        for i, (f, *_) in enumerate(ranked):
             firsts.setdefault((f.kind, f.order, f.factor), i)
         order = sorted(firsts.values()) + [i for i in range(len(ranked)) if i not in firsts.values()]
         chosen = [ranked[i][:2] for i in order[: config.max_terms]]
