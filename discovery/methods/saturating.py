@@ -518,12 +518,13 @@ def _cv_fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: fl
 
 
 def _cv_score(col: np.ndarray, fits: _ForcedFits, supports: Sequence[np.ndarray], n_blocks: int, penalty: float,
-              floor: float, cost: float, eliminate: bool = True) -> tuple[float, np.ndarray]:
+              floor: float, cost: float, eliminate: bool = True) -> tuple[float, np.ndarray, float]:
     """Best score, on block-CV error as the sparsity path scores, of the term ``col`` (N, 1) with the polynomial
     ``supports`` given and (with ``eliminate``) with each support met by eliminating polynomials one at a time from
-    all of them; and the polynomial support that scored it."""
+    all of them; the polynomial support that scored it; and the best score with the errors under ``floor`` counted
+    down to :data:`FIT_FLOOR`."""
     if not np.all(np.isfinite(col)) or not np.any(col):
-        return np.inf, np.zeros(0, dtype=int)
+        return np.inf, np.zeros(0, dtype=int), np.inf
     prob = fits.cv_problem(col, n_blocks)  # columns: the term first, then the polynomials
     gram, b = prob.gram_blocks.sum(axis=0), prob.cross_blocks.sum(axis=0)[:, 0]
     jitter = 1e-10 * float(np.max(np.diag(gram)))
@@ -543,9 +544,10 @@ def _cv_score(col: np.ndarray, fits: _ForcedFits, supports: Sequence[np.ndarray]
         g_inv = g_inv[np.ix_(rest, rest)] - np.outer(g_inv[rest, j], g_inv[j, rest]) / g_inv[j, j]
         kept.pop(j)
     ordered = sorted(candidates)
-    score, best = min((float(np.log(max(cv, floor)) + penalty * (cost + len(sup) - 1)), sup)
-                      for sup, (_, _, cv) in zip(ordered, prob.errors(ordered, 0)))
-    return score, np.asarray(best[1:], dtype=int) - 1
+    errors = [(cv, penalty * (cost + len(sup) - 1), sup) for sup, (_, _, cv) in zip(ordered, prob.errors(ordered, 0))]
+    score, best = min((float(np.log(max(cv, floor)) + size), sup) for cv, size, sup in errors)
+    return score, np.asarray(best[1:], dtype=int) - 1, min(float(np.log(max(cv, FIT_FLOOR)) + size)
+                                                           for cv, size, _ in errors)
 
 
 def _unit(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -672,14 +674,13 @@ def screen(
             by_k: dict[float, list[np.ndarray]] = {}
             for k_met, s_met in met:
                 by_k.setdefault(k_met, []).append(s_met)
-            scored = [(*_cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, floor, costs[at]), k_met,
-                       _cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, FIT_FLOOR, costs[at])[0])
+            scored = [(*_cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, floor, costs[at]), k_met)
                       for k_met, sups in by_k.items()]
-            score, chosen, k, _ = min(scored, key=lambda item: (item[0], item[3]))  # under the floor, the closer fit
+            score, chosen, _, k = min(scored, key=lambda item: item[:3:2])  # under the floor, the closer fit
             if fam.kind != "log" and rank < config.max_refined:  # last, k that minimizes the CV score itself
                 k, score = _cv_fit_k(fam, x, fits, k, score, chosen, n_blocks, penalty, floor, costs[at], bounds)
             col = fits.columns(fam, x, k)
-            under = _cv_score(col, fits, [chosen], n_blocks, penalty, FIT_FLOOR, costs[at])[0] < score
+            under = _cv_score(col, fits, [chosen], n_blocks, penalty, floor, costs[at])[2] < score
         out.append(Screened(fam, k, score, under))
     out.sort(key=lambda item: item.score)
     return out
