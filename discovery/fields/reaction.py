@@ -224,11 +224,11 @@ def _saturating(system: tuple[np.ndarray, np.ndarray], column: Callable[[sympy.E
     config = SaturatingConfig(max_terms=MAX_FAMILIES)
     ranked = screen(X, r, poly, families(X, fields, config), config)
     firsts: dict[str, int] = {}
-    for i, (fam, *_) in enumerate(ranked):
+    for i, (fam, _, _) in enumerate(ranked):
         firsts.setdefault(fam.kind, i)
     chosen, seen = [], set()
     for i in sorted(firsts.values()) + list(range(len(ranked))):  # the best of each kind, then the next best
-        fam, inner = ranked[i][:2]
+        fam, inner, _ = ranked[i]
         key = (fam.kind, fam.order, fam.factor)
         if key not in seen:
             seen.add(key)

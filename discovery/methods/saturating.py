@@ -25,7 +25,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import sympy
@@ -487,10 +486,6 @@ def _fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, basis_idx: np.ndarray,
     return float(np.exp(res.x)) if res.success and np.isfinite(res.fun) else None
 
 
-FIT_FLOOR = 1e-9
-"""The error floor of the search for an inner constant (:func:`_cv_fit_k`): errors are compared down to it."""
-
-
 def _cv_fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: float, support: np.ndarray,
               n_blocks: int, penalty: float, floor: float, cost: float, bounds: tuple[float, float]
               ) -> tuple[float, float]:
@@ -501,30 +496,27 @@ def _cv_fit_k(fam: Family, x: np.ndarray, fits: _ForcedFits, k: float, score: fl
     """
     from scipy.optimize import minimize_scalar
 
-    def objective(logk: float, eliminate: bool = False, cap: float = floor) -> float:
+    def objective(logk: float, eliminate: bool = False) -> float:
         col = fits.columns(fam, x, np.exp(logk))
-        return _cv_score(col, fits, [support], n_blocks, penalty, cap, cost, eliminate=eliminate)[0]
+        return _cv_score(col, fits, [support], n_blocks, penalty, floor, cost, eliminate=eliminate)[0]
 
     lo, hi = sorted((np.log(bounds[0]), np.log(bounds[1])))
-    # searched on the error without its floor: under the floor every k scores alike, and clean data (the error at the
-    # law's k 1e-4, a few percent off it 5e-3) would leave k wherever the search started
-    res = minimize_scalar(lambda logk: objective(logk, cap=FIT_FLOOR), bounds=(min(lo, np.log(k)), max(hi, np.log(k))),
-                          method="bounded", options={"xatol": 5e-3, "maxiter": 15})
+    res = minimize_scalar(objective, bounds=(min(lo, np.log(k)), max(hi, np.log(k))), method="bounded",
+                          options={"xatol": 5e-3, "maxiter": 15})
     if res.success and np.isfinite(res.fun):  # the support was held fixed while k moved: its neighbours now
-        found = min(objective(float(res.x)), objective(float(res.x), eliminate=True))
-        if found <= score:
+        found = min(float(res.fun), objective(float(res.x), eliminate=True))
+        if found < score:
             return float(np.exp(res.x)), found
     return k, score
 
 
 def _cv_score(col: np.ndarray, fits: _ForcedFits, supports: Sequence[np.ndarray], n_blocks: int, penalty: float,
-              floor: float, cost: float, eliminate: bool = True) -> tuple[float, np.ndarray, float]:
+              floor: float, cost: float, eliminate: bool = True) -> tuple[float, np.ndarray]:
     """Best score, on block-CV error as the sparsity path scores, of the term ``col`` (N, 1) with the polynomial
     ``supports`` given and (with ``eliminate``) with each support met by eliminating polynomials one at a time from
-    all of them; the polynomial support that scored it; and the best score with the errors under ``floor`` counted
-    down to :data:`FIT_FLOOR`."""
+    all of them; and the polynomial support that scored it."""
     if not np.all(np.isfinite(col)) or not np.any(col):
-        return np.inf, np.zeros(0, dtype=int), np.inf
+        return np.inf, np.zeros(0, dtype=int)
     prob = fits.cv_problem(col, n_blocks)  # columns: the term first, then the polynomials
     gram, b = prob.gram_blocks.sum(axis=0), prob.cross_blocks.sum(axis=0)[:, 0]
     jitter = 1e-10 * float(np.max(np.diag(gram)))
@@ -544,10 +536,9 @@ def _cv_score(col: np.ndarray, fits: _ForcedFits, supports: Sequence[np.ndarray]
         g_inv = g_inv[np.ix_(rest, rest)] - np.outer(g_inv[rest, j], g_inv[j, rest]) / g_inv[j, j]
         kept.pop(j)
     ordered = sorted(candidates)
-    errors = [(cv, penalty * (cost + len(sup) - 1), sup) for sup, (_, _, cv) in zip(ordered, prob.errors(ordered, 0))]
-    score, best = min((float(np.log(max(cv, floor)) + size), sup) for cv, size, sup in errors)
-    return score, np.asarray(best[1:], dtype=int) - 1, min(float(np.log(max(cv, FIT_FLOOR)) + size)
-                                                           for cv, size, _ in errors)
+    score, best = min((float(np.log(max(cv, floor)) + penalty * (cost + len(sup) - 1)), sup)
+                      for sup, (_, _, cv) in zip(ordered, prob.errors(ordered, 0)))
+    return score, np.asarray(best[1:], dtype=int) - 1
 
 
 def _unit(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -555,17 +546,6 @@ def _unit(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale = np.sqrt(np.mean(cols**2, axis=0))
     usable = np.isfinite(scale) & (scale > 0) & np.all(np.isfinite(cols), axis=0)
     return np.where(usable, cols / np.where(usable, scale, 1.0), 0.0), usable
-
-
-class Screened(NamedTuple):
-    """A family as :func:`screen` leaves it: its inner constant, its score, and whether its fit's block-CV error is
-    under the score's floor (``under_floor``: on clean data, where the floor makes the law and a longer polynomial
-    score alike)."""
-
-    family: Family
-    k: float
-    score: float
-    under_floor: bool
 
 
 def screen(
@@ -581,7 +561,7 @@ def screen(
     floor: float = 3e-3,
     other_cost: float = 1.5,
     rows: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> list[Screened]:
+) -> list[tuple[Family, float, float]]:
     """Best inner constant and score of each family for one target ``y`` (N,), best first.
 
     Parameters
@@ -609,10 +589,10 @@ def screen(
 
     Returns
     -------
-    list of Screened
+    list of (Family, k, score)
         Each family with its best inner constant and the score of its best sparse fit, best first (lower is better;
         :func:`~discovery.methods.sindy_path.support_score` on the block-CV error where ``limit`` can be beaten, on
-        the relative residual elsewhere), and whether that fit's block-CV error is under ``floor``.
+        the relative residual elsewhere).
     """
 
     if not fams or not np.any(y != 0):
@@ -665,7 +645,7 @@ def screen(
         k, support = float(grid[j]), supports[at]
         # A term costs at least its own cost: where even a perfect fit could not beat ``limit``, refining is waste.
         hopeful = np.log(floor) + penalty * costs[at] < limit
-        met, under = [(k, support)], False
+        met = [(k, support)]
         step = config.refine_steps  # the refinement's bounds: this many grid values each side
         bounds = (grid[max(j - step, 0)], grid[min(j + step, len(grid) - 1)])
         if fam.kind != "log" and rank < config.max_refined and hopeful:
@@ -676,13 +656,11 @@ def screen(
                 by_k.setdefault(k_met, []).append(s_met)
             scored = [(*_cv_score(fits.columns(fam, x, k_met), fits, sups, n_blocks, penalty, floor, costs[at]), k_met)
                       for k_met, sups in by_k.items()]
-            score, chosen, _, k = min(scored, key=lambda item: item[:3:2])  # under the floor, the closer fit
+            score, chosen, k = min(scored, key=lambda item: item[0])
             if fam.kind != "log" and rank < config.max_refined:  # last, k that minimizes the CV score itself
                 k, score = _cv_fit_k(fam, x, fits, k, score, chosen, n_blocks, penalty, floor, costs[at], bounds)
-            col = fits.columns(fam, x, k)
-            under = _cv_score(col, fits, [chosen], n_blocks, penalty, floor, costs[at])[2] < score
-        out.append(Screened(fam, k, score, under))
-    out.sort(key=lambda item: item.score)
+        out.append((fam, k, score))
+    out.sort(key=lambda item: item[2])
     return out
 
 
@@ -757,11 +735,9 @@ def saturating_libraries(
         ranked = screen(x, dx[:, d], poly_theta, fams + self_families(d, config, x), config,
                         limit=reference[d] - config.margin, n_blocks=n_blocks, penalty=penalty, floor=floor,
                         other_cost=other_cost, rows=rows)
-        # A family must beat the best polynomial support by the margin; one that fits under the floor (clean data)
-        # need only be cheaper, as the law is where both fit to the floor
-        ranked = [r for r in ranked if r.score < reference[d] - (0.0 if r.under_floor else config.margin)]
+        ranked = [(f, k, score) for f, k, score in ranked if score < reference[d] - config.margin]
         firsts: dict[tuple[str, int, int | None], int] = {}
-        for i, (f, *_) in enumerate(ranked):
+        for i, (f, _, _) in enumerate(ranked):
             firsts.setdefault((f.kind, f.order, f.factor), i)
         order = sorted(firsts.values()) + [i for i in range(len(ranked)) if i not in firsts.values()]
         chosen = [ranked[i][:2] for i in order[: config.max_terms]]

@@ -164,14 +164,10 @@ def shared_libraries(
         own = {sympy.sstr(best[d].library.features[j]) for j in best[d].point.support}
         mine = [f for k, (_, f) in found.items() if k in own]
         offered = {k: f for k, (e, f) in found.items() if e != d and k not in own}
-        # another species' self-term, for this one: p/(1 + p) -> m/(1 + m); one of each form (with p/(1 + p) and
-        # r/(0.86 + r) both offered, a Goodwin loop's m/(1.04 + m) came out as the sum of two such terms)
-        forms = {_form(f) for f in mine}
-        for e, f in found.values():
+        for e, f in found.values():  # another species' self-term, for this one: p/(1 + p) -> m/(1 + m)
             if e != d and e < n_states and f.free_symbols == {syms[e]}:
                 g = f.xreplace({syms[e]: syms[d]})
-                if sympy.sstr(g) not in own and _form(g) not in forms:
-                    forms.add(_form(g))
+                if sympy.sstr(g) not in own:
                     offered.setdefault(sympy.sstr(g), g)
         if not offered:
             continue
@@ -187,11 +183,6 @@ def shared_libraries(
         if np.all(np.isfinite(theta)):
             out.append((lib, theta, d))
     return out
-
-
-def _form(term: sympy.Expr) -> str:
-    """A term with its constants set to 1: ``m/(m + 0.855)`` and ``m/(1.0*m + 1)`` have the same form."""
-    return sympy.sstr(term.xreplace({f: sympy.Integer(1) for f in term.atoms(sympy.Float)}))
 
 
 def term_kinds(expr: sympy.Expr) -> set[str]:
