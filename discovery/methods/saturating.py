@@ -98,7 +98,9 @@ class SaturatingConfig:
         the constant: clean SIR with saturating incidence, ``3*S*I/(1 + 2*I)`` (``k = 0.5``), had its best grid
         value at 0.361 (two steps below), so one step each side never reached it; Griffith's switch with its
         parameters redrawn, ``x**2/(1 + x**2)`` on data with ``1.9 <= x <= 3.3`` (where the term is nearly
-        straight), had its best at 0.76, three steps below, so two steps each side did not reach it either.
+        straight), had its best at 0.76, three steps below, so two steps each side did not reach it either. The
+        wider search fits a look-alike family's constant better too: Holling III at 1% noise lost its law to an
+        exponential look-alike (``benchmarks/NOTES.md``, session 21).
     max_scored:
         Families (the best by their grid value) scored by block cross-validation; the rest are dropped (at most
         ``max_terms`` are kept, and cross-validating every family of a 3-variable system cost seconds).
