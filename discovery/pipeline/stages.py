@@ -511,7 +511,7 @@ def _refit_holds(state: RunState, original: Candidate, refit: Candidate) -> bool
     followed over the whole window, the ``E`` limit is the rule's ``drift_error``)."""
     _, e_own, E_own = error_limits([original], state.settings.scoring, state.floor)
     ok = bool(refit.metrics.get("stable")) and selection_error(refit) <= e_own
-    return ok and (E_own is None or trajectory_error(refit) <= E_own)
+    return ok and (E_own is None or trajectory_error(refit, cap=math.inf) <= E_own)  # as the rule takes E
 
 
 def stabilize(state: RunState) -> None:
